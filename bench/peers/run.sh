@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# storyhash vs MinHash/LSH peers (datasketch, rensa, gaoya), same corpus, same run.
+#
+#   bench/peers/run.sh                          # full corpus (dups.jsonl, 48,769 docs)
+#   bench/peers/run.sh ~/.cache/storyhash-bench/corpus/dups_10k.jsonl --repeat 3
+#   bench/peers/run.sh my.jsonl --truth my.truth.json --peers floor,gaoya-native
+#
+# 1. creates $BENCH_HOME/.venv (setup.sh) and the corpus (make_corpus.sh) if absent;
+# 2. cargo build --release in the repo root (skipped if STORYHASH_BIN is set or SKIP_BUILD=1);
+# 3. runs peers.py on the corpus (first argument, unless it starts with '-'; default
+#    $BENCH_HOME/corpus/dups.jsonl) with --peers $PEERS --threads $THREADS plus storyhash as
+#    --external (via storyhash_adapter.py), and prints the table, then report_extra.py's
+#    cluster-level table and storyhash's own stage timings.
+# Every other argument goes to peers.py unchanged (later options win: --peers, --threads,
+# --repeat, --wait-idle, --limit, --truth, --json-out, another --external ...).
+#
+# Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN (default
+# <repo>/target/release/storyhash), PEERS (default floor,datasketch,rensa,gaoya,gaoya-native),
+# THREADS (default 1,2), STORYHASH_EMIT (clusters|pairs, see README.md), SKIP_BUILD=1.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+B="${BENCH_HOME:-$HOME/.cache/storyhash-bench}"
+PY="$B/.venv/bin/python"
+PEERS="${PEERS:-floor,datasketch,rensa,gaoya,gaoya-native}"
+THREADS="${THREADS:-1,2}"
+
+CORPUS="$B/corpus/dups.jsonl"
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then CORPUS="$1"; shift; fi
+
+# (a) peers' venv and corpus
+if ! { [ -x "$PY" ] && "$PY" -c 'import datasketch, rensa, gaoya.minhash, numpy' 2>/dev/null; }; then
+  echo "== setting up $B/.venv" >&2
+  "$HERE/setup.sh"
+fi
+if [ ! -s "$B/corpus/dups.jsonl" ] || [ ! -s "$B/corpus/dups_10k.jsonl" ] || [ ! -s "$B/corpus/dups.truth.json" ]; then
+  echo "== building the corpus in $B/corpus (~320 MB download, a few minutes)" >&2
+  "$HERE/make_corpus.sh"
+fi
+[ -f "$CORPUS" ] || { echo "corpus not found: $CORPUS" >&2; exit 1; }
+
+# (b) storyhash
+if [ -z "${STORYHASH_BIN:-}" ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
+  echo "== cargo build --release ($REPO)" >&2
+  (cd "$REPO" && cargo build --release)
+fi
+export STORYHASH_BIN="${STORYHASH_BIN:-$REPO/target/release/storyhash}"
+[ -x "$STORYHASH_BIN" ] || { echo "storyhash binary not found: $STORYHASH_BIN" >&2; exit 1; }
+
+# (c) the run; results JSON + .txt go to $B/results/ unless --json-out is given
+JSON_OUT=""
+prev=""
+for a in "$@"; do
+  case "$a" in --json-out=*) JSON_OUT="${a#--json-out=}";; esac
+  [ "$prev" = --json-out ] && JSON_OUT="$a"
+  prev="$a"
+done
+extra=()
+if [ -z "$JSON_OUT" ]; then
+  mkdir -p "$B/results"
+  stem="$(basename "$CORPUS")"; stem="${stem%.*}"
+  JSON_OUT="$B/results/storyhash-$stem-$(date +%Y%m%d-%H%M%S).json"
+  extra=(--json-out "$JSON_OUT")
+fi
+# python -I -S: the adapter needs only the stdlib; this keeps its start-up at ~25 ms
+EXT="storyhash=$(printf '%q' "$PY") -I -S $(printf '%q' "$HERE/storyhash_adapter.py")"
+EXT+=" --corpus {corpus} --out {out} --threshold {threshold} --num-perm {num_perm} --ngram {ngram} --threads {threads}"
+
+echo "== storyhash: $STORYHASH_BIN" >&2
+"$PY" "$HERE/peers.py" "$CORPUS" --peers "$PEERS" --threads "$THREADS" --external "$EXT" "${extra[@]}" "$@"
+
+if [ -f "$JSON_OUT" ]; then "$PY" "$HERE/report_extra.py" "$JSON_OUT"; fi

@@ -1,0 +1,330 @@
+//! Command-line parsing and the mapping from library results to exit codes.
+//!
+//! Exit codes: 0 success, 1 bad usage or configuration, 2 bad input, 3 any other failure
+//! (I/O errors included).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use storyhash::cluster::{ClusterConfig, KeepRule};
+use storyhash::ingest::FieldNames;
+use storyhash::pipeline::{DedupConfig, dedup, open_inputs};
+use storyhash::progress::{Progress, Silent};
+use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
+use storyhash::verify::VerifyMode;
+
+/// Exit code for success.
+const EXIT_OK: i32 = 0;
+/// Exit code for bad usage or configuration.
+const EXIT_USAGE: i32 = 1;
+/// Exit code for bad input data.
+const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code for other failures.
+const EXIT_FAILURE: i32 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "storyhash",
+    version,
+    about = "Find near-duplicate articles in large corpora"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find near-duplicate clusters and write a deduplicated corpus.
+    #[command(after_help = "\
+Example:
+  storyhash dedup data/sample.jsonl --out out/
+  zstdcat crawl-*.jsonl.zst | storyhash dedup - --out out/ --threshold 0.7 --keep longest
+
+Writes articles.jsonl, duplicates.jsonl, deduped.jsonl, rejects.jsonl and summary.json into --out.
+Exit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O).")]
+    Dedup(DedupArgs),
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum KeepArg {
+    Earliest,
+    Longest,
+    First,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum ShingleArg {
+    Word,
+    Char,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum VerifyArg {
+    Auto,
+    Estimate,
+    Exact,
+}
+
+#[derive(Args, Debug)]
+struct DedupArgs {
+    /// JSON Lines inputs (plain, .gz or .zst); `-` reads standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Output directory (created if absent).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Jaccard similarity of normalized shingle sets at which two articles are near-duplicates.
+    #[arg(long, default_value_t = 0.8)]
+    threshold: f64,
+    /// Shingle length, in words (or characters with --shingle char).
+    #[arg(long, default_value_t = 5)]
+    ngram: usize,
+    /// What a shingle is made of.
+    #[arg(long, value_enum, default_value_t = ShingleArg::Word)]
+    shingle: ShingleArg,
+    /// MinHash signature length (slots).
+    #[arg(long, default_value_t = 128)]
+    num_perm: usize,
+    /// LSH bands (with --rows); chosen from the threshold when absent.
+    #[arg(long, requires = "rows")]
+    bands: Option<usize>,
+    /// LSH rows per band (with --bands).
+    #[arg(long, requires = "bands")]
+    rows: Option<usize>,
+    /// How candidates are checked: exact Jaccard near the threshold (auto), estimate only, or exact always.
+    #[arg(long, value_enum, default_value_t = VerifyArg::Auto)]
+    verify: VerifyArg,
+    /// Which article of a cluster is kept (ties go to the first seen).
+    #[arg(long, value_enum, default_value_t = KeepArg::Earliest)]
+    keep: KeepArg,
+    /// Outlets preferred as the kept copy, best first (repeat or separate by commas).
+    #[arg(long, value_delimiter = ',', value_name = "SOURCE")]
+    prefer_source: Vec<String>,
+    /// Move members below the threshold to the kept article into clusters of their own.
+    #[arg(long)]
+    split_chains: bool,
+    /// Hash seed (changes every signature).
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Do not learn boilerplate lines from the corpus.
+    #[arg(long)]
+    no_learn_boilerplate: bool,
+    /// Different articles of one outlet a line must appear in to count as boilerplate (2-8).
+    #[arg(long, default_value_t = 5)]
+    boilerplate_min_docs: usize,
+    /// Record bad lines in rejects.jsonl and go on, instead of stopping at the first.
+    #[arg(long)]
+    skip_invalid: bool,
+    #[command(flatten)]
+    fields: FieldArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+struct FieldArgs {
+    /// Input field holding the unique id.
+    #[arg(long, default_value = "id", value_name = "NAME")]
+    id_field: String,
+    /// Input field holding the text.
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    text_field: String,
+    /// Input field holding the headline.
+    #[arg(long, default_value = "title", value_name = "NAME")]
+    title_field: String,
+    /// Input field holding the outlet.
+    #[arg(long, default_value = "source", value_name = "NAME")]
+    source_field: String,
+    /// Input field holding the publication date.
+    #[arg(long, default_value = "published", value_name = "NAME")]
+    published_field: String,
+    /// Input field holding the URL.
+    #[arg(long, default_value = "url", value_name = "NAME")]
+    url_field: String,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar and no closing summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl DedupArgs {
+    /// The checked configuration (validated again by the library before it runs).
+    fn config(&self) -> DedupConfig {
+        DedupConfig {
+            fields: FieldNames {
+                id: self.fields.id_field.clone(),
+                text: self.fields.text_field.clone(),
+                title: self.fields.title_field.clone(),
+                source: self.fields.source_field.clone(),
+                published: self.fields.published_field.clone(),
+                url: self.fields.url_field.clone(),
+            },
+            skip_invalid: self.skip_invalid,
+            shingle: ShingleConfig {
+                kind: match self.shingle {
+                    ShingleArg::Word => ShingleKind::Word,
+                    ShingleArg::Char => ShingleKind::Char,
+                },
+                ngram: self.ngram,
+                seed: self.seed,
+            },
+            num_perm: self.num_perm,
+            bands_rows: self.bands.zip(self.rows),
+            verify: match self.verify {
+                VerifyArg::Auto => VerifyMode::Auto,
+                VerifyArg::Estimate => VerifyMode::Estimate,
+                VerifyArg::Exact => VerifyMode::Exact,
+            },
+            cluster: ClusterConfig {
+                threshold: self.threshold,
+                keep: match self.keep {
+                    KeepArg::Earliest => KeepRule::Earliest,
+                    KeepArg::Longest => KeepRule::Longest,
+                    KeepArg::First => KeepRule::First,
+                },
+                prefer_sources: self.prefer_source.clone(),
+                split_chains: self.split_chains,
+            },
+            learn_boilerplate: !self.no_learn_boilerplate,
+            boilerplate_min_docs: self.boilerplate_min_docs,
+        }
+    }
+}
+
+/// A progress bar on stderr.
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Progress for Bar {
+    fn start(&self, stage: &'static str, total: Option<u64>) {
+        self.bar.reset();
+        self.bar.set_length(total.unwrap_or(0));
+        self.bar.set_message(stage);
+    }
+    fn advance(&self, amount: u64) {
+        self.bar.inc(amount);
+    }
+    fn finish(&self) {
+        self.bar.set_position(self.bar.length().unwrap_or(0));
+    }
+}
+
+/// Parses the arguments, runs the command and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Dedup(args) => run_dedup(&args),
+    }
+}
+
+fn setup_threads(run: &RunArgs) -> Result<(), i32> {
+    if let Some(n) = run.threads {
+        if n == 0 {
+            eprintln!("storyhash: --threads must be at least 1");
+            return Err(EXIT_USAGE);
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("storyhash: cannot start {n} threads: {e}");
+            return Err(EXIT_FAILURE);
+        }
+    }
+    Ok(())
+}
+
+fn progress_for(run: &RunArgs) -> Box<dyn Progress> {
+    if run.quiet || !std::io::stderr().is_terminal() {
+        return Box::new(Silent);
+    }
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template(
+            "{msg:>12} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    Box::new(Bar { bar })
+}
+
+fn exit_code(e: &storyhash::Error) -> i32 {
+    match e {
+        storyhash::Error::Config(_) => EXIT_USAGE,
+        e if e.is_bad_input() => EXIT_BAD_INPUT,
+        _ => EXIT_FAILURE,
+    }
+}
+
+fn run_dedup(args: &DedupArgs) -> i32 {
+    if let Err(code) = setup_threads(&args.run) {
+        return code;
+    }
+    let clock = Instant::now();
+    let config = args.config();
+    if let Err(e) = config.validate() {
+        eprintln!("storyhash: {e}");
+        return exit_code(&e);
+    }
+    let progress = progress_for(&args.run);
+    let result = std::fs::create_dir_all(&args.out)
+        .map_err(|e| storyhash::Error::io(&args.out, e))
+        .and_then(|()| open_inputs(&args.inputs, &args.out))
+        .and_then(|inputs| dedup(inputs, &config, progress.as_ref()))
+        .and_then(|run| {
+            storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref()).map(|_| run)
+        });
+    drop(progress);
+    match result {
+        Ok(run) => {
+            if !args.run.quiet {
+                let n = run.articles.len();
+                let removed = n - run
+                    .clusters
+                    .cluster_of
+                    .iter()
+                    .enumerate()
+                    .filter(|&(d, c)| {
+                        c.is_none_or(|c| run.clusters.clusters[c as usize].canonical as usize == d)
+                    })
+                    .count();
+                eprintln!(
+                    "storyhash: {n} articles read, {} rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%); bands × rows {} × {}; wrote {} in {:.2} s",
+                    run.rejects.len(),
+                    run.clusters.clusters.len(),
+                    if n == 0 {
+                        0.0
+                    } else {
+                        100.0 * removed as f64 / n as f64
+                    },
+                    run.lsh.bands,
+                    run.lsh.rows,
+                    args.out.display(),
+                    clock.elapsed().as_secs_f64()
+                );
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("storyhash: {e}");
+            exit_code(&e)
+        }
+    }
+}

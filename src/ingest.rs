@@ -1,0 +1,679 @@
+//! Ingest: JSON Lines files (plain, gzip or zstd, or standard input) to articles.
+//!
+//! Input is read in chunks of whole lines; a reader thread decompresses the next chunk while the
+//! workers parse the current one. Every later stage that needs the text again (signatures,
+//! exact verification, the deduplicated corpus) streams the inputs once more through
+//! [`for_each_chunk`], so the texts are never all in memory at once. Standard input is spooled to
+//! a temporary file first, so that it too can be read more than once.
+//!
+//! A record is one JSON object per line with at least an id (string or integer) and a text
+//! (string); the field names are configurable ([`FieldNames`]). Blank lines are skipped. Every
+//! other line becomes either an [`Article`] or a [`Reject`] naming its file, line and reason.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::error::{Error, Result};
+
+/// Bytes of input per chunk handed to the workers.
+pub const CHUNK_BYTES: usize = 8 << 20;
+
+/// The names of the fields read from each record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldNames {
+    /// Unique article id (string or integer); required.
+    pub id: String,
+    /// Article text; required (may be empty).
+    pub text: String,
+    /// Headline.
+    pub title: String,
+    /// Outlet, e.g. a host name.
+    pub source: String,
+    /// Publication date or date-time (RFC 3339, or RFC 2822).
+    pub published: String,
+    /// Link to the article.
+    pub url: String,
+}
+
+impl Default for FieldNames {
+    fn default() -> Self {
+        FieldNames {
+            id: "id".into(),
+            text: "text".into(),
+            title: "title".into(),
+            source: "source".into(),
+            published: "published".into(),
+            url: "url".into(),
+        }
+    }
+}
+
+/// An article id as the input gave it: a string or an integer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ArticleId {
+    /// A JSON string id.
+    Str(Box<str>),
+    /// A JSON integer id, kept as its decimal text.
+    Int(Box<str>),
+}
+
+impl ArticleId {
+    /// The id as text (integers in decimal); two ids with the same text are the same id.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ArticleId::Str(s) | ArticleId::Int(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ArticleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ArticleId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ArticleId::Str(s) => serializer.serialize_str(s),
+            ArticleId::Int(s) => match s.parse::<i64>() {
+                Ok(n) => serializer.serialize_i64(n),
+                Err(_) => serializer.serialize_u64(s.parse().map_err(serde::ser::Error::custom)?),
+            },
+        }
+    }
+}
+
+/// Where a record's line lies in its input (after decompression).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineLocation {
+    /// Index of the input in the run's input list.
+    pub input: u32,
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line's first byte.
+    pub offset: u64,
+    /// Length of the line in bytes, without its newline.
+    pub len: u32,
+}
+
+/// What later stages keep of an accepted article.
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// The article's id.
+    pub id: ArticleId,
+    /// Headline, if any.
+    pub title: Option<Box<str>>,
+    /// Outlet, if any.
+    pub source: Option<Box<str>>,
+    /// Link, if any.
+    pub url: Option<Box<str>>,
+    /// Publication time in seconds since the Unix epoch (UTC), if given.
+    pub published: Option<i64>,
+    /// Length of the text in characters.
+    pub text_chars: u32,
+    /// Where the record's line is.
+    pub location: LineLocation,
+}
+
+/// A line that was not accepted, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reject {
+    /// The input file (`-` for standard input).
+    pub file: String,
+    /// 1-based line number; absent for a whole-file problem such as an empty file.
+    pub line: Option<u64>,
+    /// The record's id, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// One input: a file (or spooled standard input) and how it is compressed.
+#[derive(Debug)]
+pub struct Input {
+    /// The name the user gave (`-` for standard input).
+    pub name: PathBuf,
+    /// The file actually read.
+    path: PathBuf,
+    compression: Compression,
+    /// Keeps spooled standard input alive for the run.
+    _spool: Option<tempfile::TempPath>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+fn sniff(path: &Path) -> io::Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut file = File::open(path)?;
+    let mut n = 0;
+    while n < 4 {
+        match file.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
+        _ => Compression::None,
+    })
+}
+
+impl Input {
+    /// Opens an input by name; `-` spools standard input into `spool_dir`.
+    ///
+    /// The compression is recognized from the file's first bytes, whatever its name.
+    pub fn open(name: &Path, spool_dir: &Path) -> Result<Input> {
+        let (path, spool) = if name == Path::new("-") {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".storyhash-stdin-")
+                .tempfile_in(spool_dir)
+                .map_err(|e| Error::io(spool_dir, e))?;
+            io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::io("-", e))?;
+            let temp_path = tmp.into_temp_path();
+            (temp_path.to_path_buf(), Some(temp_path))
+        } else {
+            (name.to_path_buf(), None)
+        };
+        let compression = sniff(&path).map_err(|e| Error::io(name, e))?;
+        Ok(Input {
+            name: name.to_path_buf(),
+            path,
+            compression,
+            _spool: spool,
+        })
+    }
+
+    /// The name to show in messages.
+    pub fn display_name(&self) -> String {
+        self.name.display().to_string()
+    }
+
+    /// Size of the file read (compressed size for compressed input).
+    pub fn file_len(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    fn reader(&self) -> Result<Box<dyn Read + Send>> {
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.name, e))?;
+        let file = BufReader::with_capacity(1 << 20, file);
+        Ok(match self.compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::with_buffer(file)
+                    .map_err(|e| Error::io(&self.name, e))?,
+            ),
+        })
+    }
+}
+
+/// A run of whole lines from one input.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// Index of the input.
+    pub input: u32,
+    /// Offset of `data[0]` in the (decompressed) input.
+    pub offset: u64,
+    /// Line number of the first line.
+    pub first_line: u64,
+    /// The bytes, ending at a line end (or the end of input).
+    pub data: Vec<u8>,
+    /// `(start, end)` of each line in `data`, newline excluded.
+    pub lines: Vec<(usize, usize)>,
+    /// Bytes read from the file for this chunk (compressed size when compressed), for progress.
+    pub raw_bytes: u64,
+}
+
+impl Chunk {
+    /// The line at `idx`, without newline or trailing carriage return.
+    pub fn line(&self, idx: usize) -> &[u8] {
+        let (start, end) = self.lines[idx];
+        let line = &self.data[start..end];
+        line.strip_suffix(b"\r").unwrap_or(line)
+    }
+
+    /// The location of line `idx`.
+    pub fn location(&self, idx: usize) -> LineLocation {
+        let (start, end) = self.lines[idx];
+        LineLocation {
+            input: self.input,
+            line: self.first_line + idx as u64,
+            offset: self.offset + start as u64,
+            len: (end - start) as u32,
+        }
+    }
+}
+
+struct ChunkReader {
+    input: u32,
+    reader: Box<dyn Read + Send>,
+    carry: Vec<u8>,
+    offset: u64,
+    next_line: u64,
+    done: bool,
+}
+
+impl ChunkReader {
+    fn next_chunk(&mut self, name: &Path) -> Result<Option<Chunk>> {
+        if self.done && self.carry.is_empty() {
+            return Ok(None);
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        let mut raw = 0u64;
+        while !self.done && data.len() < CHUNK_BYTES {
+            let old = data.len();
+            data.resize(old.max(CHUNK_BYTES).max(old + (1 << 16)), 0);
+            let n = loop {
+                match self.reader.read(&mut data[old..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Error::io(name, e)),
+                }
+            };
+            data.truncate(old + n);
+            raw += n as u64;
+            if n == 0 {
+                self.done = true;
+            }
+        }
+        // Cut at the last newline; the rest waits for the next chunk.
+        let cut = if self.done {
+            data.len()
+        } else {
+            match memchr_last_newline(&data) {
+                Some(pos) => pos + 1,
+                // A single line longer than a chunk: read on until it ends.
+                None => {
+                    self.carry = data;
+                    return self.next_chunk(name);
+                }
+            }
+        };
+        self.carry = data.split_off(cut);
+        let mut lines = Vec::new();
+        let mut start = 0;
+        while start < data.len() {
+            let end = data[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(data.len(), |p| start + p);
+            lines.push((start, end));
+            start = end + 1;
+        }
+        let chunk = Chunk {
+            input: self.input,
+            offset: self.offset,
+            first_line: self.next_line,
+            raw_bytes: raw,
+            data,
+            lines,
+        };
+        self.offset += chunk.data.len() as u64;
+        self.next_line += chunk.lines.len() as u64;
+        if chunk.lines.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(chunk))
+    }
+}
+
+fn memchr_last_newline(data: &[u8]) -> Option<usize> {
+    data.iter().rposition(|&b| b == b'\n')
+}
+
+/// Streams every input, chunk by chunk, into `process`, in input order.
+///
+/// A reader thread decompresses and cuts the next chunk while `process` works on the current
+/// one (which may use rayon inside).
+pub fn for_each_chunk(
+    inputs: &[Input],
+    mut process: impl FnMut(&Input, Chunk) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(2);
+        let reader = scope.spawn(move || {
+            for (idx, input) in inputs.iter().enumerate() {
+                let mut chunks = match input.reader() {
+                    Ok(reader) => ChunkReader {
+                        input: idx as u32,
+                        reader,
+                        carry: Vec::new(),
+                        offset: 0,
+                        next_line: 1,
+                        done: false,
+                    },
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                loop {
+                    match chunks.next_chunk(&input.name) {
+                        Ok(Some(chunk)) => {
+                            if tx.send(Ok(chunk)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let mut result = Ok(());
+        for chunk in rx.iter() {
+            match chunk.and_then(|c| process(&inputs[c.input as usize], c)) {
+                Ok(()) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(rx);
+        reader.join().expect("the reader thread does not panic");
+        result
+    })
+}
+
+/// The fields of one record, borrowed from its line where possible.
+#[derive(Debug, Default)]
+pub struct Record<'a> {
+    /// Id, if present and not null.
+    pub id: Option<ArticleId>,
+    /// Text, if present and not null.
+    pub text: Option<Cow<'a, str>>,
+    /// Title.
+    pub title: Option<Cow<'a, str>>,
+    /// Source.
+    pub source: Option<Cow<'a, str>>,
+    /// Published, as given.
+    pub published: Option<Cow<'a, str>>,
+    /// URL.
+    pub url: Option<Cow<'a, str>>,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Id,
+    Text,
+    Title,
+    Source,
+    Published,
+    Url,
+    Other,
+}
+
+struct RecordSeed<'f>(&'f FieldNames);
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let names = self.0;
+        let mut record = Record::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                k if k == names.id => Slot::Id,
+                k if k == names.text => Slot::Text,
+                k if k == names.title => Slot::Title,
+                k if k == names.source => Slot::Source,
+                k if k == names.published => Slot::Published,
+                k if k == names.url => Slot::Url,
+                _ => Slot::Other,
+            };
+            let string = |v: Option<OptStr<'de>>| v.and_then(|s| s.0);
+            match slot {
+                Slot::Id => record.id = map.next_value::<Option<IdValue>>()?.map(|v| v.0),
+                Slot::Text => record.text = string(map.next_value()?),
+                Slot::Title => record.title = string(map.next_value()?),
+                Slot::Source => record.source = string(map.next_value()?),
+                Slot::Published => record.published = string(map.next_value()?),
+                Slot::Url => record.url = string(map.next_value()?),
+                Slot::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(record)
+    }
+}
+
+/// A string field, where null counts as absent.
+struct OptStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for OptStr<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value: Option<Cow<'de, str>> = serde::Deserialize::deserialize(d)?;
+        Ok(OptStr(value))
+    }
+}
+
+struct IdValue(ArticleId);
+
+impl<'de> de::Deserialize<'de> for IdValue {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = IdValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IdValue, E> {
+                Ok(IdValue(ArticleId::Str(v.into())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<IdValue, E> {
+                Ok(IdValue(ArticleId::Int(v.to_string().into())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<IdValue, E> {
+                Ok(IdValue(ArticleId::Int(v.to_string().into())))
+            }
+        }
+        d.deserialize_any(IdVisitor)
+    }
+}
+
+/// Parses one line into a record, or says why it cannot be read.
+///
+/// Checks UTF-8 first, so that invalid bytes get a clear reason with their position.
+pub fn parse_record<'a>(line: &'a [u8], names: &FieldNames) -> Result<Record<'a>, String> {
+    let text = std::str::from_utf8(line)
+        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let record = RecordSeed(names)
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|()| r))
+        .map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            format!("invalid JSON: {msg} (column {})", e.column())
+        })?;
+    Ok(record)
+}
+
+/// Parses a publication date: RFC 3339 date-time, a date alone (midnight UTC), a date-time
+/// without offset (taken as UTC), or RFC 2822.
+pub fn parse_published(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Some(ts.as_second());
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return jiff::tz::Offset::UTC
+            .to_timestamp(dt)
+            .ok()
+            .map(|t| t.as_second());
+    }
+    if let Ok(date) = s.parse::<jiff::civil::Date>() {
+        return jiff::tz::Offset::UTC
+            .to_timestamp(date.at(0, 0, 0, 0))
+            .ok()
+            .map(|t| t.as_second());
+    }
+    jiff::fmt::rfc2822::parse(s)
+        .ok()
+        .map(|z| z.timestamp().as_second())
+}
+
+/// Formats seconds since the epoch as an RFC 3339 UTC date-time.
+pub fn format_published(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// Checks a parsed record and builds the article kept for later stages.
+pub fn accept(
+    record: &Record<'_>,
+    names: &FieldNames,
+    location: LineLocation,
+) -> Result<Article, String> {
+    let id = record
+        .id
+        .clone()
+        .ok_or_else(|| format!("missing required field `{}`", names.id))?;
+    let text = record
+        .text
+        .as_deref()
+        .ok_or_else(|| format!("missing required field `{}`", names.text))?;
+    let published = match record.published.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(parse_published(s).ok_or_else(|| {
+            format!(
+                "field `{}`: `{}` is not an RFC 3339 or RFC 2822 date",
+                names.published,
+                s.chars().take(40).collect::<String>()
+            )
+        })?),
+    };
+    let boxed =
+        |v: &Option<Cow<'_, str>>| v.as_deref().filter(|s| !s.is_empty()).map(Box::<str>::from);
+    Ok(Article {
+        id,
+        title: boxed(&record.title),
+        source: boxed(&record.source),
+        url: boxed(&record.url),
+        published,
+        text_chars: u32::try_from(text.chars().count()).unwrap_or(u32::MAX),
+        location,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(line: &str) -> Result<Article, String> {
+        let names = FieldNames::default();
+        let loc = LineLocation {
+            input: 0,
+            line: 1,
+            offset: 0,
+            len: line.len() as u32,
+        };
+        parse_record(line.as_bytes(), &names).and_then(|r| accept(&r, &names, loc))
+    }
+
+    #[test]
+    fn records_accepted_or_rejected() {
+        // (line, Ok(id) or Err(substring of the reason))
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            (r#"{"id":"a","text":"t"}"#, Ok("a")),
+            (r#"{"id":7,"text":"t","extra":[1,{"x":2}]}"#, Ok("7")),
+            (r#"{"id":-7,"text":""}"#, Ok("-7")),
+            (r#"{"id":"a","text":"t","title":null}"#, Ok("a")),
+            (r#"{"text":"t"}"#, Err("missing required field `id`")),
+            (r#"{"id":"a"}"#, Err("missing required field `text`")),
+            (
+                r#"{"id":"a","text":null}"#,
+                Err("missing required field `text`"),
+            ),
+            (r#"{"id":1.5,"text":"t"}"#, Err("invalid JSON")),
+            (r#"{"id":"a","text":5}"#, Err("invalid JSON")),
+            (r#"{"id":"a","text":"t""#, Err("invalid JSON")),
+            (r#"[1,2]"#, Err("invalid JSON")),
+            (r#"{"id":"a","text":"t"} x"#, Err("invalid JSON")),
+            (
+                r#"{"id":"a","text":"t","published":"yesterday"}"#,
+                Err("not an RFC 3339"),
+            ),
+        ];
+        for (line, expected) in cases {
+            match (check(line), expected) {
+                (Ok(a), Ok(id)) => assert_eq!(a.id.as_str(), *id, "{line}"),
+                (Err(reason), Err(part)) => assert!(reason.contains(part), "{line}: {reason}"),
+                (got, want) => panic!("{line}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_named() {
+        let err =
+            parse_record(b"{\"id\":\"a\",\"text\":\"\xff\"}", &FieldNames::default()).unwrap_err();
+        assert_eq!(err, "invalid UTF-8 at byte 19");
+    }
+
+    #[test]
+    fn remapped_fields() {
+        let names = FieldNames {
+            id: "doc_id".into(),
+            text: "body".into(),
+            ..FieldNames::default()
+        };
+        let r = parse_record(br#"{"doc_id":"x","body":"b","id":"ignored"}"#, &names).unwrap();
+        assert_eq!(r.id, Some(ArticleId::Str("x".into())));
+        assert_eq!(r.text.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn dates() {
+        let cases = [
+            ("2014-05-06", Some(1_399_334_400)),
+            ("2014-05-06T00:00:00Z", Some(1_399_334_400)),
+            ("2014-05-06T02:00:00+02:00", Some(1_399_334_400)),
+            ("2014-05-06T00:00:00", Some(1_399_334_400)),
+            ("Tue, 06 May 2014 00:00:00 +0000", Some(1_399_334_400)),
+            ("06/05/2014", None),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(parse_published(s), expected, "{s}");
+        }
+        assert_eq!(format_published(1_399_334_400), "2014-05-06T00:00:00Z");
+    }
+
+    #[test]
+    fn integer_ids_serialize_as_numbers() {
+        let id = ArticleId::Int("42".into());
+        assert_eq!(serde_json::to_string(&id).unwrap(), "42");
+        let id = ArticleId::Str("42".into());
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"42\"");
+    }
+}

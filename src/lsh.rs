@@ -1,0 +1,238 @@
+//! Locality-sensitive hashing: signatures to candidate pairs.
+//!
+//! A signature of `k` slots is cut into `b` bands of `r` rows (`b·r ≤ k`). Two documents become
+//! a candidate pair when all `r` slots of at least one band agree, which happens with probability
+//! `P(s) = 1 - (1 - s^r)^b` for Jaccard similarity `s`: an S-curve.
+//!
+//! [`LshParams::choose`] picks `(b, r)` for a threshold `t` by minimizing
+//! `FP_WEIGHT·∫₀ᵗ P(s) ds + FN_WEIGHT·∫ₜ¹ (1-P(s)) ds`. A missed pair is lost for good while a
+//! false candidate only costs a verification, so false negatives weigh far more; the curve then
+//! sits well left of `t` and pairs just above the threshold are kept.
+//!
+//! Candidates come from sorting `(band key, doc)` per band and pairing the documents of each
+//! run of equal keys. A bucket larger than [`MAX_BUCKET`] (thousands of identical boilerplate
+//! pages) does not produce all its pairs: each member is paired with the next [`HUGE_BUCKET_WINDOW`]
+//! members only, which keeps the work linear and still links identical documents into one
+//! cluster.
+
+use rayon::prelude::*;
+
+use crate::minhash::Signatures;
+use crate::shingle::fmix64;
+
+/// Weight of the false-positive area in [`LshParams::choose`].
+pub const FP_WEIGHT: f64 = 0.01;
+/// Weight of the false-negative area in [`LshParams::choose`].
+pub const FN_WEIGHT: f64 = 0.99;
+/// Buckets with more members than this are paired by a sliding window.
+pub const MAX_BUCKET: usize = 256;
+/// How many following members each member of a huge bucket is paired with.
+pub const HUGE_BUCKET_WINDOW: usize = 32;
+
+/// Bands and rows, with the expected error areas of the S-curve they give.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LshParams {
+    /// Number of bands.
+    pub bands: usize,
+    /// Rows (slots) per band.
+    pub rows: usize,
+    /// `∫₀ᵗ P(s) ds`: the area of false candidates below the threshold.
+    pub expected_false_positive: f64,
+    /// `∫ₜ¹ (1-P(s)) ds`: the area of missed pairs above the threshold.
+    pub expected_false_negative: f64,
+}
+
+/// Probability that a pair of similarity `s` becomes a candidate with `bands × rows`.
+pub fn candidate_probability(s: f64, bands: usize, rows: usize) -> f64 {
+    1.0 - (1.0 - s.powi(rows as i32)).powi(bands as i32)
+}
+
+fn integrate(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
+    // Composite Simpson's rule; the integrands are smooth.
+    let steps = 1000;
+    let h = (hi - lo) / steps as f64;
+    let mut sum = f(lo) + f(hi);
+    for i in 1..steps {
+        let x = lo + i as f64 * h;
+        sum += if i % 2 == 1 { 4.0 } else { 2.0 } * f(x);
+    }
+    sum * h / 3.0
+}
+
+impl LshParams {
+    /// Computes the error areas of a given `bands × rows` at `threshold`.
+    pub fn with(bands: usize, rows: usize, threshold: f64) -> LshParams {
+        LshParams {
+            bands,
+            rows,
+            expected_false_positive: integrate(
+                |s| candidate_probability(s, bands, rows),
+                0.0,
+                threshold,
+            ),
+            expected_false_negative: integrate(
+                |s| 1.0 - candidate_probability(s, bands, rows),
+                threshold,
+                1.0,
+            ),
+        }
+    }
+
+    /// The `bands × rows ≤ num_perm` that minimizes the weighted error areas at `threshold`.
+    pub fn choose(threshold: f64, num_perm: usize) -> LshParams {
+        let mut best: Option<(f64, LshParams)> = None;
+        for bands in 1..=num_perm {
+            for rows in 1..=num_perm / bands {
+                let p = LshParams::with(bands, rows, threshold);
+                let cost =
+                    FP_WEIGHT * p.expected_false_positive + FN_WEIGHT * p.expected_false_negative;
+                if best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, p));
+                }
+            }
+        }
+        best.expect("num_perm >= 1 gives at least one choice").1
+    }
+}
+
+/// The stable key of one band: the band's slots folded and mixed (fixed forever, like the
+/// shingle hash, since indexes store band keys).
+pub fn band_key(slots: &[u32]) -> u64 {
+    let mut fold = slots.len() as u64;
+    for &s in slots {
+        fold = (fold.rotate_left(29) ^ u64::from(s)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fmix64(fold)
+}
+
+/// Candidate pairs and what it took to find them.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    /// Distinct pairs `(a, b)` with `a < b`, sorted.
+    pub pairs: Vec<(u32, u32)>,
+    /// Buckets that exceeded [`MAX_BUCKET`] and were paired by a window.
+    pub huge_buckets: usize,
+    /// Size of the largest bucket seen.
+    pub largest_bucket: usize,
+}
+
+/// Finds candidate pairs among the documents whose `eligible` flag is set.
+pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> Candidates {
+    let docs: Vec<u32> = (0..sigs.len() as u32)
+        .filter(|&d| eligible[d as usize])
+        .collect();
+    let mut packed: Vec<u64> = Vec::new();
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(docs.len());
+    let mut huge_buckets = 0;
+    let mut largest_bucket = 0;
+    for band_idx in 0..params.bands {
+        let lo = band_idx * params.rows;
+        let hi = lo + params.rows;
+        keys.clear();
+        keys.par_extend(
+            docs.par_iter()
+                .map(|&d| (band_key(&sigs.get(d as usize)[lo..hi]), d)),
+        );
+        keys.par_sort_unstable();
+        let mut start = 0;
+        while start < keys.len() {
+            let key = keys[start].0;
+            let mut end = start + 1;
+            while end < keys.len() && keys[end].0 == key {
+                end += 1;
+            }
+            let bucket = &keys[start..end];
+            largest_bucket = largest_bucket.max(bucket.len());
+            let window = if bucket.len() > MAX_BUCKET {
+                huge_buckets += 1;
+                HUGE_BUCKET_WINDOW
+            } else {
+                bucket.len()
+            };
+            for (i, &(_, a)) in bucket.iter().enumerate() {
+                for &(_, b) in bucket.iter().skip(i + 1).take(window) {
+                    // Members are sorted by doc within a bucket, so a < b.
+                    packed.push((u64::from(a) << 32) | u64::from(b));
+                }
+            }
+            start = end;
+        }
+    }
+    packed.par_sort_unstable();
+    packed.dedup();
+    Candidates {
+        pairs: packed
+            .into_iter()
+            .map(|p| ((p >> 32) as u32, p as u32))
+            .collect(),
+        huge_buckets,
+        largest_bucket,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s_curve_values() {
+        // (s, bands, rows, expected probability), computed by hand.
+        let cases = [
+            (0.0, 4, 4, 0.0),
+            (1.0, 4, 4, 1.0),
+            (0.5, 1, 1, 0.5),
+            (0.5, 2, 1, 0.75),
+            (0.5, 1, 2, 0.25),
+        ];
+        for (s, b, r, expected) in cases {
+            assert!((candidate_probability(s, b, r) - expected).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn integration_matches_closed_form() {
+        // With one band of one row, P(s) = s: FP area t²/2, FN area (1-t)²/2.
+        let p = LshParams::with(1, 1, 0.6);
+        assert!((p.expected_false_positive - 0.18).abs() < 1e-9);
+        assert!((p.expected_false_negative - 0.08).abs() < 1e-9);
+    }
+
+    #[test]
+    fn chosen_curve_keeps_pairs_above_threshold() {
+        for (threshold, num_perm) in [(0.8, 128), (0.7, 128), (0.9, 128), (0.5, 256), (0.8, 64)] {
+            let p = LshParams::choose(threshold, num_perm);
+            assert!(p.bands * p.rows <= num_perm);
+            let above = candidate_probability(threshold + 0.05, p.bands, p.rows);
+            assert!(
+                above >= 0.995,
+                "t={threshold} k={num_perm}: {p:?} P={above}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_bucket_stays_linear_and_connected() {
+        let n = 5000;
+        let mut sigs = Signatures::new(4);
+        for _ in 0..n {
+            sigs.extend_from_block(&[1, 2, 3, 4]);
+        }
+        let params = LshParams::with(1, 4, 0.8);
+        let c = candidates(&sigs, &vec![true; n], &params);
+        assert_eq!(c.huge_buckets, 1);
+        assert_eq!(c.largest_bucket, n);
+        assert!(c.pairs.len() <= n * HUGE_BUCKET_WINDOW);
+        // Every document is paired with its successor, so union-find links them all.
+        assert!((0..n as u32 - 1).all(|d| c.pairs.binary_search(&(d, d + 1)).is_ok()));
+    }
+
+    #[test]
+    fn ineligible_documents_are_never_paired() {
+        let mut sigs = Signatures::new(2);
+        for _ in 0..3 {
+            sigs.extend_from_block(&[9, 9]);
+        }
+        let c = candidates(&sigs, &[true, false, true], &LshParams::with(1, 2, 0.5));
+        assert_eq!(c.pairs, vec![(0, 2)]);
+    }
+}

@@ -1,0 +1,495 @@
+//! Normalization: raw article text to canonical text.
+//!
+//! The canonical text is the article's words, lowercased, NFKC-normalized, with punctuation
+//! removed (apostrophes inside words are dropped, so `don't` and `don’t` both become `dont`;
+//! every other non-word character separates words), joined by single spaces. What it leaves out:
+//!
+//! * **Known boilerplate lines**: share/like widgets ("Share this: Twitter", "Like Loading…"),
+//!   "Also Read: …" and other related-link lines, cookie notices, newsletter pitches, bylines,
+//!   editor's notes, "Continue reading" and photo credits. A trailing share widget on a line of
+//!   text is cut too.
+//! * **Datelines** such as `SEOUL, South Korea —` at the start of the first line.
+//! * **Learned boilerplate**: lines that repeat across many otherwise different articles of one
+//!   outlet ([`LearnedBoilerplate`], built by [`BoilerplateLearner`] from the corpus itself).
+//!
+//! Lines are split on `\n`; shingles run across line boundaries, as if a removed line had never
+//! been there.
+
+use ahash::{AHashMap, AHashSet};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+/// Lines longer than this (in bytes) are never learned as boilerplate: boilerplate is short,
+/// and counting every paragraph would cost memory for nothing.
+pub const MAX_LEARNED_LINE_BYTES: usize = 200;
+
+/// How many distinct articles a learner tracks per line; `min_docs` cannot exceed it.
+pub const MAX_LEARN_MIN_DOCS: usize = 8;
+
+/// The key that groups articles for boilerplate learning: a hash of the outlet name
+/// (0 when the article has none, so all such articles form one group).
+pub fn source_key(source: Option<&str>) -> u64 {
+    match source {
+        Some(s) if !s.is_empty() => xxh3_64_with_seed(s.as_bytes(), 0x6f75_746c_6574) | 1,
+        _ => 0,
+    }
+}
+
+fn line_key(source_key: u64, line: &str) -> u64 {
+    xxh3_64_with_seed(line.as_bytes(), source_key)
+}
+
+/// Lines of an outlet learned to be boilerplate.
+#[derive(Debug, Default, Clone)]
+pub struct LearnedBoilerplate {
+    keys: AHashSet<u64>,
+}
+
+impl LearnedBoilerplate {
+    /// True when `line` (trimmed) is boilerplate for the outlet `source_key`.
+    pub fn contains(&self, source_key: u64, line: &str) -> bool {
+        !self.keys.is_empty()
+            && line.len() <= MAX_LEARNED_LINE_BYTES
+            && self.keys.contains(&line_key(source_key, line))
+    }
+
+    /// Number of (outlet, line) pairs learned.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Distinct article fingerprints seen with one line (saturating at [`MAX_LEARN_MIN_DOCS`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct Sightings {
+    fingerprints: [u32; MAX_LEARN_MIN_DOCS],
+    n: u8,
+}
+
+impl Sightings {
+    fn add(&mut self, fingerprint: u32) {
+        let n = usize::from(self.n);
+        if n < MAX_LEARN_MIN_DOCS && !self.fingerprints[..n].contains(&fingerprint) {
+            self.fingerprints[n] = fingerprint;
+            self.n += 1;
+        }
+    }
+}
+
+/// Counts, per outlet, in how many *different* articles each short line occurs.
+///
+/// Articles are told apart by a fingerprint of their *other* lines (the smallest hash among
+/// them), so that an outlet that carries the same article five times (re-scrapes, updates) does
+/// not teach the learner that the article's own lines are boilerplate.
+#[derive(Debug, Default)]
+pub struct BoilerplateLearner {
+    seen: AHashMap<u64, Sightings>,
+}
+
+/// The short-line keys of one article, each with the fingerprint of the rest of the article.
+#[derive(Debug, Default, Clone)]
+pub struct LineSample {
+    keys: Vec<(u64, u32)>,
+}
+
+impl LineSample {
+    /// Samples the lines of one article.
+    pub fn of(text: &str, source: Option<&str>) -> LineSample {
+        let skey = source_key(source);
+        let mut lines: Vec<(u64, &str)> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| (xxh3_64_with_seed(l.as_bytes(), 0), l))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup_by_key(|l| l.0);
+        // The two smallest line hashes: a line's fingerprint is the smallest among the others.
+        let min1 = lines.first().map_or(0, |l| l.0);
+        let min2 = lines.get(1).map_or(0, |l| l.0);
+        let mut keys: Vec<(u64, u32)> = lines
+            .iter()
+            .filter(|(_, l)| l.len() <= MAX_LEARNED_LINE_BYTES && !is_known_boilerplate(l))
+            .map(|&(h, l)| {
+                (
+                    line_key(skey, l),
+                    if h == min1 { min2 } else { min1 } as u32,
+                )
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup_by_key(|k| k.0);
+        LineSample { keys }
+    }
+}
+
+impl BoilerplateLearner {
+    /// Adds one article's lines.
+    pub fn add(&mut self, sample: &LineSample) {
+        for &(key, fingerprint) in &sample.keys {
+            self.seen.entry(key).or_default().add(fingerprint);
+        }
+    }
+
+    /// The lines seen in at least `min_docs` different articles of their outlet.
+    pub fn finish(self, min_docs: usize) -> LearnedBoilerplate {
+        let min_docs = min_docs.clamp(2, MAX_LEARN_MIN_DOCS);
+        LearnedBoilerplate {
+            keys: self
+                .seen
+                .into_iter()
+                .filter(|(_, s)| usize::from(s.n) >= min_docs)
+                .map(|(k, _)| k)
+                .collect(),
+        }
+    }
+}
+
+/// Words that make up share/like widgets.
+const WIDGET_WORDS: &[&str] = &[
+    "share",
+    "this",
+    "twitter",
+    "facebook",
+    "whatsapp",
+    "telegram",
+    "linkedin",
+    "reddit",
+    "pinterest",
+    "email",
+    "e-mail",
+    "print",
+    "tumblr",
+    "pocket",
+    "skype",
+    "messenger",
+    "like",
+    "loading",
+    "tweet",
+    "pin",
+    "it",
+    "mail",
+    "copy",
+    "link",
+    "x",
+    "threads",
+    "mastodon",
+    "flipboard",
+    "on",
+    "via",
+    "sms",
+    "more",
+];
+
+/// Line openings that mark boilerplate, with the most words such a line may have.
+const BOILERPLATE_OPENINGS: &[(&str, usize)] = &[
+    ("share this", 40),
+    ("like this", 40),
+    ("also read", 40),
+    ("read also", 40),
+    ("read more", 40),
+    ("see also", 40),
+    ("related:", 40),
+    ("related articles", 40),
+    ("related stories", 40),
+    ("recommended:", 40),
+    ("more:", 40),
+    ("click here", 40),
+    ("click to share", 40),
+    ("continue reading", 40),
+    ("sign up for", 40),
+    ("subscribe to", 40),
+    ("follow us", 40),
+    ("editor's note", 80),
+    ("editors note", 80),
+    ("by ", 8),
+    ("written by ", 10),
+    ("posted by ", 10),
+    ("reporting by ", 20),
+    ("photo:", 25),
+    ("photo credit", 25),
+    ("image:", 25),
+    ("image source", 25),
+    ("copyright ", 25),
+    ("© ", 25),
+    ("all rights reserved", 25),
+    ("advertisement", 3),
+    ("photo", 1),
+    ("video", 1),
+];
+
+/// Lowercased, apostrophe-folded opening of a line, for matching [`BOILERPLATE_OPENINGS`].
+fn opening(line: &str) -> String {
+    line.chars()
+        .take(24)
+        .map(|c| match c {
+            '’' | '‘' | 'ʼ' => '\'',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn is_widget_word(word: &str) -> bool {
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+    word.is_empty() || WIDGET_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// True when a whole (trimmed) line is known boilerplate.
+pub fn is_known_boilerplate(line: &str) -> bool {
+    let open = opening(line);
+    let n_words = line.split_whitespace().count();
+    if BOILERPLATE_OPENINGS
+        .iter()
+        .any(|&(prefix, max_words)| open.starts_with(prefix) && n_words <= max_words)
+    {
+        return true;
+    }
+    if n_words <= 12 && line.split_whitespace().all(is_widget_word) {
+        return true;
+    }
+    let lower_has = |needle: &str| line.to_ascii_lowercase().contains(needle);
+    n_words <= 60 && lower_has("cookies") && (lower_has("we use") || lower_has("this site uses"))
+}
+
+/// Cuts a trailing share widget ("… Share this: Twitter Facebook") off a line of text.
+fn strip_trailing_widget(line: &str) -> &str {
+    let lower = line.to_ascii_lowercase();
+    for marker in ["share this", "like this:"] {
+        if let Some(pos) = lower.find(marker)
+            && line[pos..].split_whitespace().all(is_widget_word)
+        {
+            return line[..pos].trim_end();
+        }
+    }
+    line
+}
+
+/// Strips a dateline such as `SEOUL, South Korea —` or `WASHINGTON (Reuters) -`.
+fn strip_dateline(line: &str) -> &str {
+    let mut head_len = line.len().min(80);
+    while !line.is_char_boundary(head_len) {
+        head_len -= 1;
+    }
+    let head = &line[..head_len];
+    let dash = [" — ", " – ", " -- ", " - "]
+        .iter()
+        .filter_map(|d| head.find(d).map(|i| (i, d.len())))
+        .min();
+    let Some((pos, dash_len)) = dash else {
+        return line;
+    };
+    let first_word = line[..pos]
+        .split([' ', ','])
+        .next()
+        .unwrap_or("");
+    let all_caps = first_word.len() >= 3
+        && first_word
+            .chars()
+            .all(|c| c.is_uppercase() || c == '.' || c == '\'');
+    if all_caps && line.is_char_boundary(pos + dash_len) {
+        &line[pos + dash_len..]
+    } else {
+        line
+    }
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '’' | 'ʼ' | '‘')
+}
+
+/// Appends the words of one line to `out`, each preceded by a space.
+fn push_words(line: &str, out: &mut String) {
+    if line.is_ascii() {
+        push_words_ascii(line.as_bytes(), out);
+    } else {
+        push_words_unicode(line, out);
+    }
+}
+
+fn push_words_ascii(bytes: &[u8], out: &mut String) {
+    let mut in_word = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_alphanumeric() {
+            if !in_word {
+                out.push(' ');
+                in_word = true;
+            }
+            out.push(b.to_ascii_lowercase() as char);
+        } else if b == b'\'' && in_word && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) {
+            // An apostrophe inside a word joins its halves.
+        } else {
+            in_word = false;
+        }
+    }
+}
+
+fn push_words_unicode(line: &str, out: &mut String) {
+    let mut in_word = false;
+    let mut chars = line.nfkc().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+            if !in_word {
+                out.push(' ');
+                in_word = true;
+            }
+            out.extend(c.to_lowercase());
+        } else if is_apostrophe(c) && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            // An apostrophe inside a word joins its halves.
+        } else {
+            in_word = false;
+        }
+    }
+}
+
+/// Writes the canonical text of `text` into `out` (cleared first).
+///
+/// `source_key` is [`source_key`] of the article's outlet. When removing learned boilerplate would
+/// leave nothing, the learned lines are kept: an article made only of lines its outlet repeats is
+/// still an article.
+pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64, out: &mut String) {
+    canonical_text_with(text, Some(learned), source_key, out);
+    if out.is_empty() && !learned.is_empty() {
+        canonical_text_with(text, None, source_key, out);
+    }
+}
+
+fn canonical_text_with(
+    text: &str,
+    learned: Option<&LearnedBoilerplate>,
+    source_key: u64,
+    out: &mut String,
+) {
+    out.clear();
+    let mut first = true;
+    for line in text.lines() {
+        let mut line = line.trim();
+        if line.is_empty() || is_known_boilerplate(line) {
+            continue;
+        }
+        if learned.is_some_and(|l| l.contains(source_key, line)) {
+            continue;
+        }
+        if first {
+            line = strip_dateline(line);
+            first = false;
+        }
+        push_words(strip_trailing_widget(line), out);
+    }
+    if out.starts_with(' ') {
+        out.remove(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(text: &str) -> String {
+        let mut out = String::new();
+        canonical_text(text, &LearnedBoilerplate::default(), 0, &mut out);
+        out
+    }
+
+    #[test]
+    fn canonical_text_cases() {
+        let cases = [
+            ("Hello, World!", "hello world"),
+            ("Don't stop — it’s “fine”.", "dont stop its fine"),
+            ("  spaced\t\tout  \n\n words ", "spaced out words"),
+            ("Ｆｕｌｌｗｉｄｔｈ ﬁne", "fullwidth fine"),
+            ("Straße ÉCOLE", "straße école"),
+            ("1,000 people", "1 000 people"),
+            (
+                "SEOUL, South Korea — South Korea succeeded",
+                "south korea succeeded",
+            ),
+            (
+                "WASHINGTON (Reuters) - The Senate voted",
+                "the senate voted",
+            ),
+            ("US officials - said", "us officials said"),
+            (
+                "Body text.\nShare this: Twitter\n\nFacebook\nLike this: Like Loading...",
+                "body text",
+            ),
+            (
+                "Body text.\nAlso Read: US Warns North Korea Against Selling",
+                "body text",
+            ),
+            ("By Jane Doe\nBody text.", "body text"),
+            (
+                "Body text. Share this: Twitter Facebook WhatsApp",
+                "body text",
+            ),
+            ("We use cookies to improve your experience.\nBody", "body"),
+            ("Editor’s note: this story was updated.\nBody", "body"),
+            ("हिन्दी भाषा", "हिन्दी भाषा"),
+            ("ÉCOLE, Paris — Élèves", "élèves"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(canon(input), expected, "input: {input:?}");
+        }
+        // Multi-byte characters around the 80-byte dateline window must not split.
+        let long = format!("{}é — x", "a".repeat(79));
+        assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
+    }
+
+    #[test]
+    fn seed_article_boilerplate_is_removed() {
+        let seed = include_str!("../data/seed-article.txt");
+        let text = canon(seed);
+        assert!(
+            text.ends_with("between kim and then us president donald trump"),
+            "{text}"
+        );
+        assert!(!text.contains("also read"));
+        assert!(!text.contains("loading"));
+    }
+
+    #[test]
+    fn learned_lines_are_removed_per_outlet_only() {
+        let footer = "Subscribe now and get the Daily Bugle delivered to your door";
+        let mut learner = BoilerplateLearner::default();
+        for i in 0..5 {
+            let text = format!("Story number {i} is about something else entirely.\n{footer}");
+            learner.add(&LineSample::of(&text, Some("bugle.example")));
+        }
+        let learned = learner.finish(5);
+        assert_eq!(learned.len(), 1);
+        let text = format!("A new story.\n{footer}");
+        let mut out = String::new();
+        canonical_text(&text, &learned, source_key(Some("bugle.example")), &mut out);
+        assert_eq!(out, "a new story");
+        canonical_text(&text, &learned, source_key(Some("other.example")), &mut out);
+        assert!(out.ends_with("door"));
+    }
+
+    #[test]
+    fn copies_of_one_article_teach_nothing() {
+        let mut learner = BoilerplateLearner::default();
+        let text = "A short line.\nThe same long line of the same article, copied again and again.";
+        for _ in 0..10 {
+            learner.add(&LineSample::of(text, Some("mirror.example")));
+        }
+        assert!(learner.finish(5).is_empty());
+    }
+
+    #[test]
+    fn all_boilerplate_falls_back_to_the_text() {
+        let mut learner = BoilerplateLearner::default();
+        for i in 0..5 {
+            learner.add(&LineSample::of(&format!("Footer line\nbody {i}"), None));
+        }
+        let learned = learner.finish(5);
+        let mut out = String::new();
+        canonical_text("Footer line", &learned, 0, &mut out);
+        assert_eq!(out, "footer line");
+    }
+}

@@ -1,0 +1,537 @@
+//! The near-duplicate pipeline, stage after stage: the library's `dedup` entry point.
+//!
+//! ```text
+//! scan inputs ─ validate, learn boilerplate ─┐
+//! stream again ─ normalize → shingle → MinHash (parallel) ─→ signatures
+//! signatures → LSH candidates → triage on estimates ─→ [stream again: exact Jaccard for the
+//! ambiguous] → verified edges → clusters
+//! ```
+//!
+//! Only the articles' metadata and their signatures stay in memory; the texts are streamed.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ahash::AHashMap;
+use rayon::prelude::*;
+
+use crate::cluster::{ClusterConfig, Clusters, cluster};
+use crate::error::{Error, Result};
+use crate::ingest::{
+    Article, Chunk, FieldNames, Input, Reject, accept, for_each_chunk, parse_record,
+};
+use crate::lsh::{LshParams, candidates};
+use crate::minhash::{MinHasher, Signatures};
+use crate::normalize::{
+    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, source_key,
+};
+use crate::progress::Progress;
+use crate::shingle::{ShingleConfig, ShingleScratch, shingles};
+use crate::verify::{VerifyMode, triage, verify_exact};
+
+/// Everything a `dedup` run is configured with, validated by [`DedupConfig::validate`].
+#[derive(Debug, Clone)]
+pub struct DedupConfig {
+    /// Input field names.
+    pub fields: FieldNames,
+    /// Turn bad records into counted rejects instead of stopping.
+    pub skip_invalid: bool,
+    /// Shingle kind, length and hash seed.
+    pub shingle: ShingleConfig,
+    /// MinHash slots.
+    pub num_perm: usize,
+    /// Bands and rows; chosen from the threshold when `None`.
+    pub bands_rows: Option<(usize, usize)>,
+    /// How candidates are verified.
+    pub verify: VerifyMode,
+    /// Threshold, keep rule, chain splitting.
+    pub cluster: ClusterConfig,
+    /// Learn per-outlet boilerplate lines from the corpus.
+    pub learn_boilerplate: bool,
+    /// In how many different articles of one outlet a line must appear to be boilerplate.
+    pub boilerplate_min_docs: usize,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            fields: FieldNames::default(),
+            skip_invalid: false,
+            shingle: ShingleConfig::default(),
+            num_perm: 128,
+            bands_rows: None,
+            verify: VerifyMode::Auto,
+            cluster: ClusterConfig {
+                threshold: 0.8,
+                keep: crate::cluster::KeepRule::First,
+                prefer_sources: Vec::new(),
+                split_chains: false,
+            },
+            learn_boilerplate: true,
+            boilerplate_min_docs: 5,
+        }
+    }
+}
+
+impl DedupConfig {
+    /// Checks every value once, up front, and resolves the LSH parameters.
+    pub fn validate(&self) -> Result<LshParams> {
+        let t = self.cluster.threshold;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(Error::Config(format!(
+                "threshold must be in (0, 1], got {t}"
+            )));
+        }
+        if !(1..=4096).contains(&self.num_perm) {
+            return Err(Error::Config(format!(
+                "num-perm must be between 1 and 4096, got {}",
+                self.num_perm
+            )));
+        }
+        if !(1..=64).contains(&self.shingle.ngram) {
+            return Err(Error::Config(format!(
+                "ngram must be between 1 and 64, got {}",
+                self.shingle.ngram
+            )));
+        }
+        if !(2..=crate::normalize::MAX_LEARN_MIN_DOCS).contains(&self.boilerplate_min_docs) {
+            return Err(Error::Config(format!(
+                "boilerplate-min-docs must be between 2 and {}, got {}",
+                crate::normalize::MAX_LEARN_MIN_DOCS,
+                self.boilerplate_min_docs
+            )));
+        }
+        match self.bands_rows {
+            Some((b, r)) if b == 0 || r == 0 || b * r > self.num_perm => {
+                Err(Error::Config(format!(
+                    "bands × rows must be at least 1 and at most num-perm ({}), got {b} × {r}",
+                    self.num_perm
+                )))
+            }
+            Some((b, r)) => Ok(LshParams::with(b, r, t)),
+            None => Ok(LshParams::choose(t, self.num_perm)),
+        }
+    }
+}
+
+/// Per-input counts.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InputStats {
+    /// The input's name.
+    pub path: String,
+    /// Bytes of the file as stored (compressed size when compressed).
+    pub bytes: u64,
+    /// Non-blank lines.
+    pub lines: u64,
+    /// Articles accepted.
+    pub articles: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+}
+
+/// Counts from the stages of a run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunStats {
+    /// Per input.
+    pub inputs: Vec<InputStats>,
+    /// Bytes of article text (UTF-8).
+    pub text_bytes: u64,
+    /// Articles whose canonical text has no word (never clustered).
+    pub no_shingles: u64,
+    /// (Outlet, line) pairs learned as boilerplate.
+    pub learned_boilerplate_lines: usize,
+    /// Distinct candidate pairs from LSH.
+    pub candidate_pairs: u64,
+    /// Candidates accepted on their estimate alone.
+    pub accepted_on_estimate: u64,
+    /// Candidates rejected on their estimate alone.
+    pub rejected_on_estimate: u64,
+    /// Candidates decided on exact Jaccard.
+    pub exact_checked: u64,
+    /// Of those, accepted.
+    pub exact_accepted: u64,
+    /// Verified edges.
+    pub verified_pairs: u64,
+    /// LSH buckets paired by a window because of their size.
+    pub huge_buckets: u64,
+    /// Largest LSH bucket.
+    pub largest_bucket: u64,
+}
+
+/// Everything a `dedup` run found, ready for the report stage.
+#[derive(Debug)]
+pub struct DedupRun {
+    /// The inputs, kept open for the report's second pass (the deduplicated corpus).
+    pub inputs: Vec<Input>,
+    /// Accepted articles in input order; a document's index is its `DocId`.
+    pub articles: Vec<Article>,
+    /// Rejected lines and files, in input order.
+    pub rejects: Vec<Reject>,
+    /// One signature per article.
+    pub signatures: Signatures,
+    /// The LSH parameters used.
+    pub lsh: LshParams,
+    /// Near-duplicate clusters.
+    pub clusters: Clusters,
+    /// Counts.
+    pub stats: RunStats,
+    /// Seconds per stage, in order.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+/// Opens the inputs (spooling standard input into `spool_dir`).
+pub fn open_inputs(paths: &[PathBuf], spool_dir: &std::path::Path) -> Result<Vec<Input>> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Error::Config(
+            "standard input (-) can be read only once".into(),
+        ));
+    }
+    paths.iter().map(|p| Input::open(p, spool_dir)).collect()
+}
+
+enum Scanned {
+    Blank,
+    Bad { id: Option<String>, reason: String },
+    Good(Article, Option<LineSample>),
+}
+
+/// Streams the inputs with, for each chunk, the range of `articles` whose lines it holds.
+pub fn for_each_article_chunk(
+    inputs: &[Input],
+    articles: &[Article],
+    progress: &dyn Progress,
+    mut f: impl FnMut(&Chunk, Range<usize>) -> Result<()>,
+) -> Result<()> {
+    let mut cursor = 0;
+    for_each_chunk(inputs, |_, chunk| {
+        let end_offset = chunk.offset + chunk.data.len() as u64;
+        let start = cursor;
+        while cursor < articles.len() {
+            let loc = articles[cursor].location;
+            if loc.input != chunk.input || loc.offset >= end_offset {
+                break;
+            }
+            cursor += 1;
+        }
+        progress.advance(chunk.raw_bytes);
+        f(&chunk, start..cursor)
+    })
+}
+
+/// The line of an article inside the chunk that holds it.
+pub fn article_line<'c>(chunk: &'c Chunk, article: &Article) -> &'c [u8] {
+    let start = (article.location.offset - chunk.offset) as usize;
+    let line = &chunk.data[start..start + article.location.len as usize];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Per-thread buffers for shingling.
+#[derive(Default)]
+struct Scratch {
+    canonical: String,
+    shingle: ShingleScratch,
+    hashes: Vec<u64>,
+}
+
+/// What normalizing and shingling needs besides the text.
+struct ShingleStage<'a> {
+    fields: &'a FieldNames,
+    shingle: ShingleConfig,
+    learned: &'a LearnedBoilerplate,
+}
+
+impl ShingleStage<'_> {
+    /// The shingle hashes of one article's line, in `scratch.hashes`.
+    fn run(&self, line: &[u8], scratch: &mut Scratch) {
+        let record = parse_record(line, self.fields)
+            .expect("lines were validated in the scan pass and the input has not changed");
+        let text = record.text.as_deref().unwrap_or("");
+        let skey = source_key(record.source.as_deref());
+        canonical_text(text, self.learned, skey, &mut scratch.canonical);
+        shingles(
+            &scratch.canonical,
+            &self.shingle,
+            &mut scratch.shingle,
+            &mut scratch.hashes,
+        );
+    }
+}
+
+/// Runs the near-duplicate pipeline over `inputs`.
+pub fn dedup(
+    inputs: Vec<Input>,
+    config: &DedupConfig,
+    progress: &dyn Progress,
+) -> Result<DedupRun> {
+    let lsh = config.validate()?;
+    let mut timings = Vec::new();
+    let total_bytes: u64 = inputs.iter().map(Input::file_len).sum();
+
+    // Scan: validate every line, keep metadata, learn boilerplate.
+    let clock = Instant::now();
+    progress.start("reading", Some(total_bytes));
+    let (articles, rejects, learned, mut stats) = scan(&inputs, config, progress)?;
+    progress.finish();
+    timings.push(("scan", clock.elapsed().as_secs_f64()));
+
+    // Signatures.
+    let clock = Instant::now();
+    progress.start("signatures", Some(total_bytes));
+    let stage = ShingleStage {
+        fields: &config.fields,
+        shingle: config.shingle,
+        learned: &learned,
+    };
+    let hasher = MinHasher::new(config.num_perm, config.shingle.seed);
+    let k = config.num_perm;
+    let mut signatures = Signatures::new(k);
+    let mut has_shingles = vec![false; articles.len()];
+    let mut block: Vec<u32> = Vec::new();
+    for_each_article_chunk(&inputs, &articles, progress, |chunk, range| {
+        block.clear();
+        block.resize(range.len() * k, 0);
+        block
+            .par_chunks_mut(k)
+            .zip(has_shingles[range.clone()].par_iter_mut())
+            .zip(&articles[range.clone()])
+            .for_each_init(Scratch::default, |scratch, ((sig, nonempty), article)| {
+                stage.run(article_line(chunk, article), scratch);
+                *nonempty = !scratch.hashes.is_empty();
+                hasher.sign(&scratch.hashes, sig);
+            });
+        signatures.extend_from_block(&block);
+        Ok(())
+    })?;
+    progress.finish();
+    stats.no_shingles = has_shingles.iter().filter(|&&h| !h).count() as u64;
+    timings.push(("signatures", clock.elapsed().as_secs_f64()));
+
+    // Candidates.
+    let clock = Instant::now();
+    let found = candidates(&signatures, &has_shingles, &lsh);
+    stats.candidate_pairs = found.pairs.len() as u64;
+    stats.huge_buckets = found.huge_buckets as u64;
+    stats.largest_bucket = found.largest_bucket as u64;
+    timings.push(("candidates", clock.elapsed().as_secs_f64()));
+
+    // Verification.
+    let clock = Instant::now();
+    let threshold = config.cluster.threshold;
+    let sorted = triage(&found.pairs, &signatures, threshold, config.verify);
+    drop(found);
+    stats.accepted_on_estimate = sorted.accepted.len() as u64;
+    stats.rejected_on_estimate = sorted.rejected as u64;
+    stats.exact_checked = sorted.ambiguous.len() as u64;
+    let mut edges = sorted.accepted;
+    if !sorted.ambiguous.is_empty() {
+        progress.start("exact check", Some(total_bytes));
+        let exact = exact_sets(&inputs, &articles, &stage, &sorted.ambiguous, progress)?;
+        progress.finish();
+        let accepted = verify_exact(&sorted.ambiguous, threshold, |d| exact.get(d));
+        stats.exact_accepted = accepted.len() as u64;
+        edges.extend(accepted);
+    }
+    edges.sort_unstable();
+    stats.verified_pairs = edges.len() as u64;
+    timings.push(("verify", clock.elapsed().as_secs_f64()));
+
+    // Clusters.
+    let clock = Instant::now();
+    let clusters = cluster(&articles, &signatures, &edges, &config.cluster);
+    timings.push(("cluster", clock.elapsed().as_secs_f64()));
+
+    Ok(DedupRun {
+        inputs,
+        articles,
+        rejects,
+        signatures,
+        lsh,
+        clusters,
+        stats,
+        timings,
+    })
+}
+
+type ScanOutput = (Vec<Article>, Vec<Reject>, LearnedBoilerplate, RunStats);
+
+fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Result<ScanOutput> {
+    let mut articles: Vec<Article> = Vec::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut learner = BoilerplateLearner::default();
+    let mut stats = RunStats {
+        inputs: inputs
+            .iter()
+            .map(|i| InputStats {
+                path: i.display_name(),
+                bytes: i.file_len(),
+                ..InputStats::default()
+            })
+            .collect(),
+        ..RunStats::default()
+    };
+    // First doc index per id hash; collisions are resolved by comparing the ids themselves.
+    let mut seen_ids: AHashMap<u64, Vec<u32>> = AHashMap::new();
+    let names = &config.fields;
+    let learn = config.learn_boilerplate;
+    for_each_chunk(inputs, |input, chunk| {
+        progress.advance(chunk.raw_bytes);
+        let scanned: Vec<(Scanned, u64)> = (0..chunk.lines.len())
+            .into_par_iter()
+            .map(|idx| {
+                let line = chunk.line(idx);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    return (Scanned::Blank, 0);
+                }
+                let record = match parse_record(line, names) {
+                    Ok(r) => r,
+                    Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
+                };
+                let text_len = record.text.as_deref().map_or(0, str::len) as u64;
+                match accept(&record, names, chunk.location(idx)) {
+                    Ok(article) => {
+                        let sample = learn.then(|| {
+                            LineSample::of(
+                                record.text.as_deref().unwrap_or(""),
+                                record.source.as_deref(),
+                            )
+                        });
+                        (Scanned::Good(article, sample), text_len)
+                    }
+                    Err(reason) => (
+                        Scanned::Bad {
+                            id: record.id.map(|i| i.to_string()),
+                            reason,
+                        },
+                        0,
+                    ),
+                }
+            })
+            .collect();
+        let file_stats = &mut stats.inputs[chunk.input as usize];
+        for (idx, (item, text_len)) in scanned.into_iter().enumerate() {
+            let line_no = chunk.first_line + idx as u64;
+            let (id, reason) = match item {
+                Scanned::Blank => continue,
+                Scanned::Bad { id, reason } => (id, reason),
+                Scanned::Good(article, sample) => {
+                    let hash = xxhash_rust::xxh3::xxh3_64(article.id.as_str().as_bytes());
+                    let earlier = seen_ids.get(&hash).and_then(|docs| {
+                        docs.iter()
+                            .map(|&d| &articles[d as usize])
+                            .find(|a| a.id.as_str() == article.id.as_str())
+                    });
+                    match earlier {
+                        Some(first) => (
+                            Some(article.id.to_string()),
+                            format!(
+                                "duplicate id `{}` (first seen at {}:{})",
+                                article.id,
+                                inputs[first.location.input as usize].display_name(),
+                                first.location.line
+                            ),
+                        ),
+                        None => {
+                            seen_ids
+                                .entry(hash)
+                                .or_default()
+                                .push(articles.len() as u32);
+                            if let Some(sample) = sample {
+                                learner.add(&sample);
+                            }
+                            file_stats.lines += 1;
+                            file_stats.articles += 1;
+                            stats.text_bytes += text_len;
+                            articles.push(article);
+                            continue;
+                        }
+                    }
+                }
+            };
+            file_stats.lines += 1;
+            file_stats.rejected += 1;
+            if !config.skip_invalid {
+                return Err(Error::BadRecord {
+                    path: input.name.clone(),
+                    line: line_no,
+                    reason,
+                });
+            }
+            rejects.push(Reject {
+                file: input.display_name(),
+                line: Some(line_no),
+                id,
+                reason,
+            });
+        }
+        Ok(())
+    })?;
+    for (input, file_stats) in inputs.iter().zip(&stats.inputs) {
+        if file_stats.lines == 0 {
+            if !config.skip_invalid {
+                return Err(Error::EmptyInput {
+                    path: input.name.clone(),
+                });
+            }
+            rejects.push(Reject {
+                file: input.display_name(),
+                line: None,
+                id: None,
+                reason: "file holds no articles".into(),
+            });
+        }
+    }
+    let learned = learner.finish(config.boilerplate_min_docs);
+    stats.learned_boilerplate_lines = learned.len();
+    Ok((articles, rejects, learned, stats))
+}
+
+/// Sorted, deduplicated shingle sets of the documents named in `pairs`.
+struct ExactSets {
+    docs: Vec<u32>,
+    sets: Vec<Vec<u64>>,
+}
+
+impl ExactSets {
+    fn get(&self, doc: u32) -> &[u64] {
+        let idx = self
+            .docs
+            .binary_search(&doc)
+            .expect("every document of an ambiguous pair was shingled");
+        &self.sets[idx]
+    }
+}
+
+fn exact_sets(
+    inputs: &[Input],
+    articles: &[Article],
+    stage: &ShingleStage<'_>,
+    pairs: &[(u32, u32)],
+    progress: &dyn Progress,
+) -> Result<ExactSets> {
+    let mut docs: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    docs.par_sort_unstable();
+    docs.dedup();
+    let mut sets: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
+    let mut next = 0;
+    for_each_article_chunk(inputs, articles, progress, |chunk, range| {
+        let first = next;
+        while next < docs.len() && (docs[next] as usize) < range.end {
+            next += 1;
+        }
+        let wanted = &docs[first..next];
+        sets.par_extend(
+            wanted
+                .par_iter()
+                .map_init(Scratch::default, |scratch, &doc| {
+                    stage.run(article_line(chunk, &articles[doc as usize]), scratch);
+                    let mut set = scratch.hashes.clone();
+                    set.sort_unstable();
+                    set.dedup();
+                    set
+                }),
+        );
+        Ok(())
+    })?;
+    Ok(ExactSets { docs, sets })
+}

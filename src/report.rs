@@ -1,0 +1,280 @@
+//! Report: writes a run's output files, each atomically (a temporary file in the output
+//! directory, flushed, synced, then renamed over the final name).
+//!
+//! | file | one line per |
+//! |---|---|
+//! | `articles.jsonl` | accepted article, input order |
+//! | `duplicates.jsonl` | near-duplicate cluster of two or more |
+//! | `deduped.jsonl` | kept article: its input line, byte for byte |
+//! | `rejects.jsonl` | rejected line or file (empty when none) |
+//! | `summary.json` | the run: counts, parameters, timings |
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ingest::ArticleId;
+use crate::lsh::LshParams;
+use crate::pipeline::{DedupConfig, DedupRun, RunStats, article_line, for_each_article_chunk};
+use crate::progress::Progress;
+
+/// A file being written under a temporary name until [`AtomicFile::commit`].
+pub struct AtomicFile {
+    target: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `dir/name`.
+    pub fn create(dir: &Path, name: &str) -> Result<AtomicFile> {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        Ok(AtomicFile {
+            target: dir.join(name),
+            writer: BufWriter::with_capacity(1 << 20, tmp),
+        })
+    }
+
+    /// The buffered writer.
+    pub fn writer(&mut self) -> &mut BufWriter<tempfile::NamedTempFile> {
+        &mut self.writer
+    }
+
+    /// Writes one value as a JSON line.
+    pub fn json_line<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        serde_json::to_writer(&mut self.writer, value)
+            .map_err(|e| Error::io(&self.target, e.into()))?;
+        self.writer
+            .write_all(b"\n")
+            .map_err(|e| Error::io(&self.target, e))
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        let target = self.target;
+        let tmp = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::io(&target, e.into_error()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&target, e))?;
+        tmp.persist(&target)
+            .map_err(|e| Error::io(&target, e.error))?;
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct ArticleLine<'a> {
+    id: &'a ArticleId,
+    source: Option<&'a str>,
+    title: Option<&'a str>,
+    dup_cluster: Option<u32>,
+    canonical: bool,
+    duplicate_of: Option<&'a ArticleId>,
+    similarity: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Member<'a> {
+    id: &'a ArticleId,
+    source: Option<&'a str>,
+    title: Option<&'a str>,
+    similarity: f64,
+}
+
+#[derive(Serialize)]
+struct DuplicateLine<'a> {
+    cluster: u32,
+    size: usize,
+    canonical: &'a ArticleId,
+    members: Vec<Member<'a>>,
+}
+
+/// The run parameters, as `summary.json` shows them.
+#[derive(Serialize)]
+struct Parameters<'a> {
+    shingle: crate::shingle::ShingleKind,
+    ngram: usize,
+    num_perm: usize,
+    seed: String,
+    threshold: f64,
+    bands: usize,
+    rows: usize,
+    expected_false_positive: f64,
+    expected_false_negative: f64,
+    verify: crate::verify::VerifyMode,
+    keep: crate::cluster::KeepRule,
+    prefer_sources: &'a [String],
+    split_chains: bool,
+    learn_boilerplate: bool,
+    boilerplate_min_docs: usize,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    storyhash_version: &'static str,
+    articles_in: u64,
+    articles: usize,
+    rejected: usize,
+    duplicate_clusters: usize,
+    duplicates_removed: usize,
+    kept: usize,
+    removed_share: f64,
+    members_below_threshold: usize,
+    parameters: Parameters<'a>,
+    stats: &'a RunStats,
+    timings: serde_json::Map<String, serde_json::Value>,
+    throughput_mb_per_s: f64,
+}
+
+/// Writes every `dedup` output into `out_dir` (created if absent). Returns the seconds spent.
+pub fn write_dedup(
+    run: &DedupRun,
+    config: &DedupConfig,
+    out_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<f64> {
+    let clock = Instant::now();
+    fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let articles = &run.articles;
+    let clusters = &run.clusters;
+    let canonical_of = |doc: usize| {
+        clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].canonical as usize)
+    };
+
+    let mut file = AtomicFile::create(out_dir, "articles.jsonl")?;
+    for (doc, a) in articles.iter().enumerate() {
+        let canonical = canonical_of(doc);
+        file.json_line(&ArticleLine {
+            id: &a.id,
+            source: a.source.as_deref(),
+            title: a.title.as_deref(),
+            dup_cluster: clusters.cluster_of[doc],
+            canonical: canonical.is_none_or(|c| c == doc),
+            duplicate_of: canonical.filter(|&c| c != doc).map(|c| &articles[c].id),
+            similarity: clusters.similarity[doc],
+        })?;
+    }
+    file.commit()?;
+
+    let mut file = AtomicFile::create(out_dir, "duplicates.jsonl")?;
+    for (idx, c) in clusters.clusters.iter().enumerate() {
+        let mut order = c.members.clone();
+        // The kept article first, then the rest in input order.
+        order.sort_by_key(|&d| (d != c.canonical, d));
+        file.json_line(&DuplicateLine {
+            cluster: idx as u32,
+            size: c.members.len(),
+            canonical: &articles[c.canonical as usize].id,
+            members: order
+                .iter()
+                .map(|&d| Member {
+                    id: &articles[d as usize].id,
+                    source: articles[d as usize].source.as_deref(),
+                    title: articles[d as usize].title.as_deref(),
+                    similarity: clusters.similarity[d as usize].unwrap_or(1.0),
+                })
+                .collect(),
+        })?;
+    }
+    file.commit()?;
+
+    let mut file = AtomicFile::create(out_dir, "rejects.jsonl")?;
+    for r in &run.rejects {
+        file.json_line(r)?;
+    }
+    file.commit()?;
+
+    // The deduplicated corpus: a second pass over the inputs, copying kept lines.
+    let mut file = AtomicFile::create(out_dir, "deduped.jsonl")?;
+    let target = out_dir.join("deduped.jsonl");
+    let total: u64 = run.inputs.iter().map(|i| i.file_len()).sum();
+    progress.start("writing", Some(total));
+    let mut kept = 0usize;
+    for_each_article_chunk(&run.inputs, articles, progress, |chunk, range| {
+        for doc in range {
+            if canonical_of(doc).is_none_or(|c| c == doc) {
+                let w = file.writer();
+                w.write_all(article_line(chunk, &articles[doc]))
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(|e| Error::io(&target, e))?;
+                kept += 1;
+            }
+        }
+        Ok(())
+    })?;
+    progress.finish();
+    file.commit()?;
+
+    let write_s = clock.elapsed().as_secs_f64();
+    let mut timings = serde_json::Map::new();
+    for &(stage, s) in run
+        .timings
+        .iter()
+        .chain(std::iter::once(&("write", write_s)))
+    {
+        timings.insert(stage.to_string(), round_ms(s).into());
+    }
+    let total_s: f64 = run.timings.iter().map(|t| t.1).sum::<f64>() + write_s;
+    timings.insert("total".into(), round_ms(total_s).into());
+    let lsh: &LshParams = &run.lsh;
+    let summary = Summary {
+        storyhash_version: env!("CARGO_PKG_VERSION"),
+        articles_in: run.stats.inputs.iter().map(|i| i.lines).sum(),
+        articles: articles.len(),
+        rejected: run.rejects.len(),
+        duplicate_clusters: clusters.clusters.len(),
+        duplicates_removed: articles.len() - kept,
+        kept,
+        removed_share: if articles.is_empty() {
+            0.0
+        } else {
+            (articles.len() - kept) as f64 / articles.len() as f64
+        },
+        members_below_threshold: clusters.below_threshold,
+        parameters: Parameters {
+            shingle: config.shingle.kind,
+            ngram: config.shingle.ngram,
+            num_perm: config.num_perm,
+            seed: format!("{:#018x}", config.shingle.seed),
+            threshold: config.cluster.threshold,
+            bands: lsh.bands,
+            rows: lsh.rows,
+            expected_false_positive: lsh.expected_false_positive,
+            expected_false_negative: lsh.expected_false_negative,
+            verify: config.verify,
+            keep: config.cluster.keep,
+            prefer_sources: &config.cluster.prefer_sources,
+            split_chains: config.cluster.split_chains,
+            learn_boilerplate: config.learn_boilerplate,
+            boilerplate_min_docs: config.boilerplate_min_docs,
+        },
+        stats: &run.stats,
+        timings,
+        throughput_mb_per_s: if total_s > 0.0 {
+            (run.stats.text_bytes as f64 / 1e6 / total_s * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+    };
+    let mut file = AtomicFile::create(out_dir, "summary.json")?;
+    serde_json::to_writer_pretty(file.writer(), &summary)
+        .map_err(|e| Error::io(out_dir.join("summary.json"), e.into()))?;
+    file.writer()
+        .write_all(b"\n")
+        .map_err(|e| Error::io(out_dir.join("summary.json"), e))?;
+    file.commit()?;
+    Ok(write_s)
+}
+
+fn round_ms(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}
