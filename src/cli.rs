@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
+use storyhash::minhash::SketchKind;
 use storyhash::pipeline::{DedupConfig, dedup, open_inputs};
 use storyhash::progress::{Progress, Silent};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
@@ -63,6 +64,13 @@ enum ShingleArg {
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
+enum SketchArg {
+    Classic,
+    Oph,
+    Super,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
 enum VerifyArg {
     Auto,
     Estimate,
@@ -89,6 +97,10 @@ struct DedupArgs {
     /// MinHash signature length (slots).
     #[arg(long, default_value_t = 128)]
     num_perm: usize,
+    /// MinHash variant: k hash functions (classic), one-permutation hashing with optimal
+    /// densification (oph), or SuperMinHash (super).
+    #[arg(long, value_enum, default_value_t = SketchArg::Classic)]
+    sketch: SketchArg,
     /// LSH bands (with --rows); chosen from the threshold when absent.
     #[arg(long, requires = "rows")]
     bands: Option<usize>,
@@ -177,6 +189,11 @@ impl DedupArgs {
                 },
                 ngram: self.ngram,
                 seed: self.seed,
+            },
+            sketch: match self.sketch {
+                SketchArg::Classic => SketchKind::Classic,
+                SketchArg::Oph => SketchKind::Oph,
+                SketchArg::Super => SketchKind::Super,
             },
             num_perm: self.num_perm,
             bands_rows: self.bands.zip(self.rows),

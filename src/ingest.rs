@@ -273,33 +273,32 @@ impl ChunkReader {
         }
         let mut data = std::mem::take(&mut self.carry);
         let mut raw = 0u64;
-        while !self.done && data.len() < CHUNK_BYTES {
-            let old = data.len();
-            data.resize(old.max(CHUNK_BYTES).max(old + (1 << 16)), 0);
-            let n = loop {
-                match self.reader.read(&mut data[old..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(Error::io(name, e)),
+        let mut target = CHUNK_BYTES;
+        // Read to the target size, then cut at the last newline; a line longer than the target
+        // doubles it until the line ends.
+        let cut = loop {
+            while !self.done && data.len() < target {
+                let old = data.len();
+                data.resize(target.max(old + (1 << 16)), 0);
+                let n = loop {
+                    match self.reader.read(&mut data[old..]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(Error::io(name, e)),
+                    }
+                };
+                data.truncate(old + n);
+                raw += n as u64;
+                if n == 0 {
+                    self.done = true;
                 }
-            };
-            data.truncate(old + n);
-            raw += n as u64;
-            if n == 0 {
-                self.done = true;
             }
-        }
-        // Cut at the last newline; the rest waits for the next chunk.
-        let cut = if self.done {
-            data.len()
-        } else {
+            if self.done {
+                break data.len();
+            }
             match memchr_last_newline(&data) {
-                Some(pos) => pos + 1,
-                // A single line longer than a chunk: read on until it ends.
-                None => {
-                    self.carry = data;
-                    return self.next_chunk(name);
-                }
+                Some(pos) => break pos + 1,
+                None => target = data.len() * 2,
             }
         };
         self.carry = data.split_off(cut);

@@ -16,8 +16,8 @@
 //! been there.
 
 use ahash::{AHashMap, AHashSet};
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Lines longer than this (in bytes) are never learned as boilerplate: boilerplate is short,
@@ -224,15 +224,31 @@ const BOILERPLATE_OPENINGS: &[(&str, usize)] = &[
     ("video", 1),
 ];
 
-/// Lowercased, apostrophe-folded opening of a line, for matching [`BOILERPLATE_OPENINGS`].
-fn opening(line: &str) -> String {
-    line.chars()
-        .take(24)
-        .map(|c| match c {
-            '’' | '‘' | 'ʼ' => '\'',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
+/// The lowercased, apostrophe-folded opening of a line (its first 24 characters), on the stack.
+struct Opening {
+    bytes: [u8; 96],
+    len: usize,
+}
+
+impl Opening {
+    fn of(line: &str) -> Opening {
+        let mut out = Opening {
+            bytes: [0; 96],
+            len: 0,
+        };
+        for c in line.chars().take(24) {
+            let c = match c {
+                '’' | '‘' | 'ʼ' => '\'',
+                c => c.to_ascii_lowercase(),
+            };
+            out.len += c.encode_utf8(&mut out.bytes[out.len..]).len();
+        }
+        out
+    }
+
+    fn starts_with(&self, prefix: &str) -> bool {
+        self.bytes[..self.len].starts_with(prefix.as_bytes())
+    }
 }
 
 fn is_widget_word(word: &str) -> bool {
@@ -240,31 +256,61 @@ fn is_widget_word(word: &str) -> bool {
     word.is_empty() || WIDGET_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
+/// Case-insensitive (ASCII) substring test without allocating.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
 /// True when a whole (trimmed) line is known boilerplate.
 pub fn is_known_boilerplate(line: &str) -> bool {
-    let open = opening(line);
-    let n_words = line.split_whitespace().count();
+    let open = Opening::of(line);
+    let n_words = || line.split_whitespace().count();
     if BOILERPLATE_OPENINGS
         .iter()
-        .any(|&(prefix, max_words)| open.starts_with(prefix) && n_words <= max_words)
+        .any(|&(prefix, max_words)| open.starts_with(prefix) && n_words() <= max_words)
     {
         return true;
     }
-    if n_words <= 12 && line.split_whitespace().all(is_widget_word) {
+    // Widget lines are a dozen short words at most; cookie notices a few sentences.
+    if line.len() <= 160
+        && line.split_whitespace().next().is_some_and(is_widget_word)
+        && n_words() <= 12
+        && line.split_whitespace().all(is_widget_word)
+    {
         return true;
     }
-    let lower_has = |needle: &str| line.to_ascii_lowercase().contains(needle);
-    n_words <= 60 && lower_has("cookies") && (lower_has("we use") || lower_has("this site uses"))
+    line.len() <= 600
+        && contains_ignore_case(line, "cookies")
+        && (contains_ignore_case(line, "we use") || contains_ignore_case(line, "this site uses"))
+        && n_words() <= 60
 }
 
 /// Cuts a trailing share widget ("… Share this: Twitter Facebook") off a line of text.
 fn strip_trailing_widget(line: &str) -> &str {
-    let lower = line.to_ascii_lowercase();
-    for marker in ["share this", "like this:"] {
-        if let Some(pos) = lower.find(marker)
-            && line[pos..].split_whitespace().all(is_widget_word)
+    // Most lines end in a word of text, not of a widget.
+    if !line
+        .split_whitespace()
+        .next_back()
+        .is_some_and(is_widget_word)
+    {
+        return line;
+    }
+    // A widget tail is a dozen short words: look only at the end of the line.
+    let mut tail_start = line.len().saturating_sub(160);
+    while !line.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    let tail = &line.as_bytes()[tail_start..];
+    for marker in [&b"share this"[..], &b"like this:"[..]] {
+        if let Some(pos) = tail
+            .windows(marker.len())
+            .position(|w| w.eq_ignore_ascii_case(marker))
         {
-            return line[..pos].trim_end();
+            let pos = tail_start + pos;
+            if line[pos..].split_whitespace().all(is_widget_word) {
+                return line[..pos].trim_end();
+            }
         }
     }
     line
@@ -284,10 +330,7 @@ fn strip_dateline(line: &str) -> &str {
     let Some((pos, dash_len)) = dash else {
         return line;
     };
-    let first_word = line[..pos]
-        .split([' ', ','])
-        .next()
-        .unwrap_or("");
+    let first_word = line[..pos].split([' ', ',']).next().unwrap_or("");
     let all_caps = first_word.len() >= 3
         && first_word
             .chars()
@@ -303,69 +346,115 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘')
 }
 
-/// Appends the words of one line to `out`, each preceded by a space.
-fn push_words(line: &str, out: &mut String) {
+/// Calls `emit` with each word of one line: lowercase, NFKC, apostrophes inside words dropped.
+fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     if line.is_ascii() {
-        push_words_ascii(line.as_bytes(), out);
+        ascii_tokens(line.as_bytes(), buf, emit);
+    } else if is_nfkc_quick(line.chars()) == IsNormalized::Yes {
+        // Most non-ASCII news text (curly quotes, dashes, accented letters) is already NFKC.
+        unicode_tokens(line.chars(), buf, emit);
     } else {
-        push_words_unicode(line, out);
+        unicode_tokens(line.nfkc(), buf, emit);
     }
 }
 
-fn push_words_ascii(bytes: &[u8], out: &mut String) {
-    let mut in_word = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_alphanumeric() {
-            if !in_word {
-                out.push(' ');
-                in_word = true;
+/// The ASCII fast path: a word without capitals or apostrophes is passed on as it lies in the
+/// text, with no copy.
+fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        while i < n && !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if i == n {
+            break;
+        }
+        let start = i;
+        let mut as_is = true;
+        loop {
+            while i < n && bytes[i].is_ascii_alphanumeric() {
+                as_is &= !bytes[i].is_ascii_uppercase();
+                i += 1;
             }
-            out.push(b.to_ascii_lowercase() as char);
-        } else if b == b'\'' && in_word && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) {
             // An apostrophe inside a word joins its halves.
+            if i + 1 < n && bytes[i] == b'\'' && bytes[i + 1].is_ascii_alphanumeric() {
+                as_is = false;
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let token = &bytes[start..i];
+        if as_is {
+            emit(token);
         } else {
-            in_word = false;
+            buf.clear();
+            buf.extend(
+                token
+                    .iter()
+                    .filter(|&&b| b != b'\'')
+                    .map(u8::to_ascii_lowercase),
+            );
+            emit(buf);
         }
     }
 }
 
-fn push_words_unicode(line: &str, out: &mut String) {
-    let mut in_word = false;
-    let mut chars = line.nfkc().peekable();
+fn unicode_tokens(
+    chars: impl Iterator<Item = char>,
+    buf: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    buf.clear();
+    let mut chars = chars.peekable();
     while let Some(c) = chars.next() {
+        let in_word = !buf.is_empty();
         if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
-            if !in_word {
-                out.push(' ');
-                in_word = true;
+            for lower in c.to_lowercase() {
+                buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
             }
-            out.extend(c.to_lowercase());
         } else if is_apostrophe(c) && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
             // An apostrophe inside a word joins its halves.
-        } else {
-            in_word = false;
+        } else if in_word {
+            emit(buf);
+            buf.clear();
         }
     }
-}
-
-/// Writes the canonical text of `text` into `out` (cleared first).
-///
-/// `source_key` is [`source_key`] of the article's outlet. When removing learned boilerplate would
-/// leave nothing, the learned lines are kept: an article made only of lines its outlet repeats is
-/// still an article.
-pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64, out: &mut String) {
-    canonical_text_with(text, Some(learned), source_key, out);
-    if out.is_empty() && !learned.is_empty() {
-        canonical_text_with(text, None, source_key, out);
+    if !buf.is_empty() {
+        emit(buf);
+        buf.clear();
     }
 }
 
-fn canonical_text_with(
+/// Calls `emit` with each word of the canonical text of `text`, in order, without building the
+/// canonical text: the words that [`canonical_text`] joins with spaces.
+///
+/// `buf` is scratch space, reused between calls.
+pub fn for_each_token(
+    text: &str,
+    learned: &LearnedBoilerplate,
+    source_key: u64,
+    buf: &mut Vec<u8>,
+    mut emit: impl FnMut(&[u8]),
+) {
+    let mut any = false;
+    for_each_token_with(text, Some(learned), source_key, buf, &mut |t| {
+        any = true;
+        emit(t)
+    });
+    if !any && !learned.is_empty() {
+        for_each_token_with(text, None, source_key, buf, &mut emit);
+    }
+}
+
+fn for_each_token_with(
     text: &str,
     learned: Option<&LearnedBoilerplate>,
     source_key: u64,
-    out: &mut String,
+    buf: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
 ) {
-    out.clear();
     let mut first = true;
     for line in text.lines() {
         let mut line = line.trim();
@@ -379,11 +468,25 @@ fn canonical_text_with(
             line = strip_dateline(line);
             first = false;
         }
-        push_words(strip_trailing_widget(line), out);
+        line_tokens(strip_trailing_widget(line), buf, emit);
     }
-    if out.starts_with(' ') {
-        out.remove(0);
-    }
+}
+
+/// Writes the canonical text of `text` into `out` (cleared first): its words joined by single
+/// spaces.
+///
+/// `source_key` is [`source_key`] of the article's outlet. When removing learned boilerplate would
+/// leave nothing, the learned lines are kept: an article made only of lines its outlet repeats is
+/// still an article.
+pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64, out: &mut String) {
+    out.clear();
+    let mut buf = Vec::new();
+    for_each_token(text, learned, source_key, &mut buf, |token| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(std::str::from_utf8(token).expect("tokens are cut at character boundaries"));
+    });
 }
 
 #[cfg(test)]
@@ -439,6 +542,29 @@ mod tests {
         // Multi-byte characters around the 80-byte dateline window must not split.
         let long = format!("{}é — x", "a".repeat(79));
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
+    }
+
+    /// The ASCII fast path and the general Unicode path cut every ASCII line the same way.
+    #[test]
+    fn ascii_fast_path_agrees_with_unicode_path() {
+        let alphabet: Vec<char> = "aZ9q ' -.,\t\"x'YY0".chars().collect();
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..5000 {
+            let len = (crate::shingle::fmix64(state) % 24) as usize;
+            let line: String = (0..len)
+                .map(|_| {
+                    state = crate::shingle::fmix64(state.wrapping_add(1));
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            let mut buf = Vec::new();
+            ascii_tokens(line.as_bytes(), &mut buf, &mut |t: &[u8]| {
+                fast.push(t.to_vec())
+            });
+            unicode_tokens(line.nfkc(), &mut buf, &mut |t: &[u8]| slow.push(t.to_vec()));
+            assert_eq!(fast, slow, "line {line:?}");
+        }
     }
 
     #[test]

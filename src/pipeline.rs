@@ -22,12 +22,14 @@ use crate::ingest::{
     Article, Chunk, FieldNames, Input, Reject, accept, for_each_chunk, parse_record,
 };
 use crate::lsh::{LshParams, candidates};
-use crate::minhash::{MinHasher, Signatures};
+use crate::minhash::{MinHasher, Signatures, SketchKind};
 use crate::normalize::{
-    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, source_key,
+    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token, source_key,
 };
 use crate::progress::Progress;
-use crate::shingle::{ShingleConfig, ShingleScratch, shingles};
+use crate::shingle::{
+    ShingleConfig, ShingleKind, ShingleScratch, grams_from_token_hashes, hash_token, shingles,
+};
 use crate::verify::{VerifyMode, triage, verify_exact};
 
 /// Everything a `dedup` run is configured with, validated by [`DedupConfig::validate`].
@@ -39,6 +41,8 @@ pub struct DedupConfig {
     pub skip_invalid: bool,
     /// Shingle kind, length and hash seed.
     pub shingle: ShingleConfig,
+    /// MinHash variant.
+    pub sketch: SketchKind,
     /// MinHash slots.
     pub num_perm: usize,
     /// Bands and rows; chosen from the threshold when `None`.
@@ -59,6 +63,7 @@ impl Default for DedupConfig {
             fields: FieldNames::default(),
             skip_invalid: false,
             shingle: ShingleConfig::default(),
+            sketch: SketchKind::Classic,
             num_perm: 128,
             bands_rows: None,
             verify: VerifyMode::Auto,
@@ -230,6 +235,8 @@ pub fn article_line<'c>(chunk: &'c Chunk, article: &Article) -> &'c [u8] {
 #[derive(Default)]
 struct Scratch {
     canonical: String,
+    token: Vec<u8>,
+    token_hashes: Vec<u64>,
     shingle: ShingleScratch,
     hashes: Vec<u64>,
 }
@@ -248,13 +255,28 @@ impl ShingleStage<'_> {
             .expect("lines were validated in the scan pass and the input has not changed");
         let text = record.text.as_deref().unwrap_or("");
         let skey = source_key(record.source.as_deref());
-        canonical_text(text, self.learned, skey, &mut scratch.canonical);
-        shingles(
-            &scratch.canonical,
-            &self.shingle,
-            &mut scratch.shingle,
-            &mut scratch.hashes,
-        );
+        scratch.hashes.clear();
+        match self.shingle.kind {
+            // Words: each token hashed as it is cut, no canonical text built.
+            ShingleKind::Word => {
+                let seed = self.shingle.seed;
+                let token_hashes = &mut scratch.token_hashes;
+                token_hashes.clear();
+                for_each_token(text, self.learned, skey, &mut scratch.token, |t| {
+                    token_hashes.push(hash_token(t, seed))
+                });
+                grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
+            }
+            ShingleKind::Char => {
+                canonical_text(text, self.learned, skey, &mut scratch.canonical);
+                shingles(
+                    &scratch.canonical,
+                    &self.shingle,
+                    &mut scratch.shingle,
+                    &mut scratch.hashes,
+                );
+            }
+        }
     }
 }
 
@@ -283,7 +305,7 @@ pub fn dedup(
         shingle: config.shingle,
         learned: &learned,
     };
-    let hasher = MinHasher::new(config.num_perm, config.shingle.seed);
+    let hasher = MinHasher::new(config.sketch, config.num_perm, config.shingle.seed);
     let k = config.num_perm;
     let mut signatures = Signatures::new(k);
     let mut has_shingles = vec![false; articles.len()];

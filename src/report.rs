@@ -31,10 +31,13 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts writing `dir/name`.
     pub fn create(dir: &Path, name: &str) -> Result<AtomicFile> {
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        // Outputs are ordinary files: readable as the umask allows, not private like a tempfile.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
         Ok(AtomicFile {
             target: dir.join(name),
             writer: BufWriter::with_capacity(1 << 20, tmp),
@@ -103,6 +106,7 @@ struct DuplicateLine<'a> {
 struct Parameters<'a> {
     shingle: crate::shingle::ShingleKind,
     ngram: usize,
+    sketch: crate::minhash::SketchKind,
     num_perm: usize,
     seed: String,
     threshold: f64,
@@ -243,6 +247,7 @@ pub fn write_dedup(
         parameters: Parameters {
             shingle: config.shingle.kind,
             ngram: config.shingle.ngram,
+            sketch: config.sketch,
             num_perm: config.num_perm,
             seed: format!("{:#018x}", config.shingle.seed),
             threshold: config.cluster.threshold,

@@ -118,15 +118,24 @@ pub fn hash_words(
             .filter(|t| !t.is_empty())
             .map(|t| hash_token(t.as_bytes(), config.seed)),
     );
+    grams_from_token_hashes(hashes, config, out);
+}
+
+/// Appends the word n-gram hashes over a document's token hashes to `out`.
+pub fn grams_from_token_hashes(token_hashes: &[u64], config: &ShingleConfig, out: &mut Vec<u64>) {
     let n = config.ngram;
-    if hashes.is_empty() {
+    if token_hashes.is_empty() {
         return;
     }
-    if hashes.len() < n {
-        out.push(hash_word_gram(hashes, config.seed));
+    if token_hashes.len() < n {
+        out.push(hash_word_gram(token_hashes, config.seed));
         return;
     }
-    out.extend(hashes.windows(n).map(|w| hash_word_gram(w, config.seed)));
+    out.extend(
+        token_hashes
+            .windows(n)
+            .map(|w| hash_word_gram(w, config.seed)),
+    );
 }
 
 /// Character n-grams over the canonical text.

@@ -1,0 +1,115 @@
+//! Criterion benchmarks of the hashing hot path: normalize, shingle and MinHash, on real text.
+//!
+//! Throughput is in bytes of article text. Inputs are built outside the timed loop; each
+//! iteration checks a count so that a broken fast path cannot look fast.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use storyhash::minhash::{MinHasher, SketchKind};
+use storyhash::normalize::{LearnedBoilerplate, canonical_text, for_each_token};
+use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleScratch, shingles};
+
+/// Real article texts from the sample corpus.
+fn texts() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.jsonl");
+    let corpus = std::fs::read_to_string(path).expect("data/sample.jsonl is in the repository");
+    corpus
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("sample lines are JSON");
+            v["text"].as_str().unwrap_or("").to_string()
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn bench_signature_stage(c: &mut Criterion) {
+    let texts = texts();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let learned = LearnedBoilerplate::default();
+    let config = ShingleConfig::default();
+    let mut group = c.benchmark_group("signature_stage");
+    group.throughput(Throughput::Bytes(bytes as u64));
+
+    group.bench_function("normalize", |b| {
+        let mut buf = Vec::new();
+        b.iter(|| {
+            let mut words = 0;
+            for t in &texts {
+                for_each_token(black_box(t), &learned, 0, &mut buf, |_| words += 1);
+            }
+            assert!(words > 0);
+        })
+    });
+
+    let canonicals: Vec<String> = texts
+        .iter()
+        .map(|t| {
+            let mut s = String::new();
+            canonical_text(t, &learned, 0, &mut s);
+            s
+        })
+        .collect();
+    group.bench_function("shingle", |b| {
+        let mut scratch = ShingleScratch::default();
+        let mut hashes = Vec::new();
+        b.iter(|| {
+            let mut n = 0;
+            for canon in &canonicals {
+                shingles(black_box(canon), &config, &mut scratch, &mut hashes);
+                n += hashes.len();
+            }
+            assert!(n > 0);
+        })
+    });
+
+    let shingle_sets: Vec<Vec<u64>> = canonicals
+        .iter()
+        .map(|canon| {
+            let mut hashes = Vec::new();
+            shingles(canon, &config, &mut ShingleScratch::default(), &mut hashes);
+            hashes
+        })
+        .collect();
+    for kind in [SketchKind::Classic, SketchKind::Oph, SketchKind::Super] {
+        let hasher = MinHasher::new(kind, 128, DEFAULT_SEED);
+        let name = format!("minhash_128_{kind:?}").to_lowercase();
+        group.bench_function(name, |b| {
+            let mut sig = vec![0u32; 128];
+            b.iter(|| {
+                let mut nonzero = 0;
+                for set in &shingle_sets {
+                    hasher.sign(black_box(set), &mut sig);
+                    nonzero += usize::from(sig[0] != u32::MAX);
+                }
+                assert_eq!(
+                    nonzero,
+                    shingle_sets.iter().filter(|s| !s.is_empty()).count()
+                );
+            })
+        });
+    }
+
+    let hasher = MinHasher::new(SketchKind::Classic, 128, DEFAULT_SEED);
+    group.bench_function("all_three", |b| {
+        let mut canonical = String::new();
+        let mut scratch = ShingleScratch::default();
+        let mut hashes = Vec::new();
+        let mut sig = vec![0u32; 128];
+        b.iter(|| {
+            let mut signed = 0;
+            for t in &texts {
+                canonical_text(black_box(t), &learned, 0, &mut canonical);
+                shingles(&canonical, &config, &mut scratch, &mut hashes);
+                hasher.sign(&hashes, &mut sig);
+                signed += 1;
+            }
+            assert_eq!(signed, texts.len());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_signature_stage);
+criterion_main!(benches);

@@ -1,0 +1,1583 @@
+//! CLI tests: `storyhash dedup` run as a real process on small corpora in fresh temporary
+//! directories; exit codes, messages and every output file are checked strictly.
+//!
+//! Most tests are tables of cases run through one `check` closure or helper. Every run goes
+//! through [`exec`], which fails the test if the process panicked or died by a signal.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::common::{read_json, read_jsonl, repo_dir, run, storyhash, tempdir, write};
+
+type Object = Map<String, Value>;
+
+/// The files every successful run leaves in its output directory, sorted.
+const OUTPUTS: [&str; 5] = [
+    "articles.jsonl",
+    "deduped.jsonl",
+    "duplicates.jsonl",
+    "rejects.jsonl",
+    "summary.json",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// Exit code and messages of one run.
+#[derive(Debug)]
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `storyhash ARGS`; fails the test on a panic or a death by signal.
+fn exec(args: &[&str], stdin: Option<&[u8]>) -> Outcome {
+    let output = run(args, stdin);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "storyhash {args:?} panicked:\n{stderr}"
+    );
+    let code = output.status.code().unwrap_or_else(|| {
+        panic!(
+            "storyhash {args:?} was killed ({:?}):\n{stderr}",
+            output.status
+        )
+    });
+    Outcome {
+        code,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr,
+    }
+}
+
+/// Runs `storyhash dedup INPUTS --out OUT EXTRA`.
+fn dedup(inputs: &[&str], out: &Path, extra: &[&str], stdin: Option<&[u8]>) -> Outcome {
+    let mut args = vec!["dedup"];
+    args.extend_from_slice(inputs);
+    args.extend(["--out", path_str(out)]);
+    args.extend_from_slice(extra);
+    exec(&args, stdin)
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Names in `dir` (hidden ones included); empty when `dir` does not exist.
+fn file_names(dir: &Path) -> BTreeSet<String> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| {
+                e.expect("a directory entry")
+                    .file_name()
+                    .into_string()
+                    .unwrap()
+            })
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+fn outputs_set() -> BTreeSet<String> {
+    OUTPUTS.iter().map(|s| s.to_string()).collect()
+}
+
+/// Non-blank lines of an input, the way the contract counts them.
+fn non_blank_lines(content: &[u8]) -> usize {
+    content
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .count()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip in memory");
+    encoder.finish().expect("gzip in memory")
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).expect("zstd in memory")
+}
+
+/// One JSON line (keys sorted) from a `json!` object.
+fn jline(value: Value) -> String {
+    assert!(value.is_object());
+    value.to_string()
+}
+
+/// Joins lines with `\n`, with a final newline.
+fn lines(lines: &[&str]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn assert_keys(object: &Object, expected: &[&str], what: &str) {
+    let keys: BTreeSet<&str> = object.keys().map(String::as_str).collect();
+    let expected: BTreeSet<&str> = expected.iter().copied().collect();
+    assert_eq!(keys, expected, "{what}: {object:?}");
+}
+
+/// What a successful run wrote, parsed strictly and checked for internal consistency.
+struct Outputs {
+    articles: Vec<Object>,
+    duplicates: Vec<Object>,
+    deduped: Vec<u8>,
+    rejects: Vec<Object>,
+    summary: Value,
+}
+
+impl Outputs {
+    fn read(out: &Path) -> Outputs {
+        assert_eq!(file_names(out), outputs_set(), "files in {}", out.display());
+        let o = Outputs {
+            articles: read_jsonl(&out.join("articles.jsonl")),
+            duplicates: read_jsonl(&out.join("duplicates.jsonl")),
+            deduped: std::fs::read(out.join("deduped.jsonl")).expect("deduped.jsonl"),
+            rejects: read_jsonl(&out.join("rejects.jsonl")),
+            summary: read_json(&out.join("summary.json")),
+        };
+        o.check_consistent();
+        o
+    }
+
+    /// Invariants that hold for every run, whatever the corpus.
+    fn check_consistent(&self) {
+        for a in &self.articles {
+            assert_keys(
+                a,
+                &[
+                    "canonical",
+                    "dup_cluster",
+                    "duplicate_of",
+                    "id",
+                    "similarity",
+                    "source",
+                    "title",
+                ],
+                "articles.jsonl line",
+            );
+            assert!(a["id"].is_string() || a["id"].is_i64() || a["id"].is_u64());
+        }
+        for r in &self.rejects {
+            let keys: BTreeSet<&str> = r.keys().map(String::as_str).collect();
+            assert!(
+                keys == BTreeSet::from(["file", "line", "reason"])
+                    || keys == BTreeSet::from(["file", "id", "line", "reason"]),
+                "rejects.jsonl line: {r:?}"
+            );
+            assert!(r["file"].is_string() && r["reason"].is_string(), "{r:?}");
+            assert!(r["line"].is_u64() || r["line"].is_null(), "{r:?}");
+        }
+        for (idx, d) in self.duplicates.iter().enumerate() {
+            assert_keys(
+                d,
+                &["canonical", "cluster", "members", "size"],
+                "duplicates.jsonl line",
+            );
+            assert_eq!(d["cluster"], json!(idx), "clusters are numbered in order");
+            let members = d["members"].as_array().expect("members is an array");
+            assert!(members.len() >= 2, "{d:?}");
+            assert_eq!(d["size"], json!(members.len()), "{d:?}");
+            for m in members {
+                let m = m.as_object().expect("a member is an object");
+                assert_keys(m, &["id", "similarity", "source", "title"], "member");
+            }
+            assert_eq!(members[0]["id"], d["canonical"], "kept member first: {d:?}");
+            assert_eq!(members[0]["similarity"], json!(1.0), "{d:?}");
+            // Every member's article line points back at this cluster.
+            for m in members {
+                let a = self.article(&m["id"]);
+                assert_eq!(a["dup_cluster"], json!(idx), "{a:?}");
+                let is_kept = m["id"] == d["canonical"];
+                assert_eq!(a["canonical"], json!(is_kept), "{a:?}");
+                let dup_of = if is_kept {
+                    Value::Null
+                } else {
+                    d["canonical"].clone()
+                };
+                assert_eq!(a["duplicate_of"], dup_of, "{a:?}");
+                assert_eq!(a["similarity"], m["similarity"], "{a:?}");
+            }
+        }
+        let clustered: usize = self
+            .articles
+            .iter()
+            .filter(|a| !a["dup_cluster"].is_null())
+            .count();
+        let in_duplicates: usize = self
+            .duplicates
+            .iter()
+            .map(|d| d["members"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(clustered, in_duplicates);
+        let kept = self
+            .articles
+            .iter()
+            .filter(|a| a["canonical"] == json!(true));
+        assert_eq!(
+            kept.count(),
+            self.deduped_lines().len(),
+            "one deduped line per kept article"
+        );
+
+        let s = &self.summary;
+        assert_eq!(s["articles"], json!(self.articles.len()), "{s}");
+        assert_eq!(s["rejected"], json!(self.rejects.len()), "{s}");
+        assert_eq!(s["duplicate_clusters"], json!(self.duplicates.len()), "{s}");
+        assert_eq!(s["kept"], json!(self.deduped_lines().len()), "{s}");
+        assert_eq!(
+            s["kept"].as_u64().unwrap() + s["duplicates_removed"].as_u64().unwrap(),
+            self.articles.len() as u64,
+            "{s}"
+        );
+        // Every non-blank line is an article or a reject with a line number.
+        let line_rejects = self.rejects.iter().filter(|r| r["line"].is_u64()).count();
+        assert_eq!(
+            s["articles_in"],
+            json!(self.articles.len() + line_rejects),
+            "{s}"
+        );
+        for key in ["parameters", "stats", "timings"] {
+            assert!(s[key].is_object(), "summary.json {key}: {s}");
+        }
+        assert!(s["throughput_mb_per_s"].is_number(), "{s}");
+    }
+
+    fn article(&self, id: &Value) -> &Object {
+        self.articles
+            .iter()
+            .find(|a| &a["id"] == id)
+            .unwrap_or_else(|| panic!("no article {id} in articles.jsonl"))
+    }
+
+    fn ids(&self) -> Vec<Value> {
+        self.articles.iter().map(|a| a["id"].clone()).collect()
+    }
+
+    fn deduped_lines(&self) -> Vec<&[u8]> {
+        let mut lines: Vec<&[u8]> = self.deduped.split(|&b| b == b'\n').collect();
+        assert_eq!(
+            lines.pop(),
+            Some(&b""[..]),
+            "deduped.jsonl ends with a newline (or is empty)"
+        );
+        if self.deduped.is_empty() {
+            lines.clear();
+        }
+        lines
+    }
+
+    /// `(file, line, reason)` of each reject.
+    fn reject_places(&self) -> Vec<(String, Option<u64>, String)> {
+        self.rejects
+            .iter()
+            .map(|r| {
+                (
+                    r["file"].as_str().unwrap().to_string(),
+                    r["line"].as_u64(),
+                    r["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A deterministic PRNG (SplitMix64), so generated corpora are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The words of the repository's seed article.
+fn seed_words() -> Vec<String> {
+    let text = std::fs::read_to_string(repo_dir().join("data/seed-article.txt"))
+        .expect("data/seed-article.txt");
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+/// `n` words drawn from the seed article.
+fn random_words(rng: &mut Rng, vocab: &[String], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| vocab[rng.below(vocab.len())].clone())
+        .collect()
+}
+
+/// Texts that are not near-duplicates of one another (random word sequences).
+fn distinct_texts(n: usize) -> Vec<String> {
+    let vocab = seed_words();
+    let mut rng = Rng(7);
+    (0..n)
+        .map(|_| random_words(&mut rng, &vocab, 60).join(" "))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Bad input, with and without --skip-invalid
+// ---------------------------------------------------------------------------------------------
+
+/// Where the bad input goes.
+enum Bad {
+    /// This line goes at line 3 of a file: good line, blank line, bad line, good line.
+    Line(&'static [u8]),
+    /// This is the whole file.
+    File(&'static [u8]),
+}
+
+#[test]
+fn bad_input_is_rejected_with_file_line_and_reason() {
+    // (case, bad input, reason substring ({path} = the input file), id in the reject)
+    let cases: &[(&str, Bad, &str, Option<&str>)] = &[
+        (
+            "invalid JSON",
+            Bad::Line(br#"{"id":"b","text":"unterminated}"#),
+            "invalid JSON",
+            None,
+        ),
+        ("not an object", Bad::Line(b"[1,2,3]"), "invalid JSON", None),
+        (
+            "garbage after the object",
+            Bad::Line(br#"{"id":"b","text":"t"} x"#),
+            "invalid JSON",
+            None,
+        ),
+        (
+            "id neither string nor integer",
+            Bad::Line(br#"{"id":1.5,"text":"t"}"#),
+            "invalid JSON",
+            None,
+        ),
+        (
+            "text not a string",
+            Bad::Line(br#"{"id":"b","text":["t"]}"#),
+            "invalid JSON",
+            None,
+        ),
+        (
+            "invalid UTF-8",
+            Bad::Line(b"{\"id\":\"b\",\"text\":\"caf\xe9\"}"),
+            "invalid UTF-8 at byte 22",
+            None,
+        ),
+        (
+            "missing id",
+            Bad::Line(br#"{"text":"an article without id"}"#),
+            "missing required field `id`",
+            None,
+        ),
+        (
+            "null id",
+            Bad::Line(br#"{"id":null,"text":"t"}"#),
+            "missing required field `id`",
+            None,
+        ),
+        (
+            "missing text",
+            Bad::Line(br#"{"id":"b","title":"no text"}"#),
+            "missing required field `text`",
+            Some("b"),
+        ),
+        (
+            "duplicate integer id",
+            Bad::Line(br#"{"id":7,"text":"the same id again"}"#),
+            "duplicate id `7` (first seen at {path}:1)",
+            Some("7"),
+        ),
+        (
+            "duplicate id, string after integer",
+            Bad::Line(br#"{"id":"7","text":"the same id again"}"#),
+            "duplicate id `7` (first seen at {path}:1)",
+            Some("7"),
+        ),
+        (
+            "published not a date",
+            Bad::Line(br#"{"id":"b","text":"t","published":"yesterday"}"#),
+            "field `published`: `yesterday` is not an RFC 3339 or RFC 2822 date",
+            Some("b"),
+        ),
+        (
+            "published in a local format",
+            Bad::Line(br#"{"id":"b","text":"t","published":"06/05/2014"}"#),
+            "not an RFC 3339 or RFC 2822 date",
+            Some("b"),
+        ),
+        ("empty file", Bad::File(b""), "file holds no articles", None),
+        (
+            "only blank lines",
+            Bad::File(b"\n   \n\t\r\n"),
+            "file holds no articles",
+            None,
+        ),
+    ];
+    let good_first = r#"{"id":7,"text":"the first good article of the file"}"#;
+    let good_last = r#"{"id":"z","text":"the last good article of the file"}"#;
+    for (case, bad, reason, id) in cases {
+        let dir = tempdir();
+        let content: Vec<u8> = match bad {
+            Bad::Line(line) => [
+                format!("{good_first}\n\n").as_bytes(),
+                line,
+                format!("\n{good_last}\n").as_bytes(),
+            ]
+            .concat(),
+            Bad::File(bytes) => bytes.to_vec(),
+        };
+        let input = write(dir.path(), "input.jsonl", &content);
+        let path = path_str(&input);
+        let reason = reason.replace("{path}", path);
+        let bad_line = matches!(bad, Bad::Line(_)).then_some(3u64);
+
+        // Without --skip-invalid: exit 2, the first bad place named, nothing written.
+        let out = dir.path().join("out");
+        let run = dedup(&[path], &out, &["-q"], None);
+        assert_eq!(run.code, 2, "{case}: {run:?}");
+        let prefix = match bad_line {
+            Some(line) => format!("storyhash: {path}:{line}: "),
+            None => format!("storyhash: {path}: "),
+        };
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(&reason)),
+            "{case}: stderr should hold `{prefix}...{reason}`:\n{}",
+            run.stderr
+        );
+        assert_eq!(file_names(&out), BTreeSet::new(), "{case}: nothing written");
+
+        // With --skip-invalid: exit 0, the line in rejects.jsonl, every line accounted for.
+        let out = dir.path().join("out-skip");
+        let run = dedup(&[path], &out, &["-q", "--skip-invalid"], None);
+        assert_eq!(run.code, 0, "{case}: {run:?}");
+        let o = Outputs::read(&out);
+        assert_eq!(o.rejects.len(), 1, "{case}: {:?}", o.rejects);
+        let reject = &o.rejects[0];
+        assert_eq!(reject["file"], json!(path), "{case}");
+        assert_eq!(reject["line"], json!(bad_line), "{case}");
+        let got = reject["reason"].as_str().unwrap();
+        assert!(
+            got.contains(&reason),
+            "{case}: reason `{got}`, want `{reason}`"
+        );
+        // The id as text: an integer id may come back as a number or a string.
+        let id_text = reject.get("id").map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        assert_eq!(id_text.as_deref(), *id, "{case}");
+        let expected_ids = match bad {
+            Bad::Line(_) => vec![json!(7), json!("z")],
+            Bad::File(_) => vec![],
+        };
+        assert_eq!(o.ids(), expected_ids, "{case}");
+        let line_rejects = o.rejects.iter().filter(|r| r["line"].is_u64()).count();
+        assert_eq!(
+            o.articles.len() + line_rejects,
+            non_blank_lines(&content),
+            "{case}: every non-blank line is an article or a reject"
+        );
+        assert_eq!(o.summary["rejected"], json!(1), "{case}");
+        assert_eq!(
+            o.summary["articles_in"],
+            json!(non_blank_lines(&content)),
+            "{case}"
+        );
+        let expected_deduped = match bad {
+            Bad::Line(_) => lines(&[good_first, good_last]),
+            Bad::File(_) => String::new(),
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&o.deduped),
+            expected_deduped,
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn many_bad_lines_are_all_rejected_in_order_or_the_first_stops_the_run() {
+    let texts = distinct_texts(4);
+    let content = [
+        jline(json!({"id": "a", "text": texts[0]})).into_bytes(),
+        b"{\"id\":\"b\",\"text\":\"\xff\"}".to_vec(),
+        b"".to_vec(),
+        br#"{"id":"c"}"#.to_vec(),
+        jline(json!({"id": "d", "text": texts[1]})).into_bytes(),
+        br#"{"id":"a","text":"again"}"#.to_vec(),
+        b"   ".to_vec(),
+        br#"{"id":"e","text":"t","published":"never"}"#.to_vec(),
+        b"{oops".to_vec(),
+        jline(json!({"id": "f", "text": texts[2]})).into_bytes(),
+    ]
+    .join(&b'\n');
+    let dir = tempdir();
+    let input = write(dir.path(), "mixed.jsonl", &content);
+    let path = path_str(&input);
+
+    let run = dedup(&[path], &dir.path().join("stop"), &["-q"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with(&format!("storyhash: {path}:2: invalid UTF-8")),
+        "{}",
+        run.stderr
+    );
+
+    let out = dir.path().join("skip");
+    let run = dedup(&[path], &out, &["-q", "--skip-invalid"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    let places: Vec<(Option<u64>, &str)> = o
+        .rejects
+        .iter()
+        .map(|r| (r["line"].as_u64(), r["reason"].as_str().unwrap()))
+        .collect();
+    let expected = [
+        (2, "invalid UTF-8"),
+        (4, "missing required field `text`"),
+        (6, "duplicate id `a`"),
+        (8, "not an RFC 3339"),
+        (9, "invalid JSON"),
+    ];
+    assert_eq!(places.len(), expected.len(), "{places:?}");
+    for ((line, reason), (want_line, want_reason)) in places.iter().zip(expected) {
+        assert_eq!(*line, Some(want_line));
+        assert!(reason.contains(want_reason), "line {want_line}: {reason}");
+    }
+    assert!(o.rejects.iter().all(|r| r["file"] == json!(path)));
+    assert_eq!(o.ids(), [json!("a"), json!("d"), json!("f")]);
+    assert_eq!(
+        o.articles.len() + o.rejects.len(),
+        non_blank_lines(&content)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Compression, standard input, several inputs, line endings
+// ---------------------------------------------------------------------------------------------
+
+/// How an input reaches storyhash.
+enum Feed {
+    /// A file with this name.
+    File(&'static str),
+    /// Standard input, as `-`.
+    Stdin,
+}
+
+#[test]
+fn compressed_inputs_and_stdin_read_the_same() {
+    let texts = distinct_texts(3);
+    let good = [
+        jline(json!({"id": "a", "text": texts[0]})),
+        jline(json!({"id": "b", "text": texts[1]})),
+        jline(json!({"id": "c", "text": texts[0]})),
+    ];
+    let plain = format!("{}\n\n{}\n{{bad\n{}\n", good[0], good[1], good[2]).into_bytes();
+    let half = plain.len() / 2;
+    let cut = plain[..half].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    let (front, back) = plain.split_at(cut);
+    let cases: &[(&str, Feed, Vec<u8>)] = &[
+        ("plain", Feed::File("in.jsonl"), plain.clone()),
+        ("gzip", Feed::File("in.jsonl.gz"), gzip(&plain)),
+        ("zstd", Feed::File("in.jsonl.zst"), zstd(&plain)),
+        ("gzip named .jsonl", Feed::File("gz.jsonl"), gzip(&plain)),
+        ("zstd with no extension", Feed::File("zst"), zstd(&plain)),
+        ("plain named .gz", Feed::File("plain.gz"), plain.clone()),
+        (
+            "gzip of two members",
+            Feed::File("two.gz"),
+            [gzip(front), gzip(back)].concat(),
+        ),
+        (
+            "zstd of two frames",
+            Feed::File("two.zst"),
+            [zstd(front), zstd(back)].concat(),
+        ),
+        ("plain on stdin", Feed::Stdin, plain.clone()),
+        ("gzip on stdin", Feed::Stdin, gzip(&plain)),
+        ("zstd on stdin", Feed::Stdin, zstd(&plain)),
+    ];
+    for (case, feed, bytes) in cases {
+        let dir = tempdir();
+        let out = dir.path().join("out");
+        let (name, run) = match feed {
+            Feed::File(name) => {
+                let input = write(dir.path(), name, bytes);
+                let name = path_str(&input).to_string();
+                let run = dedup(&[&name], &out, &["-q", "--skip-invalid"], None);
+                (name, run)
+            }
+            Feed::Stdin => {
+                let run = dedup(&["-"], &out, &["-q", "--skip-invalid"], Some(bytes));
+                ("-".to_string(), run)
+            }
+        };
+        assert_eq!(run.code, 0, "{case}: {run:?}");
+        let o = Outputs::read(&out);
+        assert_eq!(o.ids(), [json!("a"), json!("b"), json!("c")], "{case}");
+        assert_eq!(
+            o.reject_places()
+                .into_iter()
+                .map(|(f, l, _)| (f, l))
+                .collect::<Vec<_>>(),
+            [(name.clone(), Some(4))],
+            "{case}"
+        );
+        assert_eq!(o.duplicates.len(), 1, "{case}");
+        assert_eq!(o.article(&json!("c"))["duplicate_of"], json!("a"), "{case}");
+        assert_eq!(
+            String::from_utf8_lossy(&o.deduped),
+            lines(&[&good[0], &good[1]]),
+            "{case}"
+        );
+        assert_eq!(
+            o.summary["stats"]["inputs"][0]["path"],
+            json!(name),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
+    let cases: &[(&str, Feed, Vec<u8>)] = &[
+        ("empty stdin", Feed::Stdin, vec![]),
+        ("empty gzip", Feed::File("e.gz"), gzip(b"")),
+        ("empty zstd", Feed::File("e.zst"), zstd(b"")),
+        ("blank zstd", Feed::File("b.zst"), zstd(b"\n\n")),
+    ];
+    for (case, feed, bytes) in cases {
+        let dir = tempdir();
+        let out = dir.path().join("out");
+        let name = match feed {
+            Feed::File(name) => path_str(&write(dir.path(), name, bytes)).to_string(),
+            Feed::Stdin => "-".to_string(),
+        };
+        let stdin = matches!(feed, Feed::Stdin).then_some(&bytes[..]);
+        let run = dedup(&[&name], &out, &["-q"], stdin);
+        assert_eq!(run.code, 2, "{case}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("storyhash: {name}: file holds no articles")),
+            "{case}: {}",
+            run.stderr
+        );
+        assert_eq!(file_names(&out), BTreeSet::new(), "{case}");
+    }
+}
+
+#[test]
+fn several_inputs_number_lines_per_file_and_reject_ids_seen_before() {
+    let texts = distinct_texts(5);
+    let dir = tempdir();
+    let a = write(
+        dir.path(),
+        "a.jsonl",
+        lines(&[
+            &jline(json!({"id": "a1", "text": texts[0]})),
+            &jline(json!({"id": "a2", "text": texts[1]})),
+        ]),
+    );
+    let b = write(
+        dir.path(),
+        "b.jsonl.gz",
+        gzip(
+            lines(&[
+                &jline(json!({"id": "b1", "text": texts[0]})),
+                &jline(json!({"id": "a1", "text": texts[2]})),
+            ])
+            .as_bytes(),
+        ),
+    );
+    let c = write(
+        dir.path(),
+        "c.jsonl.zst",
+        zstd(
+            lines(&[
+                &jline(json!({"id": "c1", "text": texts[3]})),
+                "",
+                r#"{"id":"c2","text":"#,
+            ])
+            .as_bytes(),
+        ),
+    );
+    let stdin = lines(&[
+        &jline(json!({"id": "a2", "text": texts[4]})),
+        &jline(json!({"id": "s1", "text": texts[4]})),
+    ]);
+    let (a, b, c) = (path_str(&a), path_str(&b), path_str(&c));
+
+    let out = dir.path().join("out");
+    let run = dedup(
+        &[a, b, c, "-"],
+        &out,
+        &["-q", "--skip-invalid"],
+        Some(stdin.as_bytes()),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    assert_eq!(
+        o.ids(),
+        [
+            json!("a1"),
+            json!("a2"),
+            json!("b1"),
+            json!("c1"),
+            json!("s1")
+        ]
+    );
+    assert_eq!(
+        o.reject_places(),
+        [
+            (
+                b.to_string(),
+                Some(2),
+                format!("duplicate id `a1` (first seen at {a}:1)")
+            ),
+            (
+                c.to_string(),
+                Some(3),
+                o.rejects[1]["reason"].as_str().unwrap().into()
+            ),
+            (
+                "-".to_string(),
+                Some(1),
+                format!("duplicate id `a2` (first seen at {a}:2)")
+            ),
+        ]
+    );
+    assert!(
+        o.rejects[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON")
+    );
+    assert_eq!(o.article(&json!("b1"))["duplicate_of"], json!("a1"));
+    // Per-input counts.
+    let per_input: Vec<(Value, Value, Value, Value)> = o.summary["stats"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].clone(),
+                i["lines"].clone(),
+                i["articles"].clone(),
+                i["rejected"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_input,
+        [
+            (json!(a), json!(2), json!(2), json!(0)),
+            (json!(b), json!(2), json!(1), json!(1)),
+            (json!(c), json!(2), json!(1), json!(1)),
+            (json!("-"), json!(2), json!(1), json!(1)),
+        ]
+    );
+
+    // Without --skip-invalid the duplicate id in the second file stops the run.
+    let out = dir.path().join("stop");
+    let run = dedup(&[a, b, c, "-"], &out, &["-q"], Some(stdin.as_bytes()));
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "storyhash: {b}:2: duplicate id `a1` (first seen at {a}:1)"
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // Standard input first: the file's line is the duplicate, and `-` is named as first seen.
+    let out = dir.path().join("stdin-first");
+    let run = dedup(
+        &["-", a],
+        &out,
+        &["-q", "--skip-invalid"],
+        Some(stdin.as_bytes()),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    assert_eq!(
+        o.reject_places(),
+        [(
+            a.to_string(),
+            Some(2),
+            "duplicate id `a2` (first seen at -:1)".to_string()
+        )]
+    );
+}
+
+#[test]
+fn line_endings_and_a_last_line_without_newline() {
+    let texts = distinct_texts(3);
+    let [x, y, z] = [0, 1, 2].map(|i| jline(json!({"id": format!("id{i}"), "text": texts[i]})));
+    let dup = jline(json!({"id": "dup", "text": texts[0]}));
+    // (case, input, rejected line numbers, expected deduped.jsonl)
+    let cases: Vec<(&str, String, Vec<u64>, String)> = vec![
+        (
+            "LF, last line without newline",
+            format!("{x}\n{y}\n{z}"),
+            vec![],
+            lines(&[&x, &y, &z]),
+        ),
+        (
+            "CRLF with a blank CRLF line",
+            format!("{x}\r\n\r\n{y}\r\n{z}\r\n"),
+            vec![],
+            lines(&[&x, &y, &z]),
+        ),
+        (
+            "CRLF, bad line, last line without newline",
+            format!("{x}\r\n{{bad\r\n{y}\r\n{z}"),
+            vec![2],
+            lines(&[&x, &y, &z]),
+        ),
+        (
+            "a bad last line without newline",
+            format!("{x}\n{y}\n\n{{\"id\":\"q\"}}"),
+            vec![4],
+            lines(&[&x, &y]),
+        ),
+        (
+            "a duplicate as the last line, without newline",
+            format!("{x}\r\n{y}\r\n{dup}"),
+            vec![],
+            lines(&[&x, &y]),
+        ),
+        (
+            "mixed endings",
+            format!("{x}\n{y}\r\n\n{z}\r\n"),
+            vec![],
+            lines(&[&x, &y, &z]),
+        ),
+    ];
+    for (case, content, rejected, deduped) in &cases {
+        let dir = tempdir();
+        let input = write(dir.path(), "in.jsonl", content);
+        let out = dir.path().join("out");
+        let run = dedup(&[path_str(&input)], &out, &["-q", "--skip-invalid"], None);
+        assert_eq!(run.code, 0, "{case}: {run:?}");
+        let o = Outputs::read(&out);
+        let got: Vec<u64> = o
+            .rejects
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(&got, rejected, "{case}");
+        assert_eq!(&String::from_utf8_lossy(&o.deduped), deduped, "{case}");
+        assert_eq!(
+            o.articles.len() + o.rejects.len(),
+            non_blank_lines(content.as_bytes()),
+            "{case}"
+        );
+    }
+}
+
+/// Inputs over one read chunk (8 MiB): line numbers, clusters and deduped lines across the cut.
+///
+/// Most of each line is an unknown field, so the run stays quick: only the texts are shingled.
+#[test]
+fn inputs_larger_than_a_chunk() {
+    let vocab = seed_words();
+    let mut rng = Rng(11);
+    let n_lines = 4400; // about 2 kB each: over 8 MiB in all
+    let bad_line = 4390;
+    let pad = "p".repeat(1900);
+    let mut all = Vec::with_capacity(n_lines);
+    let mut first_text = String::new();
+    for i in 1..=n_lines {
+        let line = if i == bad_line {
+            r#"{"id":"bad","text":"#.to_string()
+        } else if i == n_lines {
+            jline(json!({"id": i, "text": first_text, "pad": pad}))
+        } else {
+            let text = random_words(&mut rng, &vocab, 20).join(" ");
+            if i == 1 {
+                first_text = text.clone();
+            }
+            jline(json!({"id": i, "text": text, "pad": pad}))
+        };
+        all.push(line);
+    }
+    let content = lines(&all.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(content.len() > 8 << 20, "{} bytes", content.len());
+    let cases = [
+        ("plain", content.as_bytes().to_vec()),
+        ("zstd", zstd(content.as_bytes())),
+    ];
+    for (case, bytes) in cases {
+        let dir = tempdir();
+        let input = write(dir.path(), "big.jsonl", &bytes);
+        let out = dir.path().join("out");
+        let run = dedup(&[path_str(&input)], &out, &["-q", "--skip-invalid"], None);
+        assert_eq!(run.code, 0, "{case}: {run:?}");
+        let o = Outputs::read(&out);
+        assert_eq!(o.articles.len(), n_lines - 1, "{case}");
+        assert_eq!(o.rejects.len(), 1, "{case}");
+        assert_eq!(o.rejects[0]["line"], json!(bad_line), "{case}");
+        assert_eq!(o.duplicates.len(), 1, "{case}");
+        assert_eq!(
+            o.article(&json!(n_lines))["duplicate_of"],
+            json!(1),
+            "{case}"
+        );
+        let expected: Vec<&str> = all
+            .iter()
+            .enumerate()
+            .filter(|&(idx, _)| idx + 1 != bad_line && idx + 1 != n_lines)
+            .map(|(_, l)| l.as_str())
+            .collect();
+        assert!(
+            o.deduped == lines(&expected).as_bytes(),
+            "{case}: deduped.jsonl differs"
+        );
+    }
+}
+
+/// Runs with a time limit; `None` when it had to be killed.
+fn run_with_timeout(args: &[&str], limit: Duration) -> Option<std::process::Output> {
+    let mut child = storyhash()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the storyhash binary starts");
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if child.try_wait().expect("the child can be polled").is_some() {
+            return Some(child.wait_with_output().expect("the output can be read"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().expect("the child can be killed");
+    child.wait().expect("the child is reaped");
+    None
+}
+
+#[test]
+fn a_line_longer_than_a_chunk_is_read() {
+    let dir = tempdir();
+    let text = "word ".repeat((9 << 20) / 5);
+    let content = lines(&[
+        &jline(json!({"id": "long", "text": text})),
+        r#"{"id":"short","text":"a short one"}"#,
+    ]);
+    let input = write(dir.path(), "long.jsonl", content);
+    let out = dir.path().join("out");
+    let output = run_with_timeout(
+        &["dedup", path_str(&input), "--out", path_str(&out), "-q"],
+        Duration::from_secs(120),
+    )
+    .expect("storyhash finishes within two minutes");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let o = Outputs::read(&out);
+    assert_eq!(o.ids(), [json!("long"), json!("short")]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Field names, pass-through of unknown fields, integer ids
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn remapped_field_names() {
+    let texts = distinct_texts(4);
+    let [t0, t1, t2, t3] = [&texts[0], &texts[1], &texts[2], &texts[3]];
+    let input_lines = [
+        // Fields with the default names are ordinary unknown fields here, whatever their type.
+        jline(
+            json!({"doc_id": 5, "body": t0, "headline": "H1", "outlet": "o1",
+            "date": "2020-01-02", "link": "https://example.com/1",
+            "id": {"nested": [1, 2]}, "text": 123, "title": false, "url": 5}),
+        ),
+        // Earlier `date`: kept under --keep earliest, so the date field is read.
+        jline(
+            json!({"doc_id": "six", "body": t0, "headline": "H2", "outlet": "o2",
+            "date": "Wed, 01 Jan 2020 00:00:00 +0000"}),
+        ),
+        jline(json!({"doc_id": 7, "body": t1, "published": "not read", "date": ""})),
+        jline(json!({"id": "x", "body": t2})),
+        jline(json!({"doc_id": 8, "text": t2})),
+        jline(json!({"doc_id": 9, "body": t2, "date": "nope"})),
+        jline(json!({"doc_id": 10, "body": t3, "link": 5})),
+    ];
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "remapped.jsonl",
+        lines(&input_lines.iter().map(String::as_str).collect::<Vec<_>>()),
+    );
+    let out = dir.path().join("out");
+    let flags = [
+        "-q",
+        "--skip-invalid",
+        "--id-field",
+        "doc_id",
+        "--text-field",
+        "body",
+        "--title-field",
+        "headline",
+        "--source-field",
+        "outlet",
+        "--published-field",
+        "date",
+        "--url-field",
+        "link",
+    ];
+    let run = dedup(&[path_str(&input)], &out, &flags, None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    let summary: Vec<(Value, Value, Value)> = o
+        .articles
+        .iter()
+        .map(|a| (a["id"].clone(), a["source"].clone(), a["title"].clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (json!(5), json!("o1"), json!("H1")),
+            (json!("six"), json!("o2"), json!("H2")),
+            (json!(7), Value::Null, Value::Null),
+        ]
+    );
+    assert_eq!(o.article(&json!(5))["duplicate_of"], json!("six"));
+    let rejects: Vec<(u64, String)> = o
+        .rejects
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (4, "missing required field `doc_id`"),
+        (5, "missing required field `body`"),
+        (
+            6,
+            "field `date`: `nope` is not an RFC 3339 or RFC 2822 date",
+        ),
+        (7, "invalid JSON"),
+    ];
+    assert_eq!(rejects.len(), expected.len(), "{rejects:?}");
+    for ((line, reason), (want_line, want)) in rejects.iter().zip(expected) {
+        assert_eq!(*line, want_line);
+        assert!(reason.contains(want), "line {line}: {reason}");
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&o.deduped),
+        lines(&[&input_lines[1], &input_lines[2]])
+    );
+}
+
+#[test]
+fn unknown_fields_pass_through_byte_for_byte_and_integer_ids_stay_integers() {
+    let texts = distinct_texts(6);
+    let t = |i: usize| &texts[i];
+    let input_lines = [
+        format!(
+            r#"{{"id":"p1","text":"{} Café ☕ naïve façade — 東京 😀","extra":{{"nested":{{"deep":[1,2,{{"k":null}}]}},"empty":{{}},"list":[]}},"n":-1.5e+300,"m":2E-7,"z":-0,"big":123456789012345678901234567890}}"#,
+            t(0)
+        ),
+        format!(
+            r#"{{ "id" : 42 , "text" : "{} escaped \"quotes\" \\ back\/slash \u00e9 \ud83d\ude00 \n newline \t tab" , "title":"Caf\u00e9 \"quoted\"", "unicode_key_ß": "✓" }}"#,
+            t(1)
+        ),
+        format!(
+            r#"{{"id":18446744073709551615,"text":"{}","flag":true,"nothing":null,"source":"outlet ☕"}}"#,
+            t(2)
+        ),
+        format!(r#"{{"id":-9223372036854775808,"text":"{}"}}"#, t(3)),
+        format!(r#"{{"text":"{}","id":0,"zero":0.0e0}}"#, t(4)),
+        format!(
+            r#"{{"id":43,"text":"{}","other":"a different copy"}}"#,
+            t(1)
+        ),
+        format!(r#"{{"id":"42x","text":"{}"}}"#, t(5)),
+    ];
+    let dir = tempdir();
+    let content = lines(&input_lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let input = write(dir.path(), "passthrough.jsonl", &content);
+    let out = dir.path().join("out");
+    let run = dedup(&[path_str(&input)], &out, &["-q", "--keep", "first"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    assert_eq!(
+        o.ids(),
+        [
+            json!("p1"),
+            json!(42),
+            json!(18_446_744_073_709_551_615_u64),
+            json!(i64::MIN),
+            json!(0),
+            json!(43),
+            json!("42x"),
+        ]
+    );
+    // The integer-id duplicate points at its kept article by integer.
+    assert_eq!(o.article(&json!(43))["duplicate_of"], json!(42));
+    assert_eq!(o.duplicates.len(), 1);
+    assert_eq!(o.duplicates[0]["canonical"], json!(42));
+    assert_eq!(o.duplicates[0]["members"][1]["id"], json!(43));
+    assert_eq!(o.article(&json!(42))["title"], json!("Café \"quoted\""));
+    assert_eq!(
+        o.article(&json!(18_446_744_073_709_551_615_u64))["source"],
+        json!("outlet ☕")
+    );
+    // Every kept line, byte for byte.
+    let kept: Vec<&str> = input_lines
+        .iter()
+        .enumerate()
+        .filter(|&(idx, _)| idx != 5)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    assert_eq!(String::from_utf8(o.deduped.clone()).unwrap(), lines(&kept));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Determinism across thread counts
+// ---------------------------------------------------------------------------------------------
+
+/// A corpus of about 200 articles, a quarter of them edited copies of an earlier one.
+///
+/// Returns the bytes and the `(copy, original)` id pairs of copies with a single word changed,
+/// which must end up in the original's cluster.
+fn near_duplicate_corpus() -> (String, Vec<(Value, Value)>) {
+    let vocab = seed_words();
+    let sources = [
+        "alpha.example",
+        "beta.example",
+        "gamma.example",
+        "delta.example",
+    ];
+    let mut rng = Rng(2024);
+    let mut out = String::new();
+    let mut originals: Vec<(Value, Vec<String>)> = Vec::new();
+    let mut one_edit = Vec::new();
+    for i in 0..200 {
+        let id = if i % 3 == 0 {
+            json!(1000 + i)
+        } else {
+            json!(format!("art-{i}"))
+        };
+        let words = if i >= 10 && rng.below(4) == 0 {
+            let (original_id, original) = &originals[rng.below(originals.len())];
+            let mut words = original.clone();
+            let edits = 1 + rng.below(3);
+            for _ in 0..edits {
+                let at = rng.below(words.len());
+                words[at] = vocab[rng.below(vocab.len())].clone();
+            }
+            if edits == 1 {
+                one_edit.push((id.clone(), original_id.clone()));
+            }
+            words
+        } else {
+            let n = 70 + rng.below(60);
+            let words = random_words(&mut rng, &vocab, n);
+            originals.push((id.clone(), words.clone()));
+            words
+        };
+        let source = sources[rng.below(sources.len())];
+        let mut text = words
+            .chunks(25)
+            .map(|p| p.join(" "))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        // Outlet boilerplate, for the learner to find.
+        if rng.below(2) == 0 {
+            text.push_str(&format!("\n\nSubscribe to {source} for more stories."));
+        }
+        if rng.below(3) == 0 {
+            text.push_str("\n\nShare this: Twitter\n\nFacebook");
+        }
+        let mut record = json!({
+            "id": id,
+            "text": text,
+            "source": source,
+            "published": format!("2023-09-{:02}T{:02}:00:00Z", 1 + rng.below(28), rng.below(24)),
+        });
+        if rng.below(2) == 0 {
+            record["title"] = json!(words[..6].join(" "));
+        }
+        out.push_str(&jline(record));
+        out.push('\n');
+        if i % 50 == 25 {
+            out.push_str("\n{\"id\":\"broken\",\n");
+            out.push_str(r#"{"id":1000,"text":"a duplicate id"}"#);
+            out.push('\n');
+        }
+    }
+    (out, one_edit)
+}
+
+#[test]
+fn outputs_do_not_depend_on_the_thread_count() {
+    let (corpus, one_edit) = near_duplicate_corpus();
+    let dir = tempdir();
+    let input = write(dir.path(), "corpus.jsonl", &corpus);
+    let mut results = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        let run = dedup(
+            &[path_str(&input)],
+            &out,
+            &["-q", "--skip-invalid", "--threads", threads],
+            None,
+        );
+        assert_eq!(run.code, 0, "--threads {threads}: {run:?}");
+        let o = Outputs::read(&out);
+        assert!(o.duplicates.len() >= 15, "{} clusters", o.duplicates.len());
+        assert_eq!(o.rejects.len(), 8, "{:?}", o.rejects);
+        for (copy, original) in &one_edit {
+            assert_eq!(
+                o.article(copy)["dup_cluster"],
+                o.article(original)["dup_cluster"],
+                "--threads {threads}: {copy} is a one-word edit of {original}"
+            );
+        }
+        let mut summary = o.summary.as_object().unwrap().clone();
+        for key in ["timings", "throughput_mb_per_s"] {
+            assert!(summary.remove(key).is_some(), "summary.json has {key}");
+        }
+        let files: Vec<Vec<u8>> = [
+            "articles.jsonl",
+            "duplicates.jsonl",
+            "deduped.jsonl",
+            "rejects.jsonl",
+        ]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+        results.push((threads, files, summary));
+    }
+    let (_, first_files, first_summary) = &results[0];
+    for (threads, files, summary) in &results[1..] {
+        for (name, (a, b)) in ["articles", "duplicates", "deduped", "rejects"]
+            .iter()
+            .zip(first_files.iter().zip(files))
+        {
+            assert!(
+                a == b,
+                "{name}.jsonl differs between --threads 1 and {threads}"
+            );
+        }
+        assert_eq!(
+            first_summary, summary,
+            "summary.json, --threads 1 and {threads}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Atomic outputs
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_run_leaves_exactly_its_outputs_or_nothing() {
+    let texts = distinct_texts(2);
+    let good = lines(&[
+        &jline(json!({"id": "a", "text": texts[0]})),
+        &jline(json!({"id": "b", "text": texts[0]})),
+        &jline(json!({"id": "c", "text": texts[1]})),
+    ]);
+    let bad = format!("{good}{{\"id\":\"d\"}}\n");
+    let truncated = {
+        let full = gzip(good.as_bytes());
+        full[..full.len() / 2].to_vec()
+    };
+    // (case, file content or None for a missing file, on stdin, exit code); a run that exits 0
+    // leaves exactly the five outputs, any other leaves nothing.
+    let cases: &[(&str, Option<&[u8]>, bool, i32)] = &[
+        ("success", Some(good.as_bytes()), false, 0),
+        ("success on stdin", Some(good.as_bytes()), true, 0),
+        ("bad record", Some(bad.as_bytes()), false, 2),
+        ("bad record on stdin", Some(bad.as_bytes()), true, 2),
+        ("empty file", Some(b""), false, 2),
+        ("truncated gzip", Some(&truncated), false, 3),
+        ("missing input", None, false, 3),
+    ];
+    for (case, content, on_stdin, code) in cases {
+        let dir = tempdir();
+        let out = dir.path().join("out");
+        let input = dir.path().join("in.jsonl");
+        if let (Some(content), false) = (content, on_stdin) {
+            std::fs::write(&input, content).unwrap();
+        }
+        let name = if *on_stdin { "-" } else { path_str(&input) };
+        let run = dedup(&[name], &out, &["-q"], content.filter(|_| *on_stdin));
+        assert_eq!(run.code, *code, "{case}: {run:?}");
+        let files = if *code == 0 {
+            outputs_set()
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(
+            file_names(&out),
+            files,
+            "{case}: files in the output directory"
+        );
+        if *code != 0 {
+            assert!(run.stderr.contains(name), "{case}: {}", run.stderr);
+        }
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn outputs_get_ordinary_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let out = dir.path().join("out");
+    let run = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The mode any program gets for a new file under the umask this test runs with.
+    let ordinary = std::fs::metadata(&input).unwrap().permissions().mode() & 0o777;
+    for name in OUTPUTS {
+        let mode = std::fs::metadata(out.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, ordinary, "{name}: mode {mode:o}, want {ordinary:o}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Keep rules
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn keep_rules_and_preferred_sources_choose_the_kept_article() {
+    let base = distinct_texts(2);
+    let t = &base[0];
+    // Same canonical text (punctuation is dropped); different dates, lengths and outlets.
+    // d is earliest only once its offset is applied; b is longest in bytes, c in characters.
+    let corpus = lines(&[
+        &jline(json!({"id": "a", "source": "s1", "published": "2020-01-03", "text": t})),
+        &jline(
+            json!({"id": "b", "source": "s2", "published": "Wed, 01 Jan 2020 00:00:00 +0000",
+            "text": format!("{t} ———")}),
+        ),
+        &jline(json!({"id": "c", "source": "s3", "text": format!("{t} !!!!!!")})),
+        &jline(
+            json!({"id": "d", "source": "s4", "published": "2020-01-01T03:00:00+05:00",
+            "text": format!("{t}!")}),
+        ),
+        &jline(json!({"id": "e", "source": "s1", "published": "2019-01-01", "text": base[1]})),
+    ]);
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "d"),
+        (&["--keep", "earliest"], "d"),
+        (&["--keep", "longest"], "c"),
+        (&["--keep", "first"], "a"),
+        (&["--keep", "earliest", "--prefer-source", "s3"], "c"),
+        (&["--keep", "longest", "--prefer-source", "s2,s1"], "b"),
+        (&["--keep", "first", "--prefer-source", "s9,s4"], "d"),
+        (
+            &[
+                "--keep",
+                "earliest",
+                "--prefer-source",
+                "s1",
+                "--prefer-source",
+                "s3",
+            ],
+            "a",
+        ),
+        (&["--keep", "first", "--split-chains"], "a"),
+        (&["--split-chains"], "d"),
+    ];
+    let dir = tempdir();
+    let input = write(dir.path(), "same.jsonl", &corpus);
+    for (idx, (flags, kept)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("out-{idx}"));
+        let mut args = vec!["-q"];
+        args.extend_from_slice(flags);
+        let run = dedup(&[path_str(&input)], &out, &args, None);
+        assert_eq!(run.code, 0, "{flags:?}: {run:?}");
+        let o = Outputs::read(&out);
+        assert_eq!(o.duplicates.len(), 1, "{flags:?}");
+        let cluster = &o.duplicates[0];
+        assert_eq!(cluster["canonical"], json!(kept), "{flags:?}");
+        let members: Vec<&Value> = cluster["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["id"])
+            .collect();
+        let mut expected = vec![json!(kept)];
+        expected.extend(
+            ["a", "b", "c", "d"]
+                .iter()
+                .filter(|&id| id != kept)
+                .map(|id| json!(id)),
+        );
+        assert_eq!(members, expected.iter().collect::<Vec<_>>(), "{flags:?}");
+        assert_eq!(
+            o.article(&json!("e"))["dup_cluster"],
+            Value::Null,
+            "{flags:?}"
+        );
+        let deduped_ids: Vec<Value> = o
+            .deduped_lines()
+            .iter()
+            .map(|l| serde_json::from_slice::<Value>(l).unwrap()["id"].clone())
+            .collect();
+        let mut want: Vec<Value> = vec![json!(kept), json!("e")];
+        want.sort_by_key(|v| v.as_str().unwrap().to_string());
+        assert_eq!(deduped_ids, want, "{flags:?}: kept lines in input order");
+        let params = &o.summary["parameters"];
+        assert_eq!(
+            params["split_chains"],
+            json!(flags.contains(&"--split-chains")),
+            "{flags:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Usage errors, help, missing inputs, --quiet
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn usage_errors_exit_1_before_anything_is_written() {
+    // (flags after the input, stderr substring); {out} is added unless the case drops it.
+    let cases: &[(&[&str], &str)] = &[
+        (&["--threshold", "0"], "threshold"),
+        (&["--threshold", "1.5"], "threshold"),
+        (&["--threshold=-0.5"], "threshold"),
+        (&["--threshold", "NaN"], "threshold"),
+        (&["--num-perm", "0"], "num-perm"),
+        (&["--num-perm", "5000"], "num-perm"),
+        (&["--ngram", "0"], "ngram"),
+        (&["--bands", "4"], "--rows"),
+        (&["--rows", "4"], "--bands"),
+        (&["--bands", "100", "--rows", "100"], "bands × rows"),
+        (&["--bands", "0", "--rows", "4"], "bands × rows"),
+        (&["--threads", "0"], "threads"),
+        (&["--keep", "latest"], "latest"),
+        (&["--boilerplate-min-docs", "1"], "boilerplate-min-docs"),
+        (&["--boilerplate-min-docs", "9"], "boilerplate-min-docs"),
+        (&["--no-such-flag"], "--no-such-flag"),
+    ];
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let input = path_str(&input);
+    for (idx, (flags, message)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("out-{idx}"));
+        let run = dedup(&[input], &out, flags, None);
+        assert_eq!(run.code, 1, "{flags:?}: {run:?}");
+        assert!(run.stderr.contains(message), "{flags:?}: {}", run.stderr);
+        assert!(!out.exists(), "{flags:?}: the output directory was made");
+    }
+    let out = dir.path().join("out-stdin");
+    let run = dedup(&["-", input, "-"], &out, &[], Some(b""));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("standard input"), "{}", run.stderr);
+    // Usage errors without the usual shape.
+    let other: &[(&[&str], &str)] = &[
+        (&["dedup", input], "--out"),
+        (&["dedup", "--out", "somewhere"], "INPUT"),
+        (&[], "Usage"),
+        (&["frobnicate"], "frobnicate"),
+    ];
+    for (args, message) in other {
+        let run = exec(args, None);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let run = exec(&["dedup", "--help"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Example"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("storyhash dedup data/sample.jsonl --out out/"),
+        "{}",
+        run.stdout
+    );
+    for args in [&["--help"][..], &["help", "dedup"], &["--version"]] {
+        let run = exec(args, None);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert!(run.stdout.contains("storyhash"), "{args:?}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_missing_input_exits_3_naming_it() {
+    let dir = tempdir();
+    let good = write(
+        dir.path(),
+        "good.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let missing = dir.path().join("no-such-file.jsonl");
+    for inputs in [
+        vec![path_str(&missing)],
+        vec![path_str(&good), path_str(&missing)],
+    ] {
+        let out = dir.path().join("out");
+        let run = dedup(&inputs, &out, &["-q"], None);
+        assert_eq!(run.code, 3, "{inputs:?}: {run:?}");
+        assert!(
+            run.stderr
+                .starts_with(&format!("storyhash: {}: ", path_str(&missing))),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(file_names(&out), BTreeSet::new());
+    }
+}
+
+#[test]
+fn quiet_silences_the_closing_summary() {
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    for (flags, silent) in [(&["-q"][..], true), (&["--quiet"], true), (&[], false)] {
+        let out = dir.path().join("out");
+        let run = dedup(&[path_str(&input)], &out, flags, None);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.stdout, "", "{flags:?}");
+        if silent {
+            assert_eq!(run.stderr, "", "{flags:?}");
+        } else {
+            assert!(run.stderr.contains("1 articles read"), "{}", run.stderr);
+        }
+    }
+}

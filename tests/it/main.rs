@@ -1,0 +1,6 @@
+//! Integration tests: one binary that runs the real `storyhash` executable on small corpora in
+//! temporary directories and parses what it writes back strictly.
+
+mod cli;
+mod common;
+mod quality;
