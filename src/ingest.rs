@@ -278,18 +278,14 @@ impl ChunkReader {
         // doubles it until the line ends.
         let cut = loop {
             while !self.done && data.len() < target {
-                let old = data.len();
-                data.resize(target.max(old + (1 << 16)), 0);
-                let n = loop {
-                    match self.reader.read(&mut data[old..]) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(Error::io(name, e)),
-                    }
-                };
-                data.truncate(old + n);
+                // read_to_end fills spare capacity without zeroing it first.
+                let want = (target - data.len()) as u64;
+                let n = (&mut self.reader)
+                    .take(want)
+                    .read_to_end(&mut data)
+                    .map_err(|e| Error::io(name, e))?;
                 raw += n as u64;
-                if n == 0 {
+                if (n as u64) < want {
                     self.done = true;
                 }
             }
@@ -304,13 +300,12 @@ impl ChunkReader {
         self.carry = data.split_off(cut);
         let mut lines = Vec::new();
         let mut start = 0;
-        while start < data.len() {
-            let end = data[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(data.len(), |p| start + p);
+        for end in memchr::memchr_iter(b'\n', &data) {
             lines.push((start, end));
             start = end + 1;
+        }
+        if start < data.len() {
+            lines.push((start, data.len()));
         }
         let chunk = Chunk {
             input: self.input,
@@ -330,7 +325,7 @@ impl ChunkReader {
 }
 
 fn memchr_last_newline(data: &[u8]) -> Option<usize> {
-    data.iter().rposition(|&b| b == b'\n')
+    memchr::memrchr(b'\n', data)
 }
 
 /// Streams every input, chunk by chunk, into `process`, in input order.

@@ -48,8 +48,8 @@ pub fn candidate_probability(s: f64, bands: usize, rows: usize) -> f64 {
 }
 
 fn integrate(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
-    // Composite Simpson's rule; the integrands are smooth.
-    let steps = 1000;
+    // Composite Simpson's rule; the integrands are smooth polynomials.
+    let steps = 200;
     let h = (hi - lo) / steps as f64;
     let mut sum = f(lo) + f(hi);
     for i in 1..steps {

@@ -274,6 +274,11 @@ impl Signatures {
         &self.slots[doc * self.num_perm..(doc + 1) * self.num_perm]
     }
 
+    /// Replaces the signature of document `doc`.
+    pub fn set(&mut self, doc: usize, signature: &[u32]) {
+        self.slots[doc * self.num_perm..(doc + 1) * self.num_perm].copy_from_slice(signature);
+    }
+
     /// Appends the rows of a block computed elsewhere (`block.len()` a multiple of `num_perm`).
     pub fn extend_from_block(&mut self, block: &[u32]) {
         debug_assert_eq!(block.len() % self.num_perm, 0);

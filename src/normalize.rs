@@ -54,6 +54,11 @@ impl LearnedBoilerplate {
             && self.keys.contains(&line_key(source_key, line))
     }
 
+    /// True when a line key from [`LineSample::keys`] was learned.
+    pub fn contains_key(&self, key: u64) -> bool {
+        self.keys.contains(&key)
+    }
+
     /// Number of (outlet, line) pairs learned.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -99,6 +104,11 @@ pub struct LineSample {
 }
 
 impl LineSample {
+    /// The keys of the article's short lines (what [`LearnedBoilerplate::contains_key`] takes).
+    pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.keys.iter().map(|&(k, _)| k)
+    }
+
     /// Samples the lines of one article.
     pub fn of(text: &str, source: Option<&str>) -> LineSample {
         let skey = source_key(source);
@@ -262,28 +272,41 @@ fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
+/// First bytes (lowercased) of the entries of [`BOILERPLATE_OPENINGS`], for a quick reject.
+fn may_open_boilerplate(first: u8) -> bool {
+    matches!(
+        first.to_ascii_lowercase(),
+        b's' | b'l' | b'a' | b'r' | b'm' | b'c' | b'f' | b'e' | b'b' | b'w' | b'p' | b'i' | b'v'
+    ) || first == 0xC2 // '©'
+}
+
 /// True when a whole (trimmed) line is known boilerplate.
 pub fn is_known_boilerplate(line: &str) -> bool {
-    let open = Opening::of(line);
-    let n_words = || line.split_whitespace().count();
-    if BOILERPLATE_OPENINGS
-        .iter()
-        .any(|&(prefix, max_words)| open.starts_with(prefix) && n_words() <= max_words)
-    {
+    let Some(&first) = line.as_bytes().first() else {
+        return false;
+    };
+    if may_open_boilerplate(first) && matches_opening(line) {
         return true;
     }
     // Widget lines are a dozen short words at most; cookie notices a few sentences.
     if line.len() <= 160
         && line.split_whitespace().next().is_some_and(is_widget_word)
-        && n_words() <= 12
+        && line.split_whitespace().count() <= 12
         && line.split_whitespace().all(is_widget_word)
     {
         return true;
     }
     line.len() <= 600
-        && contains_ignore_case(line, "cookies")
+        && memchr::memmem::find(line.as_bytes(), b"ookies").is_some()
         && (contains_ignore_case(line, "we use") || contains_ignore_case(line, "this site uses"))
-        && n_words() <= 60
+        && line.split_whitespace().count() <= 60
+}
+
+fn matches_opening(line: &str) -> bool {
+    let open = Opening::of(line);
+    BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
+        open.starts_with(prefix) && line.split_whitespace().count() <= max_words
+    })
 }
 
 /// Cuts a trailing share widget ("… Share this: Twitter Facebook") off a line of text.
@@ -542,6 +565,20 @@ mod tests {
         // Multi-byte characters around the 80-byte dateline window must not split.
         let long = format!("{}é — x", "a".repeat(79));
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
+    }
+
+    #[test]
+    fn quick_reject_admits_every_opening() {
+        for (prefix, _) in BOILERPLATE_OPENINGS {
+            assert!(may_open_boilerplate(prefix.as_bytes()[0]), "{prefix}");
+            let mut chars = prefix.chars();
+            let first = chars.next().expect("openings are not empty");
+            let capitalized = first.to_uppercase().collect::<String>() + chars.as_str();
+            assert!(
+                may_open_boilerplate(capitalized.as_bytes()[0]),
+                "{capitalized}"
+            );
+        }
     }
 
     /// The ASCII fast path and the general Unicode path cut every ASCII line the same way.

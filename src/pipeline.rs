@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::cluster::{ClusterConfig, Clusters, cluster};
 use crate::error::{Error, Result};
 use crate::ingest::{
-    Article, Chunk, FieldNames, Input, Reject, accept, for_each_chunk, parse_record,
+    Article, Chunk, FieldNames, Input, Record, Reject, accept, for_each_chunk, parse_record,
 };
 use crate::lsh::{LshParams, candidates};
 use crate::minhash::{MinHasher, Signatures, SketchKind};
@@ -146,6 +146,8 @@ pub struct RunStats {
     pub no_shingles: u64,
     /// (Outlet, line) pairs learned as boilerplate.
     pub learned_boilerplate_lines: usize,
+    /// Articles signed again because they hold a learned boilerplate line.
+    pub relearned_articles: u64,
     /// Distinct candidate pairs from LSH.
     pub candidate_pairs: u64,
     /// Candidates accepted on their estimate alone.
@@ -195,12 +197,6 @@ pub fn open_inputs(paths: &[PathBuf], spool_dir: &std::path::Path) -> Result<Vec
     paths.iter().map(|p| Input::open(p, spool_dir)).collect()
 }
 
-enum Scanned {
-    Blank,
-    Bad { id: Option<String>, reason: String },
-    Good(Article, Option<LineSample>),
-}
-
 /// Streams the inputs with, for each chunk, the range of `articles` whose lines it holds.
 pub fn for_each_article_chunk(
     inputs: &[Input],
@@ -245,14 +241,11 @@ struct Scratch {
 struct ShingleStage<'a> {
     fields: &'a FieldNames,
     shingle: ShingleConfig,
-    learned: &'a LearnedBoilerplate,
 }
 
 impl ShingleStage<'_> {
-    /// The shingle hashes of one article's line, in `scratch.hashes`.
-    fn run(&self, line: &[u8], scratch: &mut Scratch) {
-        let record = parse_record(line, self.fields)
-            .expect("lines were validated in the scan pass and the input has not changed");
+    /// The shingle hashes of one parsed record, in `scratch.hashes`.
+    fn shingle(&self, record: &Record<'_>, learned: &LearnedBoilerplate, scratch: &mut Scratch) {
         let text = record.text.as_deref().unwrap_or("");
         let skey = source_key(record.source.as_deref());
         scratch.hashes.clear();
@@ -262,13 +255,13 @@ impl ShingleStage<'_> {
                 let seed = self.shingle.seed;
                 let token_hashes = &mut scratch.token_hashes;
                 token_hashes.clear();
-                for_each_token(text, self.learned, skey, &mut scratch.token, |t| {
+                for_each_token(text, learned, skey, &mut scratch.token, |t| {
                     token_hashes.push(hash_token(t, seed))
                 });
                 grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
             }
             ShingleKind::Char => {
-                canonical_text(text, self.learned, skey, &mut scratch.canonical);
+                canonical_text(text, learned, skey, &mut scratch.canonical);
                 shingles(
                     &scratch.canonical,
                     &self.shingle,
@@ -277,6 +270,13 @@ impl ShingleStage<'_> {
                 );
             }
         }
+    }
+
+    /// The shingle hashes of an accepted article's line, in `scratch.hashes`.
+    fn shingle_line(&self, line: &[u8], learned: &LearnedBoilerplate, scratch: &mut Scratch) {
+        let record = parse_record(line, self.fields)
+            .expect("lines were validated in the scan pass and the input has not changed");
+        self.shingle(&record, learned, scratch);
     }
 }
 
@@ -289,45 +289,77 @@ pub fn dedup(
     let lsh = config.validate()?;
     let mut timings = Vec::new();
     let total_bytes: u64 = inputs.iter().map(Input::file_len).sum();
-
-    // Scan: validate every line, keep metadata, learn boilerplate.
-    let clock = Instant::now();
-    progress.start("reading", Some(total_bytes));
-    let (articles, rejects, learned, mut stats) = scan(&inputs, config, progress)?;
-    progress.finish();
-    timings.push(("scan", clock.elapsed().as_secs_f64()));
-
-    // Signatures.
-    let clock = Instant::now();
-    progress.start("signatures", Some(total_bytes));
     let stage = ShingleStage {
         fields: &config.fields,
         shingle: config.shingle,
-        learned: &learned,
     };
     let hasher = MinHasher::new(config.sketch, config.num_perm, config.shingle.seed);
-    let k = config.num_perm;
-    let mut signatures = Signatures::new(k);
-    let mut has_shingles = vec![false; articles.len()];
-    let mut block: Vec<u32> = Vec::new();
-    for_each_article_chunk(&inputs, &articles, progress, |chunk, range| {
-        block.clear();
-        block.resize(range.len() * k, 0);
-        block
-            .par_chunks_mut(k)
-            .zip(has_shingles[range.clone()].par_iter_mut())
-            .zip(&articles[range.clone()])
-            .for_each_init(Scratch::default, |scratch, ((sig, nonempty), article)| {
-                stage.run(article_line(chunk, article), scratch);
-                *nonempty = !scratch.hashes.is_empty();
-                hasher.sign(&scratch.hashes, sig);
-            });
-        signatures.extend_from_block(&block);
-        Ok(())
-    })?;
+
+    // One pass: validate every line, keep metadata, sign, gather lines for learning.
+    let clock = Instant::now();
+    progress.start("signatures", Some(total_bytes));
+    let mut scanned = scan_and_sign(&inputs, config, &stage, &hasher, progress)?;
     progress.finish();
+    timings.push(("scan_and_sign", clock.elapsed().as_secs_f64()));
+
+    // Learned boilerplate: re-sign only the articles that hold a learned line.
+    let clock = Instant::now();
+    let learned = scanned.learner.finish(config.boilerplate_min_docs);
+    scanned.stats.learned_boilerplate_lines = learned.len();
+    if !learned.is_empty() {
+        let affected: Vec<u32> = (0..scanned.articles.len() as u32)
+            .into_par_iter()
+            .filter(|&d| scanned.line_keys.any_in(d as usize, &learned))
+            .collect();
+        scanned.stats.relearned_articles = affected.len() as u64;
+        if !affected.is_empty() {
+            progress.start("boilerplate", Some(total_bytes));
+            let k = config.num_perm;
+            let (articles, signatures) = (&scanned.articles, &mut scanned.signatures);
+            let has_shingles = &mut scanned.has_shingles;
+            let mut next = 0;
+            let mut block: Vec<u32> = Vec::new();
+            let mut nonempty: Vec<bool> = Vec::new();
+            for_each_article_chunk(&inputs, articles, progress, |chunk, range| {
+                let first = next;
+                while next < affected.len() && (affected[next] as usize) < range.end {
+                    next += 1;
+                }
+                let wanted = &affected[first..next];
+                block.clear();
+                block.resize(wanted.len() * k, 0);
+                nonempty.clear();
+                nonempty.resize(wanted.len(), false);
+                block
+                    .par_chunks_mut(k)
+                    .zip(nonempty.par_iter_mut())
+                    .zip(wanted)
+                    .for_each_init(Scratch::default, |scratch, ((sig, has), &doc)| {
+                        let line = article_line(chunk, &articles[doc as usize]);
+                        stage.shingle_line(line, &learned, scratch);
+                        *has = !scratch.hashes.is_empty();
+                        hasher.sign(&scratch.hashes, sig);
+                    });
+                for (i, &doc) in wanted.iter().enumerate() {
+                    signatures.set(doc as usize, &block[i * k..(i + 1) * k]);
+                    has_shingles[doc as usize] = nonempty[i];
+                }
+                Ok(())
+            })?;
+            progress.finish();
+        }
+    }
+    drop(scanned.line_keys);
+    timings.push(("boilerplate", clock.elapsed().as_secs_f64()));
+    let ScanOutput {
+        articles,
+        rejects,
+        signatures,
+        has_shingles,
+        mut stats,
+        ..
+    } = scanned;
     stats.no_shingles = has_shingles.iter().filter(|&&h| !h).count() as u64;
-    timings.push(("signatures", clock.elapsed().as_secs_f64()));
 
     // Candidates.
     let clock = Instant::now();
@@ -348,7 +380,14 @@ pub fn dedup(
     let mut edges = sorted.accepted;
     if !sorted.ambiguous.is_empty() {
         progress.start("exact check", Some(total_bytes));
-        let exact = exact_sets(&inputs, &articles, &stage, &sorted.ambiguous, progress)?;
+        let exact = exact_sets(
+            &inputs,
+            &articles,
+            &stage,
+            &learned,
+            &sorted.ambiguous,
+            progress,
+        )?;
         progress.finish();
         let accepted = verify_exact(&sorted.ambiguous, threshold, |d| exact.get(d));
         stats.exact_accepted = accepted.len() as u64;
@@ -375,32 +414,91 @@ pub fn dedup(
     })
 }
 
-type ScanOutput = (Vec<Article>, Vec<Reject>, LearnedBoilerplate, RunStats);
+/// The short-line keys of every article, flat, for finding the articles a learned line touches.
+#[derive(Default)]
+struct LineKeys {
+    keys: Vec<u64>,
+    /// `keys[ends[d-1]..ends[d]]` belong to article `d`.
+    ends: Vec<u32>,
+}
 
-fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Result<ScanOutput> {
-    let mut articles: Vec<Article> = Vec::new();
-    let mut rejects: Vec<Reject> = Vec::new();
-    let mut learner = BoilerplateLearner::default();
-    let mut stats = RunStats {
-        inputs: inputs
+impl LineKeys {
+    fn push(&mut self, sample: Option<&LineSample>) {
+        if let Some(sample) = sample {
+            self.keys.extend(sample.keys());
+        }
+        self.ends.push(self.keys.len() as u32);
+    }
+
+    fn any_in(&self, doc: usize, learned: &LearnedBoilerplate) -> bool {
+        let start = if doc == 0 {
+            0
+        } else {
+            self.ends[doc - 1] as usize
+        };
+        self.keys[start..self.ends[doc] as usize]
             .iter()
-            .map(|i| InputStats {
-                path: i.display_name(),
-                bytes: i.file_len(),
-                ..InputStats::default()
-            })
-            .collect(),
-        ..RunStats::default()
+            .any(|&k| learned.contains_key(k))
+    }
+}
+
+enum Scanned {
+    Blank,
+    Bad { id: Option<String>, reason: String },
+    Good(Article, Option<LineSample>, bool),
+}
+
+struct ScanOutput {
+    articles: Vec<Article>,
+    rejects: Vec<Reject>,
+    signatures: Signatures,
+    has_shingles: Vec<bool>,
+    learner: BoilerplateLearner,
+    line_keys: LineKeys,
+    stats: RunStats,
+}
+
+fn scan_and_sign(
+    inputs: &[Input],
+    config: &DedupConfig,
+    stage: &ShingleStage<'_>,
+    hasher: &MinHasher,
+    progress: &dyn Progress,
+) -> Result<ScanOutput> {
+    let k = config.num_perm;
+    let mut out = ScanOutput {
+        articles: Vec::new(),
+        rejects: Vec::new(),
+        signatures: Signatures::new(k),
+        has_shingles: Vec::new(),
+        learner: BoilerplateLearner::default(),
+        line_keys: LineKeys::default(),
+        stats: RunStats {
+            inputs: inputs
+                .iter()
+                .map(|i| InputStats {
+                    path: i.display_name(),
+                    bytes: i.file_len(),
+                    ..InputStats::default()
+                })
+                .collect(),
+            ..RunStats::default()
+        },
     };
-    // First doc index per id hash; collisions are resolved by comparing the ids themselves.
+    // Doc indices per id hash; collisions are resolved by comparing the ids themselves.
     let mut seen_ids: AHashMap<u64, Vec<u32>> = AHashMap::new();
     let names = &config.fields;
     let learn = config.learn_boilerplate;
+    let nothing_learned = LearnedBoilerplate::default();
+    let mut block: Vec<u32> = Vec::new();
     for_each_chunk(inputs, |input, chunk| {
         progress.advance(chunk.raw_bytes);
-        let scanned: Vec<(Scanned, u64)> = (0..chunk.lines.len())
-            .into_par_iter()
-            .map(|idx| {
+        block.clear();
+        block.resize(chunk.lines.len() * k, 0);
+        let scanned: Vec<(Scanned, u64)> = block
+            .par_chunks_mut(k)
+            .enumerate()
+            .map_init(Scratch::default, |scratch, (idx, sig)| {
                 let line = chunk.line(idx);
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return (Scanned::Blank, 0);
@@ -409,16 +507,14 @@ fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Resu
                     Ok(r) => r,
                     Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
                 };
-                let text_len = record.text.as_deref().map_or(0, str::len) as u64;
                 match accept(&record, names, chunk.location(idx)) {
                     Ok(article) => {
-                        let sample = learn.then(|| {
-                            LineSample::of(
-                                record.text.as_deref().unwrap_or(""),
-                                record.source.as_deref(),
-                            )
-                        });
-                        (Scanned::Good(article, sample), text_len)
+                        let text = record.text.as_deref().unwrap_or("");
+                        let sample = learn.then(|| LineSample::of(text, record.source.as_deref()));
+                        stage.shingle(&record, &nothing_learned, scratch);
+                        hasher.sign(&scratch.hashes, sig);
+                        let nonempty = !scratch.hashes.is_empty();
+                        (Scanned::Good(article, sample, nonempty), text.len() as u64)
                     }
                     Err(reason) => (
                         Scanned::Bad {
@@ -430,17 +526,17 @@ fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Resu
                 }
             })
             .collect();
-        let file_stats = &mut stats.inputs[chunk.input as usize];
+        let file_stats = &mut out.stats.inputs[chunk.input as usize];
         for (idx, (item, text_len)) in scanned.into_iter().enumerate() {
             let line_no = chunk.first_line + idx as u64;
             let (id, reason) = match item {
                 Scanned::Blank => continue,
                 Scanned::Bad { id, reason } => (id, reason),
-                Scanned::Good(article, sample) => {
+                Scanned::Good(article, sample, nonempty) => {
                     let hash = xxhash_rust::xxh3::xxh3_64(article.id.as_str().as_bytes());
                     let earlier = seen_ids.get(&hash).and_then(|docs| {
                         docs.iter()
-                            .map(|&d| &articles[d as usize])
+                            .map(|&d| &out.articles[d as usize])
                             .find(|a| a.id.as_str() == article.id.as_str())
                     });
                     match earlier {
@@ -457,14 +553,18 @@ fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Resu
                             seen_ids
                                 .entry(hash)
                                 .or_default()
-                                .push(articles.len() as u32);
-                            if let Some(sample) = sample {
-                                learner.add(&sample);
+                                .push(out.articles.len() as u32);
+                            if let Some(sample) = &sample {
+                                out.learner.add(sample);
                             }
+                            out.line_keys.push(sample.as_ref());
+                            out.signatures
+                                .extend_from_block(&block[idx * k..(idx + 1) * k]);
+                            out.has_shingles.push(nonempty);
                             file_stats.lines += 1;
                             file_stats.articles += 1;
-                            stats.text_bytes += text_len;
-                            articles.push(article);
+                            out.stats.text_bytes += text_len;
+                            out.articles.push(article);
                             continue;
                         }
                     }
@@ -479,7 +579,7 @@ fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Resu
                     reason,
                 });
             }
-            rejects.push(Reject {
+            out.rejects.push(Reject {
                 file: input.display_name(),
                 line: Some(line_no),
                 id,
@@ -488,14 +588,14 @@ fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Resu
         }
         Ok(())
     })?;
-    for (input, file_stats) in inputs.iter().zip(&stats.inputs) {
+    for (input, file_stats) in inputs.iter().zip(&out.stats.inputs) {
         if file_stats.lines == 0 {
             if !config.skip_invalid {
                 return Err(Error::EmptyInput {
                     path: input.name.clone(),
                 });
             }
-            rejects.push(Reject {
+            out.rejects.push(Reject {
                 file: input.display_name(),
                 line: None,
                 id: None,
@@ -503,9 +603,7 @@ fn scan(inputs: &[Input], config: &DedupConfig, progress: &dyn Progress) -> Resu
             });
         }
     }
-    let learned = learner.finish(config.boilerplate_min_docs);
-    stats.learned_boilerplate_lines = learned.len();
-    Ok((articles, rejects, learned, stats))
+    Ok(out)
 }
 
 /// Sorted, deduplicated shingle sets of the documents named in `pairs`.
@@ -528,6 +626,7 @@ fn exact_sets(
     inputs: &[Input],
     articles: &[Article],
     stage: &ShingleStage<'_>,
+    learned: &LearnedBoilerplate,
     pairs: &[(u32, u32)],
     progress: &dyn Progress,
 ) -> Result<ExactSets> {
@@ -546,7 +645,11 @@ fn exact_sets(
             wanted
                 .par_iter()
                 .map_init(Scratch::default, |scratch, &doc| {
-                    stage.run(article_line(chunk, &articles[doc as usize]), scratch);
+                    stage.shingle_line(
+                        article_line(chunk, &articles[doc as usize]),
+                        learned,
+                        scratch,
+                    );
                     let mut set = scratch.hashes.clone();
                     set.sort_unstable();
                     set.dedup();
