@@ -112,20 +112,24 @@ impl LineSample {
     /// Samples the lines of one article.
     pub fn of(text: &str, source: Option<&str>) -> LineSample {
         let skey = source_key(source);
-        let mut lines: Vec<(u64, &str)> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|l| (xxh3_64_with_seed(l.as_bytes(), 0), l))
-            .collect();
-        lines.sort_unstable();
-        lines.dedup_by_key(|l| l.0);
+        let cookies = COOKIES.find(text.as_bytes()).is_some();
         // The two smallest line hashes: a line's fingerprint is the smallest among the others.
-        let min1 = lines.first().map_or(0, |l| l.0);
-        let min2 = lines.get(1).map_or(0, |l| l.0);
-        let mut keys: Vec<(u64, u32)> = lines
+        let (mut min1, mut min2) = (u64::MAX, u64::MAX);
+        let mut short: Vec<(u64, &str)> = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let h = xxh3_64_with_seed(line.as_bytes(), 0);
+            if h < min1 {
+                min2 = min1;
+                min1 = h;
+            } else if h < min2 && h != min1 {
+                min2 = h;
+            }
+            if line.len() <= MAX_LEARNED_LINE_BYTES && !is_known_boilerplate_in(line, cookies) {
+                short.push((h, line));
+            }
+        }
+        let mut keys: Vec<(u64, u32)> = short
             .iter()
-            .filter(|(_, l)| l.len() <= MAX_LEARNED_LINE_BYTES && !is_known_boilerplate(l))
             .map(|&(h, l)| {
                 (
                     line_key(skey, l),
@@ -217,6 +221,7 @@ const BOILERPLATE_OPENINGS: &[(&str, usize)] = &[
     ("subscribe to", 40),
     ("follow us", 40),
     ("editor's note", 80),
+    ("editor’s note", 80),
     ("editors note", 80),
     ("by ", 8),
     ("written by ", 10),
@@ -234,36 +239,20 @@ const BOILERPLATE_OPENINGS: &[(&str, usize)] = &[
     ("video", 1),
 ];
 
-/// The lowercased, apostrophe-folded opening of a line (its first 24 characters), on the stack.
-struct Opening {
-    bytes: [u8; 96],
-    len: usize,
-}
-
-impl Opening {
-    fn of(line: &str) -> Opening {
-        let mut out = Opening {
-            bytes: [0; 96],
-            len: 0,
-        };
-        for c in line.chars().take(24) {
-            let c = match c {
-                '’' | '‘' | 'ʼ' => '\'',
-                c => c.to_ascii_lowercase(),
-            };
-            out.len += c.encode_utf8(&mut out.bytes[out.len..]).len();
-        }
-        out
-    }
-
-    fn starts_with(&self, prefix: &str) -> bool {
-        self.bytes[..self.len].starts_with(prefix.as_bytes())
-    }
-}
+/// The longest entry of [`WIDGET_WORDS`].
+const MAX_WIDGET_WORD: usize = 9;
 
 fn is_widget_word(word: &str) -> bool {
     let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
-    word.is_empty() || WIDGET_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+    if word.len() > MAX_WIDGET_WORD {
+        return false;
+    }
+    let mut lower = [0u8; MAX_WIDGET_WORD];
+    for (l, b) in lower.iter_mut().zip(word.bytes()) {
+        *l = b.to_ascii_lowercase();
+    }
+    let lower = &lower[..word.len()];
+    word.is_empty() || WIDGET_WORDS.iter().any(|w| w.as_bytes() == lower)
 }
 
 /// Case-insensitive (ASCII) substring test without allocating.
@@ -280,8 +269,18 @@ fn may_open_boilerplate(first: u8) -> bool {
     ) || first == 0xC2 // '©'
 }
 
+/// Finds "cookies" (and "Cookies") without building a searcher per line.
+static COOKIES: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ookies"));
+
 /// True when a whole (trimmed) line is known boilerplate.
 pub fn is_known_boilerplate(line: &str) -> bool {
+    is_known_boilerplate_in(line, true)
+}
+
+/// [`is_known_boilerplate`], told whether the text around the line mentions cookies at all (one
+/// search per text instead of one per line).
+fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
     let Some(&first) = line.as_bytes().first() else {
         return false;
     };
@@ -290,22 +289,31 @@ pub fn is_known_boilerplate(line: &str) -> bool {
     }
     // Widget lines are a dozen short words at most; cookie notices a few sentences.
     if line.len() <= 160
-        && line.split_whitespace().next().is_some_and(is_widget_word)
+        && line
+            .split_ascii_whitespace()
+            .next()
+            .is_some_and(is_widget_word)
         && line.split_whitespace().count() <= 12
         && line.split_whitespace().all(is_widget_word)
     {
         return true;
     }
-    line.len() <= 600
-        && memchr::memmem::find(line.as_bytes(), b"ookies").is_some()
+    text_mentions_cookies
+        && line.len() <= 600
+        && COOKIES.find(line.as_bytes()).is_some()
         && (contains_ignore_case(line, "we use") || contains_ignore_case(line, "this site uses"))
         && line.split_whitespace().count() <= 60
 }
 
 fn matches_opening(line: &str) -> bool {
-    let open = Opening::of(line);
+    let bytes = line.as_bytes();
+    let first = bytes[0].to_ascii_lowercase();
     BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
-        open.starts_with(prefix) && line.split_whitespace().count() <= max_words
+        let prefix = prefix.as_bytes();
+        prefix[0] == first
+            && bytes.len() >= prefix.len()
+            && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && line.split_whitespace().count() <= max_words
     })
 }
 
@@ -313,7 +321,7 @@ fn matches_opening(line: &str) -> bool {
 fn strip_trailing_widget(line: &str) -> &str {
     // Most lines end in a word of text, not of a widget.
     if !line
-        .split_whitespace()
+        .split_ascii_whitespace()
         .next_back()
         .is_some_and(is_widget_word)
     {
@@ -381,35 +389,66 @@ fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     }
 }
 
+/// Byte classes for the ASCII tokenizer.
+const SEP: u8 = 0;
+const LOWER: u8 = 1;
+const UPPER: u8 = 2;
+const APOSTROPHE: u8 = 3;
+
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [SEP; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            LOWER
+        } else if c.is_ascii_uppercase() {
+            UPPER
+        } else if c == b'\'' {
+            APOSTROPHE
+        } else {
+            SEP
+        };
+        b += 1;
+    }
+    table
+};
+
 /// The ASCII fast path: a word without capitals or apostrophes is passed on as it lies in the
 /// text, with no copy.
 fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     let n = bytes.len();
+    let class = |i: usize| ASCII_CLASS[bytes[i] as usize];
     let mut i = 0;
     while i < n {
-        while i < n && !bytes[i].is_ascii_alphanumeric() {
+        while i < n && !matches!(class(i), LOWER | UPPER) {
             i += 1;
         }
         if i == n {
             break;
         }
         let start = i;
-        let mut as_is = true;
+        let mut upper = false;
+        let mut apostrophe = false;
         loop {
-            while i < n && bytes[i].is_ascii_alphanumeric() {
-                as_is &= !bytes[i].is_ascii_uppercase();
+            while i < n {
+                match class(i) {
+                    LOWER => {}
+                    UPPER => upper = true,
+                    _ => break,
+                }
                 i += 1;
             }
             // An apostrophe inside a word joins its halves.
-            if i + 1 < n && bytes[i] == b'\'' && bytes[i + 1].is_ascii_alphanumeric() {
-                as_is = false;
+            if i + 1 < n && class(i) == APOSTROPHE && matches!(class(i + 1), LOWER | UPPER) {
+                apostrophe = true;
                 i += 1;
                 continue;
             }
             break;
         }
         let token = &bytes[start..i];
-        if as_is {
+        if !upper && !apostrophe {
             emit(token);
         } else {
             buf.clear();
@@ -479,9 +518,10 @@ fn for_each_token_with(
     emit: &mut impl FnMut(&[u8]),
 ) {
     let mut first = true;
+    let cookies = COOKIES.find(text.as_bytes()).is_some();
     for line in text.lines() {
         let mut line = line.trim();
-        if line.is_empty() || is_known_boilerplate(line) {
+        if line.is_empty() || is_known_boilerplate_in(line, cookies) {
             continue;
         }
         if learned.is_some_and(|l| l.contains(source_key, line)) {
@@ -565,6 +605,19 @@ mod tests {
         // Multi-byte characters around the 80-byte dateline window must not split.
         let long = format!("{}é — x", "a".repeat(79));
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
+    }
+
+    #[test]
+    fn widget_words_fit_the_buffer() {
+        assert!(WIDGET_WORDS.iter().all(|w| w.len() <= MAX_WIDGET_WORD));
+        assert!(
+            WIDGET_WORDS
+                .iter()
+                .all(|w| w.bytes().all(|b| !b.is_ascii_uppercase()))
+        );
+        assert!(
+            is_widget_word("Facebook,") && is_widget_word("WhatsApp") && !is_widget_word("Face")
+        );
     }
 
     #[test]
