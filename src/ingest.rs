@@ -15,6 +15,8 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
@@ -206,9 +208,15 @@ impl Input {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
     }
 
-    fn reader(&self) -> Result<Box<dyn Read + Send>> {
+    fn reader(&self, counter: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.name, e))?;
-        let file = BufReader::with_capacity(1 << 20, file);
+        let file = BufReader::with_capacity(
+            1 << 20,
+            CountingReader {
+                inner: file,
+                counter,
+            },
+        );
         Ok(match self.compression {
             Compression::None => Box::new(file),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
@@ -217,6 +225,20 @@ impl Input {
                     .map_err(|e| Error::io(&self.name, e))?,
             ),
         })
+    }
+}
+
+/// Counts the bytes read from a file (before decompression), for progress.
+struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 
@@ -233,7 +255,8 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// `(start, end)` of each line in `data`, newline excluded.
     pub lines: Vec<(usize, usize)>,
-    /// Bytes read from the file for this chunk (compressed size when compressed), for progress.
+    /// Bytes read from the file since the previous chunk (compressed bytes when compressed),
+    /// for progress.
     pub raw_bytes: u64,
 }
 
@@ -259,6 +282,8 @@ impl Chunk {
 
 struct ChunkReader {
     input: u32,
+    file_bytes: Arc<AtomicU64>,
+    reported_bytes: u64,
     reader: Box<dyn Read + Send>,
     carry: Vec<u8>,
     offset: u64,
@@ -272,7 +297,6 @@ impl ChunkReader {
             return Ok(None);
         }
         let mut data = std::mem::take(&mut self.carry);
-        let mut raw = 0u64;
         let mut target = CHUNK_BYTES;
         // Read to the target size, then cut at the last newline; a line longer than the target
         // doubles it until the line ends.
@@ -284,7 +308,6 @@ impl ChunkReader {
                     .take(want)
                     .read_to_end(&mut data)
                     .map_err(|e| Error::io(name, e))?;
-                raw += n as u64;
                 if (n as u64) < want {
                     self.done = true;
                 }
@@ -311,7 +334,12 @@ impl ChunkReader {
             input: self.input,
             offset: self.offset,
             first_line: self.next_line,
-            raw_bytes: raw,
+            raw_bytes: {
+                let total = self.file_bytes.load(Ordering::Relaxed);
+                let delta = total - self.reported_bytes;
+                self.reported_bytes = total;
+                delta
+            },
             data,
             lines,
         };
@@ -340,9 +368,12 @@ pub fn for_each_chunk(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(2);
         let reader = scope.spawn(move || {
             for (idx, input) in inputs.iter().enumerate() {
-                let mut chunks = match input.reader() {
+                let file_bytes = Arc::new(AtomicU64::new(0));
+                let mut chunks = match input.reader(Arc::clone(&file_bytes)) {
                     Ok(reader) => ChunkReader {
                         input: idx as u32,
+                        file_bytes,
+                        reported_bytes: 0,
                         reader,
                         carry: Vec::new(),
                         offset: 0,

@@ -179,6 +179,8 @@ pub struct DedupRun {
     pub signatures: Signatures,
     /// The LSH parameters used.
     pub lsh: LshParams,
+    /// Boilerplate lines learned from the corpus.
+    pub learned: LearnedBoilerplate,
     /// Near-duplicate clusters.
     pub clusters: Clusters,
     /// Counts.
@@ -408,6 +410,7 @@ pub fn dedup(
         rejects,
         signatures,
         lsh,
+        learned,
         clusters,
         stats,
         timings,
@@ -659,4 +662,126 @@ fn exact_sets(
         Ok(())
     })?;
     Ok(ExactSets { docs, sets })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Silent;
+
+    /// Bodies that differ from each other, with a footer their outlet repeats.
+    fn corpus_with_outlet_footer() -> Vec<(String, String, &'static str)> {
+        let words = [
+            "harbor", "senate", "budget", "storm", "school", "rocket", "market", "vaccine",
+            "river", "court", "bridge", "election",
+        ];
+        (0..12)
+            .map(|i| {
+                let body: Vec<String> = (0..40)
+                    .map(|j| {
+                        format!(
+                            "{}{}",
+                            words[(i * 7 + j * 3) % words.len()],
+                            (i * 40 + j) % 97
+                        )
+                    })
+                    .collect();
+                let text = format!(
+                    "{}\nGet the Daily Bugle delivered to your door every morning\n",
+                    body.join(" ")
+                );
+                (
+                    format!("doc{i}"),
+                    text,
+                    if i % 3 == 0 {
+                        "other.example"
+                    } else {
+                        "bugle.example"
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn run_on(docs: &[(String, String, &str)], config: &DedupConfig) -> DedupRun {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        let lines: Vec<String> = docs
+            .iter()
+            .map(|(id, text, source)| {
+                serde_json::json!({"id": id, "text": text, "source": source}).to_string()
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let inputs = open_inputs(&[path], dir.path()).unwrap();
+        dedup(inputs, config, &Silent).unwrap()
+    }
+
+    /// The one-pass signing plus re-signing of the articles a learned line touches gives the
+    /// signatures that signing with the learned lines from the start gives (the naive oracle),
+    /// and the fused tokenizer gives the shingles of the canonical text.
+    #[test]
+    fn signatures_equal_the_naive_computation() {
+        let docs = corpus_with_outlet_footer();
+        for sketch in [SketchKind::Classic, SketchKind::Oph] {
+            let config = DedupConfig {
+                sketch,
+                ..DedupConfig::default()
+            };
+            let run = run_on(&docs, &config);
+            assert_eq!(run.learned.len(), 1, "the bugle footer is learned");
+            assert!(run.stats.relearned_articles >= 8);
+            let hasher = MinHasher::new(sketch, config.num_perm, config.shingle.seed);
+            for (doc, (_, text, source)) in docs.iter().enumerate() {
+                let mut canonical = String::new();
+                canonical_text(text, &run.learned, source_key(Some(source)), &mut canonical);
+                assert_eq!(canonical.contains("bugle"), *source == "other.example");
+                let mut hashes = Vec::new();
+                shingles(
+                    &canonical,
+                    &config.shingle,
+                    &mut ShingleScratch::default(),
+                    &mut hashes,
+                );
+                let mut expected = vec![0; config.num_perm];
+                hasher.sign(&hashes, &mut expected);
+                assert_eq!(
+                    run.signatures.get(doc),
+                    &expected[..],
+                    "{sketch:?} doc {doc}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn validation_rejects_bad_values() {
+        let cases: Vec<(DedupConfig, &str)> = vec![
+            (
+                DedupConfig {
+                    num_perm: 0,
+                    ..DedupConfig::default()
+                },
+                "num-perm",
+            ),
+            (
+                DedupConfig {
+                    bands_rows: Some((20, 7)),
+                    ..DedupConfig::default()
+                },
+                "bands",
+            ),
+            (
+                DedupConfig {
+                    boilerplate_min_docs: 1,
+                    ..DedupConfig::default()
+                },
+                "boilerplate-min-docs",
+            ),
+        ];
+        for (config, needle) in cases {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
 }
