@@ -97,9 +97,9 @@ struct DedupArgs {
     /// MinHash signature length (slots).
     #[arg(long, default_value_t = 128)]
     num_perm: usize,
-    /// MinHash variant: k hash functions (classic), one-permutation hashing with optimal
-    /// densification (oph), or SuperMinHash (super).
-    #[arg(long, value_enum, default_value_t = SketchArg::Classic)]
+    /// MinHash variant: one-permutation hashing with optimal densification (oph), k hash
+    /// functions (classic), or SuperMinHash (super). See docs/SKETCHES.md.
+    #[arg(long, value_enum, default_value_t = SketchArg::Oph)]
     sketch: SketchArg,
     /// LSH bands (with --rows); chosen from the threshold when absent.
     #[arg(long, requires = "rows")]

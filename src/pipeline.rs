@@ -63,7 +63,7 @@ impl Default for DedupConfig {
             fields: FieldNames::default(),
             skip_invalid: false,
             shingle: ShingleConfig::default(),
-            sketch: SketchKind::Classic,
+            sketch: SketchKind::Oph,
             num_perm: 128,
             bands_rows: None,
             verify: VerifyMode::Auto,
