@@ -1,7 +1,7 @@
 //! Speed and estimation error of the three MinHash variants against exact Jaccard, on real text.
 //!
 //! ```text
-//! cargo run --release --example sketch_error -- CORPUS.jsonl [TRUTH.json]
+//! cargo run --release --example sketch_error -- CORPUS.jsonl [TRUTH.json] [--seeds N]
 //! ```
 //!
 //! `CORPUS.jsonl` holds one article per line with `id` (string or integer) and `text`.
@@ -29,6 +29,11 @@
 //! distinct shingles): n, bias (mean error, with its standard error), RMSE and the theoretical
 //! standard error of classic MinHash, `sqrt(mean J(1−J)/k)` over the pairs of the cell. The
 //! output is a Markdown report on standard output; progress goes to standard error.
+//!
+//! With `--seeds N` the errors are measured under N hash seeds (the default one, then seeds
+//! derived from it; each changes the shingle hash and the sketch parameters, not the sets) and
+//! pooled, which tells a bias of the estimator from the luck of one seed. Speed is measured on
+//! the default seed only.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -54,6 +59,8 @@ const BANDS: [(f64, f64); 6] = [
 const MIN_OTHER_PAIRS: usize = 2000;
 const PAIR_SEED: u64 = 0x736b_6574_6368_0001;
 const TIMING_REPS: usize = 3;
+/// Distinct shingles below which a document counts as very short.
+const TINY: usize = 32;
 const MIN_TIMED_SECONDS: f64 = 0.25;
 
 /// SplitMix64: a small, fixed-seed generator so that the pair set is the same on every run.
@@ -203,6 +210,8 @@ fn band_of(j: f64) -> usize {
 struct ErrorTable {
     cells: [[Cell; 2]; BANDS.len()],
     low_nonzero: Cell,
+    /// Pairs whose smaller document has fewer than [`TINY`] distinct shingles.
+    tiny: Cell,
 }
 
 impl ErrorTable {
@@ -335,13 +344,22 @@ fn shingle_doc(doc: &mut Doc, config: &ShingleConfig, scratch: &mut ShingleScrat
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() || args.len() > 2 {
-        eprintln!("usage: sketch_error CORPUS.jsonl [TRUTH.json]");
+    let mut positional = Vec::new();
+    let mut seeds = 1usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--seeds" {
+            seeds = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        } else {
+            positional.push(arg);
+        }
+    }
+    if positional.is_empty() || positional.len() > 2 || seeds == 0 {
+        eprintln!("usage: sketch_error CORPUS.jsonl [TRUTH.json] [--seeds N]");
         std::process::exit(2);
     }
-    let corpus_path = &args[0];
-    let truth_path = args.get(1).map(String::as_str);
+    let corpus_path = &positional[0];
+    let truth_path = positional.get(1).map(String::as_str);
 
     // Corpus, canonical text and shingles; normalize + shingle timed on one thread.
     let raw = load_corpus(corpus_path)?;
@@ -492,50 +510,74 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         family.len()
     );
 
-    // Sign and measure.
+    // Sign and measure: seed 0 is the default seed (and the one timed); further seeds change
+    // both the shingle hash seed and the sketch seed, so that every variant sees new hash
+    // functions over the same sets (exact Jaccard does not change).
     let mut errors: HashMap<(usize, usize), ErrorTable> = HashMap::new();
     let mut speeds: HashMap<(usize, usize), Speed> = HashMap::new();
-    for (ki, &k) in KS.iter().enumerate() {
-        for (vi, &kind) in KINDS.iter().enumerate() {
-            let hasher = MinHasher::new(kind, k, DEFAULT_SEED);
-            let mut sigs = vec![0u32; docs.len() * k];
-            let (real_sigs, synthetic_sigs) = sigs.split_at_mut(n_real * k);
-            let mut best = f64::INFINITY;
-            for _ in 0..TIMING_REPS {
-                // Whole passes over the corpus until MIN_TIMED_SECONDS, so that a small corpus
-                // is timed over many passes.
-                let clock = Instant::now();
-                let mut passes = 0;
-                while passes == 0 || clock.elapsed().as_secs_f64() < MIN_TIMED_SECONDS {
-                    for (doc, sig) in docs[..n_real].iter().zip(real_sigs.chunks_exact_mut(k)) {
-                        hasher.sign(black_box(&doc.hashes), sig);
+    for s in 0..seeds {
+        let seed = if s == 0 {
+            DEFAULT_SEED
+        } else {
+            Rng(DEFAULT_SEED ^ s as u64).next_u64()
+        };
+        if s > 0 {
+            let config = ShingleConfig { seed, ..config };
+            docs.par_iter_mut()
+                .for_each_init(ShingleScratch::default, |scratch, d| {
+                    shingle_doc(d, &config, scratch)
+                });
+        }
+        for (ki, &k) in KS.iter().enumerate() {
+            for (vi, &kind) in KINDS.iter().enumerate() {
+                let hasher = MinHasher::new(kind, k, seed);
+                let mut sigs = vec![0u32; docs.len() * k];
+                let first_unsigned = if s == 0 {
+                    let real_sigs = &mut sigs[..n_real * k];
+                    let mut best = f64::INFINITY;
+                    for _ in 0..TIMING_REPS {
+                        // Whole passes over the corpus until MIN_TIMED_SECONDS, so that a small
+                        // corpus is timed over many passes.
+                        let clock = Instant::now();
+                        let mut passes = 0;
+                        while passes == 0 || clock.elapsed().as_secs_f64() < MIN_TIMED_SECONDS {
+                            for (doc, sig) in
+                                docs[..n_real].iter().zip(real_sigs.chunks_exact_mut(k))
+                            {
+                                hasher.sign(black_box(&doc.hashes), sig);
+                            }
+                            black_box(&real_sigs);
+                            passes += 1;
+                        }
+                        best = best.min(clock.elapsed().as_secs_f64() / f64::from(passes));
                     }
-                    black_box(&real_sigs);
-                    passes += 1;
-                }
-                best = best.min(clock.elapsed().as_secs_f64() / f64::from(passes));
-            }
-            speeds.insert((vi, ki), Speed { seconds: best });
-            docs[n_real..]
-                .par_iter()
-                .zip(synthetic_sigs.par_chunks_exact_mut(k))
-                .for_each(|(doc, sig)| hasher.sign(&doc.hashes, sig));
+                    speeds.insert((vi, ki), Speed { seconds: best });
+                    eprintln!("{} k={k}: signed in {best:.3} s", kind_name(kind));
+                    n_real
+                } else {
+                    0
+                };
+                docs[first_unsigned..]
+                    .par_iter()
+                    .zip(sigs[first_unsigned * k..].par_chunks_exact_mut(k))
+                    .for_each(|(doc, sig)| hasher.sign(&doc.hashes, sig));
 
-            let mut table = ErrorTable::default();
-            for p in &pairs {
-                let est = estimate_jaccard(&sigs[p.a * k..(p.a + 1) * k], &sigs[p.b * k..][..k]);
-                let band = band_of(p.exact);
-                table.cells[band][usize::from(p.min_set >= k)].add(p.exact, est, k);
-                if p.exact > 0.0 && p.exact < 0.2 {
-                    table.low_nonzero.add(p.exact, est, k);
+                let table = errors.entry((vi, ki)).or_default();
+                for p in &pairs {
+                    let est = estimate_jaccard(&sigs[p.a * k..][..k], &sigs[p.b * k..][..k]);
+                    let band = band_of(p.exact);
+                    table.cells[band][usize::from(p.min_set >= k)].add(p.exact, est, k);
+                    if p.exact > 0.0 && p.exact < 0.2 {
+                        table.low_nonzero.add(p.exact, est, k);
+                    }
+                    if p.min_set < TINY {
+                        table.tiny.add(p.exact, est, k);
+                    }
                 }
             }
-            errors.insert((vi, ki), table);
-            eprintln!(
-                "{} k={k}: signed in {best:.3} s, RMSE {:.4}",
-                kind_name(kind),
-                errors[&(vi, ki)].all().rmse()
-            );
+        }
+        if seeds > 1 {
+            eprintln!("seed {} of {seeds} done", s + 1);
         }
     }
 
@@ -565,13 +607,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out,
         "Corpus `{corpus_path}`{}: {n_real} documents ({empty_docs} without shingles), \
          {:.2} MB of text, {raw_shingles} shingles ({distinct_shingles} distinct within documents, \
-         mean {:.0} per document). CPU: {cpu}, {} threads, classic MinHash kernel: {simd}.\n",
+         mean {:.0} per document). CPU: {cpu}, {} threads, classic MinHash kernel: {simd}. \
+         Hash seeds: {seeds} (the default{}).\n",
         truth_path
             .map(|t| format!(" with truth `{t}`"))
             .unwrap_or_default(),
         text_bytes as f64 / 1e6,
         distinct_shingles as f64 / n_real as f64,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if seeds > 1 {
+            " and derived ones; error statistics pool pairs × seeds, speed is of the default seed"
+        } else {
+            ""
+        },
     )?;
 
     writeln!(out, "## Pairs\n")?;
@@ -677,7 +725,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let hits: usize = t.cells[0].iter().map(|c| c.disjoint_hits).sum();
             writeln!(
                 out,
-                "| {} | {k} | {:.4} | {} | {} | {} | {} | {} | {worst} | {hits} / {disjoint} |",
+                "| {} | {k} | {:.4} | {} | {} | {} | {} | {} | {worst} | {hits} / {} |",
                 kind_name(kind),
                 all.rmse(),
                 ratio(&all),
@@ -685,6 +733,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ratio(&large),
                 bias(&small),
                 bias(&large),
+                disjoint * seeds,
+            )?;
+        }
+    }
+    writeln!(out)?;
+
+    writeln!(
+        out,
+        "### Very short documents (smaller document < {TINY} distinct shingles)\n\n\
+         | variant | k | n | mean J | theory | bias | RMSE | ratio |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
+    for (ki, k) in KS.iter().enumerate() {
+        for (vi, &kind) in KINDS.iter().enumerate() {
+            let c = errors[&(vi, ki)].tiny;
+            if c.n == 0 {
+                continue;
+            }
+            writeln!(
+                out,
+                "| {} | {k} | {} | {:.3} | {:.4} | {:+.4} ±{:.4} | {:.4} | {:.3} |",
+                kind_name(kind),
+                c.n,
+                c.mean_j(),
+                c.theory(),
+                c.bias(),
+                c.bias_se(),
+                c.rmse(),
+                c.rmse() / c.theory(),
             )?;
         }
     }

@@ -24,6 +24,9 @@
 
 use multiversion::multiversion;
 
+/// The largest signature length supported.
+pub const MAX_NUM_PERM: usize = 4096;
+
 /// Which MinHash variant computes signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,7 +78,15 @@ fn classic_sign(a: &[u64], b: &[u64], shingles: &[u64], out: &mut [u32]) {
 
 impl MinHasher {
     /// A sketcher of `num_perm` slots from `seed`.
+    ///
+    /// # Panics
+    ///
+    /// If `num_perm` is 0 or above [`MAX_NUM_PERM`] (configurations are validated before).
     pub fn new(kind: SketchKind, num_perm: usize, seed: u64) -> MinHasher {
+        assert!(
+            (1..=MAX_NUM_PERM).contains(&num_perm),
+            "num_perm {num_perm} is out of range"
+        );
         let mut state = seed;
         let mut a = Vec::new();
         let mut b = Vec::new();
@@ -126,24 +137,26 @@ impl MinHasher {
 
     fn oph_sign(&self, shingles: &[u64], out: &mut [u32]) {
         let k = self.num_perm;
-        let mut filled = vec![false; k];
+        // Which bins got a shingle, as a bitmask on the stack (k is at most MAX_NUM_PERM).
+        let mut filled = [0u64; MAX_NUM_PERM / 64];
         for &x in shingles {
             let bin = fast_range(x >> 32, k);
             out[bin] = out[bin].min(x as u32);
-            filled[bin] = true;
+            filled[bin / 64] |= 1 << (bin % 64);
         }
+        let is_filled = |bin: usize| filled[bin / 64] & (1 << (bin % 64)) != 0;
         // Optimal densification: an empty bin probes bins along its own seeded sequence and
-        // copies the first non-empty one (from the undensified sketch).
-        let original = out.to_vec();
+        // copies the first non-empty one. Filled bins are never written here, so every copy is
+        // of an original value.
         for bin in 0..k {
-            if filled[bin] {
+            if is_filled(bin) {
                 continue;
             }
             let mut state = self.seed ^ (bin as u64).wrapping_mul(0xA076_1D64_78BD_642F);
             loop {
                 let probe = fast_range(splitmix64(&mut state) >> 32, k);
-                if filled[probe] {
-                    out[bin] = original[probe];
+                if is_filled(probe) {
+                    out[bin] = out[probe];
                     break;
                 }
             }

@@ -22,7 +22,7 @@ use crate::ingest::{
     Article, Chunk, FieldNames, Input, Record, Reject, accept, for_each_chunk, parse_record,
 };
 use crate::lsh::{LshParams, candidates};
-use crate::minhash::{MinHasher, Signatures, SketchKind};
+use crate::minhash::{MAX_NUM_PERM, MinHasher, Signatures, SketchKind};
 use crate::normalize::{
     BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token, source_key,
 };
@@ -88,9 +88,9 @@ impl DedupConfig {
                 "threshold must be in (0, 1], got {t}"
             )));
         }
-        if !(1..=4096).contains(&self.num_perm) {
+        if !(1..=MAX_NUM_PERM).contains(&self.num_perm) {
             return Err(Error::Config(format!(
-                "num-perm must be between 1 and 4096, got {}",
+                "num-perm must be between 1 and {MAX_NUM_PERM}, got {}",
                 self.num_perm
             )));
         }
