@@ -1,54 +1,17 @@
-//! Command-line parsing and the mapping from library results to exit codes.
-//!
-//! Exit codes: 0 success, 1 bad usage or configuration, 2 bad input, 3 any other failure
-//! (I/O errors included).
+//! `storyhash dedup`: near-duplicate clusters and a deduplicated corpus.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
 use storyhash::pipeline::{DedupConfig, dedup, open_inputs};
-use storyhash::progress::{Progress, Silent};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
 use storyhash::verify::VerifyMode;
 
-/// Exit code for success.
-const EXIT_OK: i32 = 0;
-/// Exit code for bad usage or configuration.
-const EXIT_USAGE: i32 = 1;
-/// Exit code for bad input data.
-const EXIT_BAD_INPUT: i32 = 2;
-/// Exit code for other failures.
-const EXIT_FAILURE: i32 = 3;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "storyhash",
-    version,
-    about = "Find near-duplicate articles in large corpora"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Find near-duplicate clusters and write a deduplicated corpus.
-    #[command(after_help = "\
-Example:
-  storyhash dedup data/sample.jsonl --out out/
-  zstdcat crawl-*.jsonl.zst | storyhash dedup - --out out/ --threshold 0.7 --keep longest
-
-Writes articles.jsonl, duplicates.jsonl, deduped.jsonl, rejects.jsonl and summary.json into --out.
-Exit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O).")]
-    Dedup(DedupArgs),
-}
+use super::{EXIT_OK, RunArgs, exit_code, progress_for, setup_threads};
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
 enum KeepArg {
@@ -78,7 +41,7 @@ enum VerifyArg {
 }
 
 #[derive(Args, Debug)]
-struct DedupArgs {
+pub(crate) struct DedupArgs {
     /// JSON Lines inputs (plain, .gz or .zst); `-` reads standard input.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
@@ -138,7 +101,7 @@ struct DedupArgs {
 }
 
 #[derive(Args, Debug)]
-struct FieldArgs {
+pub(crate) struct FieldArgs {
     /// Input field holding the unique id.
     #[arg(long, default_value = "id", value_name = "NAME")]
     id_field: String,
@@ -157,16 +120,6 @@ struct FieldArgs {
     /// Input field holding the URL.
     #[arg(long, default_value = "url", value_name = "NAME")]
     url_field: String,
-}
-
-#[derive(Args, Debug)]
-struct RunArgs {
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// No progress bar and no closing summary.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 impl DedupArgs {
@@ -218,79 +171,8 @@ impl DedupArgs {
     }
 }
 
-/// A progress bar on stderr.
-struct Bar {
-    bar: ProgressBar,
-}
-
-impl Progress for Bar {
-    fn start(&self, stage: &'static str, total: Option<u64>) {
-        self.bar.reset();
-        self.bar.set_length(total.unwrap_or(0));
-        self.bar.set_message(stage);
-    }
-    fn advance(&self, amount: u64) {
-        self.bar.inc(amount);
-    }
-    fn finish(&self) {
-        self.bar.set_position(self.bar.length().unwrap_or(0));
-    }
-}
-
-/// Parses the arguments, runs the command and returns the exit code.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-        }
-    };
-    match cli.command {
-        Command::Dedup(args) => run_dedup(&args),
-    }
-}
-
-fn setup_threads(run: &RunArgs) -> Result<(), i32> {
-    if let Some(n) = run.threads {
-        if n == 0 {
-            eprintln!("storyhash: --threads must be at least 1");
-            return Err(EXIT_USAGE);
-        }
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
-            eprintln!("storyhash: cannot start {n} threads: {e}");
-            return Err(EXIT_FAILURE);
-        }
-    }
-    Ok(())
-}
-
-fn progress_for(run: &RunArgs) -> Box<dyn Progress> {
-    if run.quiet || !std::io::stderr().is_terminal() {
-        return Box::new(Silent);
-    }
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{msg:>12} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
-        )
-        .expect("the template is valid")
-        .progress_chars("=> "),
-    );
-    Box::new(Bar { bar })
-}
-
-fn exit_code(e: &storyhash::Error) -> i32 {
-    match e {
-        storyhash::Error::Config(_) => EXIT_USAGE,
-        e if e.is_bad_input() => EXIT_BAD_INPUT,
-        _ => EXIT_FAILURE,
-    }
-}
-
-fn run_dedup(args: &DedupArgs) -> i32 {
+/// Runs `dedup` and returns the exit code.
+pub(crate) fn run(args: &DedupArgs) -> i32 {
     if let Err(code) = setup_threads(&args.run) {
         return code;
     }
