@@ -181,6 +181,8 @@ pub struct DedupRun {
     pub lsh: LshParams,
     /// Boilerplate lines learned from the corpus.
     pub learned: LearnedBoilerplate,
+    /// Verified pairs `(a, b)`, `a < b`, sorted.
+    pub edges: Vec<(u32, u32)>,
     /// Near-duplicate clusters.
     pub clusters: Clusters,
     /// Counts.
@@ -411,6 +413,7 @@ pub fn dedup(
         signatures,
         lsh,
         learned,
+        edges,
         clusters,
         stats,
         timings,

@@ -8,6 +8,8 @@
 //! | `deduped.jsonl` | kept article: its input line, byte for byte |
 //! | `rejects.jsonl` | rejected line or file (empty when none) |
 //! | `summary.json` | the run: counts, parameters, timings |
+//! | `report.md` | people: the counts, parameters and largest clusters, in Markdown ([`markdown`]) |
+//! | `report.html` | people: one self-contained page with charts and search ([`html`]) |
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -21,6 +23,12 @@ use crate::ingest::ArticleId;
 use crate::lsh::LshParams;
 use crate::pipeline::{DedupConfig, DedupRun, RunStats, article_line, for_each_article_chunk};
 use crate::progress::Progress;
+
+pub mod html;
+pub mod markdown;
+
+/// Texts of the articles a people's report quotes (for diffs), by document.
+pub type QuotedTexts = std::collections::BTreeMap<u32, String>;
 
 /// A file being written under a temporary name until [`AtomicFile::commit`].
 pub struct AtomicFile {
@@ -203,8 +211,17 @@ pub fn write_dedup(
     let total: u64 = run.inputs.iter().map(|i| i.file_len()).sum();
     progress.start("writing", Some(total));
     let mut kept = 0usize;
+    // The people's reports quote a few texts; they are picked up on the same pass.
+    let wanted = html::texts_wanted(run);
+    let mut quoted = QuotedTexts::new();
     for_each_article_chunk(&run.inputs, articles, progress, |chunk, range| {
         for doc in range {
+            if wanted.binary_search(&(doc as u32)).is_ok() {
+                let line = article_line(chunk, &articles[doc]);
+                let record = crate::ingest::parse_record(line, &config.fields)
+                    .expect("lines were validated in the scan pass and the input has not changed");
+                quoted.insert(doc as u32, record.text.as_deref().unwrap_or("").to_string());
+            }
             if canonical_of(doc).is_none_or(|c| c == doc) {
                 let w = file.writer();
                 w.write_all(article_line(chunk, &articles[doc]))
@@ -277,6 +294,9 @@ pub fn write_dedup(
         .write_all(b"\n")
         .map_err(|e| Error::io(out_dir.join("summary.json"), e))?;
     file.commit()?;
+
+    markdown::write(run, config, out_dir)?;
+    html::write(run, config, &quoted, out_dir)?;
     Ok(write_s)
 }
 
