@@ -40,6 +40,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod eval;
 pub mod ingest;
 pub mod lsh;
 pub mod minhash;
@@ -48,6 +49,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod shingle;
+pub mod story;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -30,6 +30,7 @@ use crate::progress::Progress;
 use crate::shingle::{
     ShingleConfig, ShingleKind, ShingleScratch, grams_from_token_hashes, hash_token, shingles,
 };
+use crate::story::{Stories, StoryConfig, cluster_stories, extract_terms};
 use crate::verify::{VerifyMode, triage, verify_exact};
 
 /// Everything a `dedup` run is configured with, validated by [`DedupConfig::validate`].
@@ -55,6 +56,8 @@ pub struct DedupConfig {
     pub learn_boilerplate: bool,
     /// In how many different articles of one outlet a line must appear to be boilerplate.
     pub boilerplate_min_docs: usize,
+    /// The story stage, when wanted (`storyhash run`).
+    pub stories: Option<StoryConfig>,
 }
 
 impl Default for DedupConfig {
@@ -75,6 +78,7 @@ impl Default for DedupConfig {
             },
             learn_boilerplate: true,
             boilerplate_min_docs: 5,
+            stories: None,
         }
     }
 }
@@ -99,6 +103,20 @@ impl DedupConfig {
                 "ngram must be between 1 and 64, got {}",
                 self.shingle.ngram
             )));
+        }
+        if let Some(story) = &self.stories {
+            if let Some(t) = story.threshold
+                && !(t > 0.0 && t <= 1.0)
+            {
+                return Err(Error::Config(format!(
+                    "story-threshold must be in (0, 1], got {t}"
+                )));
+            }
+            if let crate::story::Window::Days(d) = story.window_days
+                && (d.is_nan() || d <= 0.0)
+            {
+                return Err(Error::Config("window-days must be positive".into()));
+            }
         }
         if !(2..=crate::normalize::MAX_LEARN_MIN_DOCS).contains(&self.boilerplate_min_docs) {
             return Err(Error::Config(format!(
@@ -185,6 +203,8 @@ pub struct DedupRun {
     pub edges: Vec<(u32, u32)>,
     /// Near-duplicate clusters.
     pub clusters: Clusters,
+    /// Same-story clusters, when the story stage ran.
+    pub stories: Option<Stories>,
     /// Counts.
     pub stats: RunStats,
     /// Seconds per stage, in order.
@@ -360,6 +380,7 @@ pub fn dedup(
         rejects,
         signatures,
         has_shingles,
+        terms,
         mut stats,
         ..
     } = scanned;
@@ -406,6 +427,15 @@ pub fn dedup(
     let clusters = cluster(&articles, &signatures, &edges, &config.cluster);
     timings.push(("cluster", clock.elapsed().as_secs_f64()));
 
+    // Stories.
+    let stories = config.stories.as_ref().map(|story_config| {
+        let clock = Instant::now();
+        let stories = cluster_stories(&articles, &terms, &clusters, story_config);
+        timings.push(("stories", clock.elapsed().as_secs_f64()));
+        stories
+    });
+    drop(terms);
+
     Ok(DedupRun {
         inputs,
         articles,
@@ -415,6 +445,7 @@ pub fn dedup(
         learned,
         edges,
         clusters,
+        stories,
         stats,
         timings,
     })
@@ -451,7 +482,7 @@ impl LineKeys {
 enum Scanned {
     Blank,
     Bad { id: Option<String>, reason: String },
-    Good(Article, Option<LineSample>, bool),
+    Good(Article, Option<LineSample>, bool, Vec<(u64, f32)>),
 }
 
 struct ScanOutput {
@@ -461,6 +492,8 @@ struct ScanOutput {
     has_shingles: Vec<bool>,
     learner: BoilerplateLearner,
     line_keys: LineKeys,
+    /// Story terms per article (empty when the story stage is off).
+    terms: Vec<Vec<(u64, f32)>>,
     stats: RunStats,
 }
 
@@ -479,6 +512,7 @@ fn scan_and_sign(
         has_shingles: Vec::new(),
         learner: BoilerplateLearner::default(),
         line_keys: LineKeys::default(),
+        terms: Vec::new(),
         stats: RunStats {
             inputs: inputs
                 .iter()
@@ -520,7 +554,13 @@ fn scan_and_sign(
                         stage.shingle(&record, &nothing_learned, scratch);
                         hasher.sign(&scratch.hashes, sig);
                         let nonempty = !scratch.hashes.is_empty();
-                        (Scanned::Good(article, sample, nonempty), text.len() as u64)
+                        let terms = config.stories.as_ref().map_or_else(Vec::new, |sc| {
+                            extract_terms(record.title.as_deref(), text, sc)
+                        });
+                        (
+                            Scanned::Good(article, sample, nonempty, terms),
+                            text.len() as u64,
+                        )
                     }
                     Err(reason) => (
                         Scanned::Bad {
@@ -538,7 +578,7 @@ fn scan_and_sign(
             let (id, reason) = match item {
                 Scanned::Blank => continue,
                 Scanned::Bad { id, reason } => (id, reason),
-                Scanned::Good(article, sample, nonempty) => {
+                Scanned::Good(article, sample, nonempty, terms) => {
                     let hash = xxhash_rust::xxh3::xxh3_64(article.id.as_str().as_bytes());
                     let earlier = seen_ids.get(&hash).and_then(|docs| {
                         docs.iter()
@@ -567,6 +607,9 @@ fn scan_and_sign(
                             out.signatures
                                 .extend_from_block(&block[idx * k..(idx + 1) * k]);
                             out.has_shingles.push(nonempty);
+                            if config.stories.is_some() {
+                                out.terms.push(terms);
+                            }
                             file_stats.lines += 1;
                             file_stats.articles += 1;
                             out.stats.text_bytes += text_len;

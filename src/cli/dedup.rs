@@ -124,7 +124,7 @@ pub(crate) struct FieldArgs {
 
 impl DedupArgs {
     /// The checked configuration (validated again by the library before it runs).
-    fn config(&self) -> DedupConfig {
+    pub(crate) fn config(&self) -> DedupConfig {
         DedupConfig {
             fields: FieldNames {
                 id: self.fields.id_field.clone(),
@@ -167,17 +167,23 @@ impl DedupArgs {
             },
             learn_boilerplate: !self.no_learn_boilerplate,
             boilerplate_min_docs: self.boilerplate_min_docs,
+            stories: None,
         }
     }
 }
 
 /// Runs `dedup` and returns the exit code.
 pub(crate) fn run(args: &DedupArgs) -> i32 {
+    run_with(args, args.config())
+}
+
+/// Runs the pipeline with `config` (built from `args`, perhaps with the story stage on) and
+/// returns the exit code.
+pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     if let Err(code) = setup_threads(&args.run) {
         return code;
     }
     let clock = Instant::now();
-    let config = args.config();
     if let Err(e) = config.validate() {
         eprintln!("storyhash: {e}");
         return exit_code(&e);
@@ -204,8 +210,15 @@ pub(crate) fn run(args: &DedupArgs) -> i32 {
                         c.is_none_or(|c| run.clusters.clusters[c as usize].canonical as usize == d)
                     })
                     .count();
+                let stories = run.stories.as_ref().map_or(String::new(), |s| {
+                    format!(
+                        "; {} stories ({} of two or more articles)",
+                        s.stories.len(),
+                        s.stats.multi_article_stories
+                    )
+                });
                 eprintln!(
-                    "storyhash: {n} articles read, {} rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%); bands × rows {} × {}; wrote {} in {:.2} s",
+                    "storyhash: {n} articles read, {} rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%){stories}; bands × rows {} × {}; wrote {} in {:.2} s",
                     run.rejects.len(),
                     run.clusters.clusters.len(),
                     if n == 0 {

@@ -5,13 +5,16 @@
 //! Exit codes: 0 success, 1 bad usage or configuration, 2 bad input, 3 any other failure
 //! (I/O errors included).
 
-use std::io::IsTerminal;
+use std::io::{ErrorKind, IsTerminal, Write};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use storyhash::progress::{Progress, Silent};
 
 mod dedup;
+mod eval;
+mod params;
+mod run;
 
 /// Exit code for success.
 pub(crate) const EXIT_OK: i32 = 0;
@@ -42,9 +45,59 @@ Example:
   storyhash dedup data/sample.jsonl --out out/
   zstdcat crawl-*.jsonl.zst | storyhash dedup - --out out/ --threshold 0.7 --keep longest
 
-Writes articles.jsonl, duplicates.jsonl, deduped.jsonl, rejects.jsonl and summary.json into --out.
+Writes articles.jsonl, duplicates.jsonl, deduped.jsonl, rejects.jsonl, summary.json, report.md
+and report.html into --out.
 Exit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O).")]
     Dedup(dedup::DedupArgs),
+    /// Score predicted clusters against labeled articles (B-cubed, pairwise, ARI, NMI).
+    #[command(after_help = "\
+Example: five labeled articles, and a prediction that puts c with the wrong story.
+  $ cat truth.jsonl                   $ cat out/articles.jsonl
+  {\"id\":\"a\",\"story\":\"s1\"}             {\"id\":\"a\",\"story\":1}
+  {\"id\":\"b\",\"story\":\"s1\"}             {\"id\":\"b\",\"story\":1}
+  {\"id\":\"c\",\"story\":\"s1\"}             {\"id\":\"c\",\"story\":2}
+  {\"id\":\"d\",\"story\":\"s2\"}             {\"id\":\"d\",\"story\":2}
+  {\"id\":\"e\",\"story\":\"s2\"}             {\"id\":\"e\",\"story\":2}
+  $ storyhash eval --truth truth.jsonl --pred out/articles.jsonl
+               precision   recall       F1
+  B-cubed         0.7333   0.7333   0.7333
+  pairwise        0.5000   0.5000   0.5000
+  ARI             0.1667
+  ...
+B-cubed precision averages, over articles, the share of the article's predicted cluster that
+is in its true story: (1 + 1 + 1/3 + 2/3 + 2/3) / 5 = 0.7333 here; recall, the share of its
+true story found in its predicted cluster. Pairwise counts pairs of articles put together.
+NMI divides by the arithmetic mean of the two entropies.
+
+Labels are strings or integers (7 and \"7\" are one label). Null or absent labels, and truth ids
+missing from the prediction, count as clusters of their own; the missing ids are listed.
+Predicted ids not in the truth are ignored and counted. Every truth article is scored.
+
+  storyhash eval --truth uci.jsonl.gz --pred out/articles.jsonl --key dup_cluster --json
+
+Exit codes: 0 ok, 1 bad usage, 2 bad input (the message names file and line), 3 other failure.")]
+    Eval(eval::EvalArgs),
+    /// Everything dedup does, plus same-story clusters across outlets (stories.jsonl).
+    #[command(after_help = "\
+Example:
+  storyhash run data/sample.jsonl --out out/
+  storyhash run headlines.jsonl.gz --out out/ --window-days 2 --lead-chars 0
+
+Writes what dedup writes, with a `story` for each article in articles.jsonl, and stories.jsonl.
+Exit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O).")]
+    Run(run::RunCmdArgs),
+    /// Show the LSH bands × rows for a threshold, the expected error areas and the S-curve.
+    #[command(after_help = "\
+Example:
+  storyhash params --threshold 0.8 --num-perm 128
+  storyhash params --threshold 0.7 --num-perm 256 --bands 32 --rows 8 --json
+
+The first prints the bands × rows `dedup --threshold 0.8 --num-perm 128` would choose, the
+expected false positive area (∫ P(s) ds over [0, t]) and false negative area (∫ 1 - P(s) ds
+over [t, 1]), and P(s) = 1 - (1 - s^rows)^bands, the probability that a pair of Jaccard
+similarity s becomes a candidate, at s = 0.1, 0.2, …, 1.0 and t ± 0.05, with a bar for each.
+Exit codes: 0 ok, 1 bad usage.")]
+    Params(params::ParamsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +140,26 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Dedup(args) => dedup::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Params(args) => params::run(&args),
+    }
+}
+
+/// Writes `text` to standard output and returns the exit code. A reader that closed the pipe
+/// early (`storyhash params | head -1`) got what it wanted: that ends quietly with success.
+pub(crate) fn print_stdout(text: &str) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("storyhash: standard output: {e}");
+            EXIT_FAILURE
+        }
     }
 }
 

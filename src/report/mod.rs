@@ -91,6 +91,20 @@ struct ArticleLine<'a> {
     canonical: bool,
     duplicate_of: Option<&'a ArticleId>,
     similarity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    story: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct StoryLine<'a> {
+    story: u32,
+    headline: Option<&'a str>,
+    size: usize,
+    outlets: Vec<&'a str>,
+    first_published: Option<String>,
+    last_published: Option<String>,
+    articles: Vec<&'a ArticleId>,
+    dup_clusters: Vec<u32>,
 }
 
 #[derive(Serialize)]
@@ -128,6 +142,8 @@ struct Parameters<'a> {
     split_chains: bool,
     learn_boilerplate: bool,
     boilerplate_min_docs: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    story: Option<&'a crate::story::StoryConfig>,
 }
 
 #[derive(Serialize)]
@@ -141,8 +157,14 @@ struct Summary<'a> {
     kept: usize,
     removed_share: f64,
     members_below_threshold: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stories: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_article_stories: Option<u64>,
     parameters: Parameters<'a>,
     stats: &'a RunStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    story_stats: Option<&'a crate::story::StoryStats>,
     timings: serde_json::Map<String, serde_json::Value>,
     throughput_mb_per_s: f64,
 }
@@ -173,9 +195,18 @@ pub fn write_dedup(
             canonical: canonical.is_none_or(|c| c == doc),
             duplicate_of: canonical.filter(|&c| c != doc).map(|c| &articles[c].id),
             similarity: clusters.similarity[doc],
+            story: run.stories.as_ref().map(|s| s.story_of[doc]),
         })?;
     }
     file.commit()?;
+
+    if let Some(stories) = &run.stories {
+        let mut file = AtomicFile::create(out_dir, "stories.jsonl")?;
+        for (idx, story) in stories.stories.iter().enumerate() {
+            file.json_line(&story_line(run, idx as u32, story))?;
+        }
+        file.commit()?;
+    }
 
     let mut file = AtomicFile::create(out_dir, "duplicates.jsonl")?;
     for (idx, c) in clusters.clusters.iter().enumerate() {
@@ -261,6 +292,9 @@ pub fn write_dedup(
             (articles.len() - kept) as f64 / articles.len() as f64
         },
         members_below_threshold: clusters.below_threshold,
+        stories: run.stories.as_ref().map(|s| s.stories.len()),
+        multi_article_stories: run.stories.as_ref().map(|s| s.stats.multi_article_stories),
+        story_stats: run.stories.as_ref().map(|s| &s.stats),
         parameters: Parameters {
             shingle: config.shingle.kind,
             ngram: config.shingle.ngram,
@@ -278,6 +312,7 @@ pub fn write_dedup(
             split_chains: config.cluster.split_chains,
             learn_boilerplate: config.learn_boilerplate,
             boilerplate_min_docs: config.boilerplate_min_docs,
+            story: config.stories.as_ref(),
         },
         stats: &run.stats,
         timings,
@@ -298,6 +333,46 @@ pub fn write_dedup(
     markdown::write(run, config, out_dir)?;
     html::write(run, config, &quoted, out_dir)?;
     Ok(write_s)
+}
+
+/// The `stories.jsonl` line of one story.
+fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> StoryLine<'a> {
+    let articles = &run.articles;
+    // Outlets by number of articles, then by name.
+    let mut outlet_counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for &d in &story.articles {
+        if let Some(source) = articles[d as usize].source.as_deref() {
+            *outlet_counts.entry(source).or_default() += 1;
+        }
+    }
+    let mut outlets: Vec<(&str, usize)> = outlet_counts.into_iter().collect();
+    outlets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let dates = story
+        .articles
+        .iter()
+        .filter_map(|&d| articles[d as usize].published);
+    let mut dup_clusters: Vec<u32> = story
+        .articles
+        .iter()
+        .filter_map(|&d| run.clusters.cluster_of[d as usize])
+        .collect();
+    dup_clusters.dedup();
+    dup_clusters.sort_unstable();
+    dup_clusters.dedup();
+    StoryLine {
+        story: idx,
+        headline: articles[story.headline_article as usize].title.as_deref(),
+        size: story.articles.len(),
+        outlets: outlets.into_iter().map(|(o, _)| o).collect(),
+        first_published: dates.clone().min().map(crate::ingest::format_published),
+        last_published: dates.max().map(crate::ingest::format_published),
+        articles: story
+            .articles
+            .iter()
+            .map(|&d| &articles[d as usize].id)
+            .collect(),
+        dup_clusters,
+    }
 }
 
 fn round_ms(s: f64) -> f64 {

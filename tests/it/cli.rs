@@ -16,11 +16,13 @@ use crate::common::{read_json, read_jsonl, repo_dir, run, storyhash, tempdir, wr
 type Object = Map<String, Value>;
 
 /// The files every successful run leaves in its output directory, sorted.
-const OUTPUTS: [&str; 5] = [
+const OUTPUTS: [&str; 7] = [
     "articles.jsonl",
     "deduped.jsonl",
     "duplicates.jsonl",
     "rejects.jsonl",
+    "report.html",
+    "report.md",
     "summary.json",
 ];
 
@@ -1306,7 +1308,7 @@ fn a_run_leaves_exactly_its_outputs_or_nothing() {
         full[..full.len() / 2].to_vec()
     };
     // (case, file content or None for a missing file, on stdin, exit code); a run that exits 0
-    // leaves exactly the five outputs, any other leaves nothing.
+    // leaves exactly its seven outputs, any other leaves nothing.
     let cases: &[(&str, Option<&[u8]>, bool, i32)] = &[
         ("success", Some(good.as_bytes()), false, 0),
         ("success on stdin", Some(good.as_bytes()), true, 0),
@@ -1532,6 +1534,190 @@ fn help_and_version_exit_0() {
         let run = exec(args, None);
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
         assert!(run.stdout.contains("storyhash"), "{args:?}: {}", run.stdout);
+    }
+}
+
+/// The subcommands `storyhash --help` lists (without `help`).
+fn subcommands() -> Vec<String> {
+    let run = exec(&["--help"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout
+        .lines()
+        .skip_while(|l| l.trim_end() != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&name| name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let commands = subcommands();
+    for expected in ["dedup", "params"] {
+        assert!(commands.iter().any(|c| c == expected), "{commands:?}");
+    }
+    for command in &commands {
+        for args in [&[command.as_str(), "--help"][..], &["help", command]] {
+            let run = exec(args, None);
+            assert_eq!(run.code, 0, "{args:?}: {run:?}");
+            assert_eq!(run.stderr, "", "{args:?}");
+            assert!(run.stdout.contains("Example"), "{args:?}:\n{}", run.stdout);
+            assert!(
+                run.stdout.contains(&format!("storyhash {command} ")),
+                "{args:?}: the example runs the command:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+/// One `--flag` as a subcommand's help shows it.
+#[derive(Debug, Clone, PartialEq)]
+struct FlagHelp {
+    short: Option<char>,
+    value_name: Option<String>,
+    default: Option<String>,
+}
+
+/// The long flags of `storyhash COMMAND --help`, by name.
+fn flags_of(command: &str) -> std::collections::BTreeMap<String, FlagHelp> {
+    let run = exec(&[command, "--help"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut flags = std::collections::BTreeMap::new();
+    let mut current: Option<(String, FlagHelp)> = None;
+    let mut block = String::new();
+    let mut finish = |current: &mut Option<(String, FlagHelp)>, block: &mut String| {
+        if let Some((name, mut flag)) = current.take() {
+            flag.default = block
+                .split_once("[default: ")
+                .and_then(|(_, rest)| rest.split_once(']'))
+                .map(|(value, _)| value.to_string());
+            flags.insert(name, flag);
+        }
+        block.clear();
+    };
+    for line in run.stdout.lines() {
+        let trimmed = line.trim_start();
+        // `-q, --quiet`, `--out <DIR>`; not the `- value:` lines of possible values.
+        let (short, rest) = match trimmed.as_bytes() {
+            [b'-', c, b',', b' ', ..] if c.is_ascii_alphabetic() => {
+                (Some(*c as char), &trimmed[4..])
+            }
+            _ => (None, trimmed),
+        };
+        if line.starts_with(' ') && rest.starts_with("--") {
+            finish(&mut current, &mut block);
+            let mut words = rest.split_whitespace();
+            let name = words.next().unwrap().to_string();
+            let value_name = words
+                .next()
+                .filter(|w| w.starts_with('<'))
+                .map(str::to_string);
+            current = Some((
+                name,
+                FlagHelp {
+                    short,
+                    value_name,
+                    default: None,
+                },
+            ));
+            block.push_str(rest);
+        } else if !line.is_empty() && !line.starts_with(' ') {
+            finish(&mut current, &mut block);
+        } else {
+            block.push(' ');
+            block.push_str(trimmed);
+        }
+    }
+    finish(&mut current, &mut block);
+    flags
+}
+
+#[test]
+fn flags_are_named_the_same_way_everywhere() {
+    // Names other tools use for what storyhash calls --out, --num-perm, --threshold, ...
+    let synonyms = [
+        "--output",
+        "--output-dir",
+        "--out-dir",
+        "--outdir",
+        "--num-perms",
+        "--num-permutations",
+        "--permutations",
+        "--perms",
+        "--nperm",
+        "--thresh",
+        "--jaccard",
+        "--band",
+        "--row",
+        "--n-bands",
+        "--num-bands",
+        "--thread",
+        "--jobs",
+        "--silent",
+        "--ngrams",
+        "--n-gram",
+        "--id-key",
+        "--idfield",
+        "--format",
+    ];
+    // The help parser reads what clap prints.
+    let dedup = flags_of("dedup");
+    assert_eq!(
+        dedup["--threshold"],
+        FlagHelp {
+            short: None,
+            value_name: Some("<THRESHOLD>".into()),
+            default: Some("0.8".into())
+        }
+    );
+    assert_eq!(dedup["--quiet"].short, Some('q'));
+    assert_eq!(dedup["--out"].value_name.as_deref(), Some("<DIR>"));
+    let mut seen: std::collections::BTreeMap<String, (String, FlagHelp)> = Default::default();
+    for command in subcommands() {
+        let flags = flags_of(&command);
+        assert!(flags.contains_key("--help"), "{command}: {flags:?}");
+        for (name, flag) in flags {
+            let word = name.trim_start_matches("--");
+            assert!(
+                !word.is_empty()
+                    && word.split('-').all(|part| !part.is_empty()
+                        && part
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                "{command} {name}: flags are lowercase kebab-case"
+            );
+            assert!(
+                !synonyms.contains(&name.as_str()),
+                "{command} {name}: use the name the other commands use"
+            );
+            // A flag shared by two commands means the same there: same value name, default
+            // and short form.
+            match seen.get(&name) {
+                Some((first, earlier)) => assert_eq!(
+                    &flag, earlier,
+                    "{name} differs between `{first}` and `{command}`"
+                ),
+                None => {
+                    seen.insert(name, (command.clone(), flag));
+                }
+            }
+        }
+    }
+    for shared in [
+        "--threshold",
+        "--num-perm",
+        "--bands",
+        "--rows",
+        "--out",
+        "--quiet",
+    ] {
+        assert!(
+            seen.contains_key(shared),
+            "{shared} in no command: {seen:?}"
+        );
     }
 }
 

@@ -3,4 +3,9 @@
 
 mod cli;
 mod common;
+mod eval;
+mod params;
 mod quality;
+mod report_html;
+mod report_md;
+mod stories;

@@ -1,0 +1,62 @@
+//! `storyhash run`: everything `dedup` does, plus same-story clusters across outlets.
+
+use clap::Args;
+use storyhash::story::{StoryConfig, Window};
+
+use super::dedup::{DedupArgs, run_with};
+
+#[derive(Args, Debug)]
+pub(crate) struct RunCmdArgs {
+    #[command(flatten)]
+    dedup: DedupArgs,
+    #[command(flatten)]
+    story: StoryArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct StoryArgs {
+    /// Average cosine similarity (TF-IDF of title and lead) at which two stories merge
+    /// [default: 0.04 when most texts are empty (headlines), else 0.1]
+    #[arg(long)]
+    story_threshold: Option<f64>,
+    /// Articles published further apart than this many days are never compared: a number,
+    /// `off`, or `auto` (0.5, i.e. the same day for dated inputs, above 5,000 articles; off
+    /// below). Articles without a date are compared with every other.
+    #[arg(long, default_value = "auto", value_parser = parse_window)]
+    window_days: Window,
+    /// Characters of the text read as the lead (0: headlines only).
+    #[arg(long, default_value_t = StoryConfig::default().lead_chars)]
+    lead_chars: usize,
+    /// Weight of title words against lead words.
+    #[arg(long, default_value_t = StoryConfig::default().title_weight)]
+    title_weight: f32,
+    /// Extra weight of names, acronyms and numbers.
+    #[arg(long, default_value_t = StoryConfig::default().entity_weight)]
+    entity_weight: f32,
+}
+
+/// Runs `run` and returns the exit code.
+pub(crate) fn run(args: &RunCmdArgs) -> i32 {
+    let mut config = args.dedup.config();
+    let s = &args.story;
+    config.stories = Some(StoryConfig {
+        threshold: s.story_threshold,
+        window_days: s.window_days,
+        lead_chars: s.lead_chars,
+        title_weight: s.title_weight,
+        entity_weight: s.entity_weight,
+        ..StoryConfig::default()
+    });
+    run_with(&args.dedup, config)
+}
+
+fn parse_window(s: &str) -> Result<Window, String> {
+    match s {
+        "auto" => Ok(Window::Auto),
+        "off" | "0" => Ok(Window::Off),
+        _ => s
+            .parse::<f64>()
+            .map(Window::Days)
+            .map_err(|_| format!("expected a number of days, `off` or `auto`, got `{s}`")),
+    }
+}

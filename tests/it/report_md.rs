@@ -1,0 +1,336 @@
+//! `report.md`: a golden file for a small fixed corpus, escaping of hostile titles, warnings.
+//!
+//! `STORYHASH_BLESS=1 cargo test --test it report_md` rewrites `tests/it/golden/report.md` from
+//! the current output; review the diff before committing it.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::common::{repo_dir, storyhash, tempdir, write};
+
+/// The golden file for [`golden_corpus`].
+fn golden_path() -> PathBuf {
+    repo_dir().join("tests/it/golden/report.md")
+}
+
+/// Runs `storyhash dedup INPUT --out out -q EXTRA` inside `dir` (so file names in the report are
+/// relative and the same on every machine) and returns `out/report.md`.
+fn report_md(dir: &Path, input: &str, extra: &[&str]) -> String {
+    let output = storyhash()
+        .current_dir(dir)
+        .args(["dedup", input, "--out", "out", "-q"])
+        .args(extra)
+        .output()
+        .expect("the storyhash binary starts");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{extra:?}: {stderr}");
+    std::fs::read_to_string(dir.join("out/report.md")).expect("report.md is written")
+}
+
+fn jline(value: Value) -> String {
+    let mut line = value.to_string();
+    line.push('\n');
+    line
+}
+
+/// About 64 words of prose with word `at` replaced, for copies at a known exact Jaccard.
+fn prose(words: &str, edits: &[(usize, &str)]) -> String {
+    let mut words: Vec<&str> = words.split_whitespace().collect();
+    for &(at, word) in edits {
+        words[at] = word;
+    }
+    words.join(" ")
+}
+
+const HARBOR: &str = "Heavy rain pushed the river over its banks on Tuesday night and the port authority \
+closed the harbor to all shipping until further notice while crews stacked sandbags along the \
+waterfront and the mayor asked residents of the lowest streets to leave their homes before the \
+second crest expected early on Thursday morning according to forecasters who warned that the \
+old flood walls near the fish market had never been tested by water this high";
+
+const BUDGET: &str = "The city council approved a budget on Monday that raises spending on schools and \
+buses by four percent while freezing hiring in most other departments after a debate that ran past \
+midnight and ended with a narrow vote in which two members who had opposed the plan for weeks \
+changed their minds once the library closures were dropped from the final draft presented by the \
+finance committee chair";
+
+const VACCINE: &str = "A regional clinic network said it would open weekend vaccination sessions for \
+children in six towns starting next month because demand has outgrown the weekday slots and \
+parents told nurses that taking time off work was the main reason appointments were missed during \
+the spring when a shortage of staff forced several small sites to close their doors early";
+
+/// A small corpus that exercises every part of the report: a cluster of three from three
+/// outlets, a chain (A~B, B~C, A≁C), an article without words, rejected lines, singletons.
+fn golden_corpus() -> String {
+    let mut corpus = String::new();
+    let article = |id: &str, source: &str, date: &str, title: &str, text: String| {
+        jline(json!({"id": id, "source": source, "published": date, "title": title, "text": text}))
+    };
+    let storm = "Storm closes harbor as river rises";
+    corpus += &article(
+        "wire-1",
+        "wire.example",
+        "2024-03-05T08:00:00Z",
+        storm,
+        prose(HARBOR, &[]),
+    );
+    corpus += &article(
+        "gazette-7",
+        "gazette.example",
+        "2024-03-05T09:30:00Z",
+        "Harbor shut as river tops its banks",
+        prose(HARBOR, &[(70, "Wednesday")]),
+    );
+    corpus += &article(
+        "daily-3",
+        "daily.example",
+        "2024-03-05T11:00:00Z",
+        storm,
+        prose(HARBOR, &[]),
+    );
+    // The chain: each neighbour one edit apart (exact Jaccard about 0.85), the ends two.
+    corpus += &article(
+        "council-a",
+        "city.example",
+        "2024-03-04T18:00:00Z",
+        "Council passes budget after late-night vote",
+        prose(BUDGET, &[(8, "Sunday")]),
+    );
+    corpus += &article(
+        "council-b",
+        "herald.example",
+        "2024-03-04T19:00:00Z",
+        "Budget passes *narrowly*",
+        prose(BUDGET, &[]),
+    );
+    corpus += &article(
+        "council-c",
+        "post.example",
+        "2024-03-04T20:00:00Z",
+        "Budget vote: schools win, hiring frozen",
+        prose(BUDGET, &[(60, "treasurer")]),
+    );
+    corpus += &article(
+        "clinic-1",
+        "health.example",
+        "2024-03-06T07:00:00Z",
+        "Weekend vaccination for children",
+        prose(VACCINE, &[]),
+    );
+    corpus += &jline(json!({"id": "empty-1", "source": "wire.example", "text": "— … !!! ???"}));
+    corpus += "{\"id\": \"broken\", \"text\": \n";
+    corpus += &jline(json!({"id": "wire-1", "text": "the same id again"}));
+    corpus += &jline(
+        json!({"id": 42, "title": "An integer id, no source", "text": "Short note about nothing in particular."}),
+    );
+    corpus
+}
+
+/// `text` with every run of digits in the "Time per stage" section replaced by `#`.
+fn mask_timings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_timings = false;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            in_timings = line.trim_end() == "## Time per stage";
+        }
+        if !in_timings {
+            out.push_str(line);
+            continue;
+        }
+        let mut in_digits = false;
+        for ch in line.chars() {
+            if ch.is_ascii_digit() {
+                if !in_digits {
+                    out.push('#');
+                }
+                in_digits = true;
+            } else {
+                out.push(ch);
+                in_digits = false;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn report_md_matches_the_golden_file() {
+    let dir = tempdir();
+    write(dir.path(), "corpus.jsonl", golden_corpus());
+    let got = mask_timings(&report_md(dir.path(), "corpus.jsonl", &["--skip-invalid"]));
+    let path = golden_path();
+    if std::env::var_os("STORYHASH_BLESS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+        eprintln!("blessed {}", path.display());
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (STORYHASH_BLESS=1 cargo test --test it report_md writes it)",
+            path.display()
+        )
+    });
+    if got != want {
+        let first = got
+            .lines()
+            .zip(want.lines())
+            .position(|(g, w)| g != w)
+            .unwrap_or(got.lines().count().min(want.lines().count()));
+        panic!(
+            "report.md differs from {} from line {} on (STORYHASH_BLESS=1 regenerates it):\n\
+             --- got\n{got}\n--- want\n{want}",
+            path.display(),
+            first + 1
+        );
+    }
+    // What the golden file must show, so a bless cannot quietly drop it.
+    for needle in [
+        "# storyhash: 9 articles, 2 duplicate clusters, 4 removed (44.4%)",
+        "| rejected | 2 |",
+        "| LSH | ",
+        "| shingles | word 5-grams |",
+        "## Time per stage",
+        "| scan_and_sign | #.# |",
+        "wire.example",
+        "chains through other members",
+        "corpus.jsonl:9: invalid JSON",
+        "1 article has no words",
+    ] {
+        assert!(want.contains(needle), "golden report.md lacks {needle:?}");
+    }
+}
+
+#[test]
+fn report_md_is_the_same_for_any_thread_count() {
+    let dir = tempdir();
+    write(dir.path(), "corpus.jsonl", golden_corpus());
+    let reports: Vec<String> = ["1", "3"]
+        .iter()
+        .map(|threads| {
+            mask_timings(&report_md(
+                dir.path(),
+                "corpus.jsonl",
+                &["--skip-invalid", "--threads", threads],
+            ))
+        })
+        .collect();
+    assert_eq!(reports[0], reports[1]);
+}
+
+/// Cells of a Markdown table row: split on `|` not escaped by a backslash.
+fn cells(row: &str) -> Vec<String> {
+    let row = row.trim();
+    assert!(
+        row.starts_with('|') && row.ends_with('|'),
+        "not a row: {row}"
+    );
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut escaped = false;
+    for ch in row[1..].chars() {
+        match ch {
+            '|' if !escaped => cells.push(std::mem::take(&mut cell)),
+            _ => cell.push(ch),
+        }
+        escaped = ch == '\\' && !escaped;
+    }
+    cells.iter().map(|c| c.trim().to_string()).collect()
+}
+
+#[test]
+fn hostile_titles_stay_in_one_table_cell_and_inject_nothing() {
+    let hostile = "Pipes | and `ticks` <script>alert(1)</script>\nsecond line [click](javascript:x) &lt;b&gt;";
+    let source = "evil|outlet <b>";
+    let text = prose(HARBOR, &[]);
+    let corpus = [
+        jline(json!({"id": "x1", "title": hostile, "source": source, "text": text})),
+        jline(json!({"id": "x2", "title": hostile, "source": "<img src=x onerror=alert(1)>", "text": text})),
+        jline(json!({"id": "<img src=x onerror=alert(1)>", "text": prose(BUDGET, &[])})),
+        jline(json!({"id": "<img src=x onerror=alert(1)>", "text": "again"})),
+    ]
+    .concat();
+    let dir = tempdir();
+    write(dir.path(), "hostile.jsonl", corpus);
+    let md = report_md(dir.path(), "hostile.jsonl", &["--skip-invalid"]);
+    assert!(!md.contains('<'), "a raw `<` in report.md:\n{md}");
+    assert!(!md.contains("<script"), "{md}");
+    assert!(
+        !md.replace(r"\]", "").contains("]("),
+        "a link formed:\n{md}"
+    );
+    let lines: Vec<&str> = md.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("| cluster | size | kept article"))
+        .expect("the clusters table");
+    let n_columns = cells(lines[header]).len();
+    let row = lines[header + 2];
+    let row_cells = cells(row);
+    assert_eq!(row_cells.len(), n_columns, "{row}");
+    assert_eq!(row_cells[0], "0");
+    assert_eq!(row_cells[1], "2");
+    // The whole title, newline and all, is in the kept-article cell.
+    let kept = &row_cells[2];
+    for piece in [
+        r"Pipes \| and \`ticks\` &lt;script&gt;alert(1)&lt;/script&gt; second line",
+        r"\[click\](javascript:x) &amp;lt;b&amp;gt;",
+        "(id x1)",
+    ] {
+        assert!(kept.contains(piece), "{piece:?} not in {kept:?}");
+    }
+    assert_eq!(row_cells[3], r"evil\|outlet &lt;b&gt;");
+    assert_eq!(row_cells[4], "&lt;img src=x onerror=alert(1)&gt;");
+    // The next line is not a continuation of the title.
+    assert!(!lines[header + 3].contains("second line"), "{md}");
+    // The hostile id in a reject reason is escaped too.
+    assert!(
+        md.contains("duplicate id \\`&lt;img src=x onerror=alert(1)&gt;\\`"),
+        "{md}"
+    );
+}
+
+#[test]
+fn huge_buckets_and_no_clusters_show_as_such() {
+    // 300 copies of one page from 12 outlets: one bucket of 300 per band, over the window.
+    let corpus: String = (0..300)
+        .map(|i| {
+            jline(
+                json!({"id": i, "source": format!("outlet-{:02}.example", i % 12),
+                "text": "Page not found. The page you asked for does not exist on this server."}),
+            )
+        })
+        .collect();
+    let dir = tempdir();
+    write(dir.path(), "same.jsonl", corpus);
+    let md = report_md(dir.path(), "same.jsonl", &["--no-learn-boilerplate"]);
+    assert!(
+        md.contains("LSH buckets held more than 256 articles (the largest 300)"),
+        "{md}"
+    );
+    assert!(
+        md.starts_with("# storyhash: 300 articles, 1 duplicate cluster, 299 removed (99.7%)\n")
+    );
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| 0 | 300 |"))
+        .expect("the cluster's row");
+    assert!(row.contains("outlet-01.example ×25"), "{row}");
+    assert!(row.contains("and 7 more"), "{row}");
+
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "two.jsonl",
+        [
+            jline(json!({"id": "a", "text": prose(HARBOR, &[])})),
+            jline(json!({"id": "b", "text": prose(BUDGET, &[])})),
+        ]
+        .concat(),
+    );
+    let md = report_md(dir.path(), "two.jsonl", &[]);
+    assert!(md.contains("No near-duplicate clusters."), "{md}");
+    assert!(md.trim_end().ends_with("## Warnings\n\nNone."), "{md}");
+}
