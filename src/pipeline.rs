@@ -240,6 +240,7 @@ pub fn for_each_article_chunk(
             cursor += 1;
         }
         progress.advance(chunk.raw_bytes);
+        progress.advance_articles((cursor - start) as u64);
         f(&chunk, start..cursor)
     })
 }
@@ -533,6 +534,7 @@ fn scan_and_sign(
     let mut block: Vec<u32> = Vec::new();
     for_each_chunk(inputs, |input, chunk| {
         progress.advance(chunk.raw_bytes);
+        progress.advance_articles(chunk.lines.len() as u64);
         block.clear();
         block.resize(chunk.lines.len() * k, 0);
         let scanned: Vec<(Scanned, u64)> = block

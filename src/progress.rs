@@ -9,6 +9,8 @@ pub trait Progress: Sync {
     fn start(&self, _stage: &'static str, _total: Option<u64>) {}
     /// `amount` more bytes of the current stage are done.
     fn advance(&self, _amount: u64) {}
+    /// `count` more articles of the current stage are done.
+    fn advance_articles(&self, _count: u64) {}
     /// The current stage is done.
     fn finish(&self) {}
 }

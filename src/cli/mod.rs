@@ -113,6 +113,7 @@ pub(crate) struct RunArgs {
 /// A progress bar on stderr.
 struct Bar {
     bar: ProgressBar,
+    stage: std::sync::Mutex<(&'static str, u64, std::time::Instant)>,
 }
 
 impl Progress for Bar {
@@ -120,9 +121,20 @@ impl Progress for Bar {
         self.bar.reset();
         self.bar.set_length(total.unwrap_or(0));
         self.bar.set_message(stage);
+        if let Ok(mut s) = self.stage.lock() {
+            *s = (stage, 0, std::time::Instant::now());
+        }
     }
     fn advance(&self, amount: u64) {
         self.bar.inc(amount);
+    }
+    fn advance_articles(&self, count: u64) {
+        if let Ok(mut s) = self.stage.lock() {
+            s.1 += count;
+            let rate = s.1 as f64 / s.2.elapsed().as_secs_f64().max(1e-3);
+            self.bar
+                .set_message(format!("{}: {} articles, {:.0}/s", s.0, s.1, rate));
+        }
     }
     fn finish(&self) {
         self.bar.set_position(self.bar.length().unwrap_or(0));
@@ -186,12 +198,15 @@ pub(crate) fn progress_for(run: &RunArgs) -> Box<dyn Progress> {
     }
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
-            "{msg:>12} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}, eta {eta}",
         )
         .expect("the template is valid")
         .progress_chars("=> "),
     );
-    Box::new(Bar { bar })
+    Box::new(Bar {
+        bar,
+        stage: std::sync::Mutex::new(("", 0, std::time::Instant::now())),
+    })
 }
 
 pub(crate) fn exit_code(e: &storyhash::Error) -> i32 {
