@@ -44,10 +44,20 @@ const STYLE: &str = include_str!("assets/report.css");
 const SCRIPT: &str = include_str!("assets/report.js");
 /// SHA-256 of [`STYLE`], base64, for the Content Security Policy. After editing the style sheet:
 /// `openssl dgst -sha256 -binary src/report/assets/report.css | base64` (a unit test checks it).
-const STYLE_SHA256: &str = "wCKzVOBKq+5e9h2Bvhy79xWy8ukmqkSjNGC+KvKO0eQ=";
+const STYLE_SHA256: &str = "Hx6GBNcij10+Uaxz1O17hEipSnNcaKli7Jb4RMShacs=";
 /// SHA-256 of [`SCRIPT`], base64, for the Content Security Policy (see [`STYLE_SHA256`]).
-const SCRIPT_SHA256: &str = "inFRrFu5p9ZNmRzkgcwu3F5K1YZphmNPOcJ/cRqkA9k=";
+const SCRIPT_SHA256: &str = "wdCWis7X2d6kfnYVY7VJEz8g0hLkUoDIm9DXCDjqwZo=";
 
+/// Stories shown (largest first; `storyhash run` only).
+pub const SHOWN_STORIES: usize = 50;
+/// Articles listed per shown story.
+pub const SHOWN_STORY_MEMBERS: usize = 25;
+/// Largest stories drawn as their own series in the articles-per-day chart.
+pub const CHART_STORIES: usize = 5;
+/// Characters of a story's headline in the chart legend.
+const LEGEND_CHARS: usize = 48;
+/// Outlets named in a story's heading.
+const STORY_OUTLETS_NAMED: usize = 8;
 /// Clusters shown in full (largest first).
 pub const SHOWN_CLUSTERS: usize = 200;
 /// Members listed per shown cluster (the kept copy, then the least similar).
@@ -106,7 +116,9 @@ pub fn write(
 /// The whole page.
 pub fn render(run: &DedupRun, config: &DedupConfig, texts: &QuotedTexts) -> String {
     let view = View::new(run, config, texts);
-    let sections = [overview(&view), charts(&view), clusters(&view)];
+    let mut sections = vec![overview(&view), charts(&view)];
+    sections.extend(stories(&view));
+    sections.push(clusters(&view));
     page(&view, &sections)
 }
 
@@ -125,6 +137,8 @@ struct View<'a> {
     removed: usize,
     /// Distinct outlets.
     outlets: usize,
+    /// Story indices, most articles first (ties in story order); empty without stories.
+    stories_by_size: Vec<u32>,
 }
 
 impl<'a> View<'a> {
@@ -142,6 +156,12 @@ impl<'a> View<'a> {
             .collect();
         outlets.sort_unstable();
         outlets.dedup();
+        let mut stories_by_size: Vec<u32> = Vec::new();
+        if let Some(stories) = &run.stories {
+            stories_by_size = (0..stories.stories.len() as u32).collect();
+            stories_by_size
+                .sort_by_key(|&s| (Reverse(stories.stories[s as usize].articles.len()), s));
+        }
         View {
             run,
             config,
@@ -149,6 +169,7 @@ impl<'a> View<'a> {
             by_size: clusters_by_size(run),
             removed,
             outlets: outlets.len(),
+            stories_by_size,
         }
     }
 
@@ -296,15 +317,27 @@ fn page(view: &View<'_>, sections: &[Section]) -> String {
          <meta name=\"generator\" content=\"storyhash {version}\">\n\
          <title>storyhash report: {title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <header class=\"top\"><div class=\"wrap\"><h1>storyhash</h1>\
-         <span class=\"meta\">near-duplicate report · {title}</span><nav class=\"sections\">",
+         <span class=\"meta\">{kind} · {title}</span><nav class=\"sections\">",
         version = env!("CARGO_PKG_VERSION"),
         title = Esc(&inputs),
+        kind = if run.stories.is_some() {
+            "near-duplicate and story report"
+        } else {
+            "near-duplicate report"
+        },
     );
     for s in sections {
         let _ = write!(out, "<a href=\"#{}\">{}</a>", s.anchor, s.title);
     }
     out.push_str("</nav></div></header>\n<main class=\"wrap\">\n");
+    let mut form = filter_form(view);
     for s in sections {
+        // The search and outlet filter stand before the lists they filter, outside any one
+        // section, so they stay in view over all of them.
+        if matches!(s.anchor, "stories" | "clusters") && !form.is_empty() {
+            out.push_str(&form);
+            form.clear();
+        }
         let _ = write!(
             out,
             "<section class=\"block\" id=\"{}\">\n<h2>{}</h2>\n{}</section>\n",
@@ -339,8 +372,7 @@ fn overview(view: &View<'_>) -> Section {
         .map_or(0, |&c| run.clusters.clusters[c as usize].members.len());
     let mut body = String::new();
 
-    body.push_str("<div class=\"stats\">\n");
-    let cards: [(&str, String, String); 6] = [
+    let mut cards: Vec<(&str, String, String)> = vec![
         (
             "Articles in",
             thousands(lines_in),
@@ -376,6 +408,30 @@ fn overview(view: &View<'_>) -> Section {
             "distinct sources".into(),
         ),
     ];
+    if let Some(stories) = &run.stories {
+        let largest = view
+            .stories_by_size
+            .first()
+            .map_or(0, |&s| stories.stories[s as usize].articles.len());
+        cards.push((
+            "Stories",
+            thousands(stories.stories.len() as u64),
+            "one event each, across outlets".into(),
+        ));
+        cards.push((
+            "Multi-article stories",
+            thousands(stories.stats.multi_article_stories),
+            format!(
+                "two or more articles; largest: {}",
+                thousands(largest as u64)
+            ),
+        ));
+    }
+    let _ = writeln!(
+        body,
+        "<div class=\"stats{}\">",
+        if cards.len() > 6 { " many" } else { "" }
+    );
     for (label, value, sub) in &cards {
         let _ = writeln!(
             body,
@@ -586,7 +642,7 @@ fn charts(view: &View<'_>) -> Section {
     for chart in [
         size_chart(view),
         similarity_chart(view),
-        timeline_chart(view, Vec::new()),
+        timeline_chart(view, story_series(view)),
     ] {
         body.push_str(&chart);
     }
@@ -608,11 +664,11 @@ fn chart_card(title: &str, chart: &BarChart, caption: &str) -> String {
     let mut out = format!("<figure class=\"card chart{wide}\"><h3>{}</h3>", Esc(title));
     if chart.series.len() > 1 {
         out.push_str("<div class=\"legend\">");
-        for (i, s) in chart.series.iter().enumerate() {
+        for s in &chart.series {
             let _ = write!(
                 out,
                 "<span><span class=\"swatch s{}\"></span>{}</span>",
-                i % 9 + 1,
+                (s.color + 8) % 9 + 1,
                 Esc(&s.name)
             );
         }
@@ -656,6 +712,7 @@ fn size_chart(view: &View<'_>) -> String {
         series: vec![Series {
             name: "clusters".into(),
             values: counts[..used].to_vec(),
+            color: 1,
         }],
         unit: "clusters",
         marker: None,
@@ -704,6 +761,7 @@ fn similarity_chart(view: &View<'_>) -> String {
         series: vec![Series {
             name: "pairs".into(),
             values: counts,
+            color: 1,
         }],
         unit: "pairs",
         marker: Some(Marker {
@@ -727,11 +785,55 @@ fn similarity_chart(view: &View<'_>) -> String {
     )
 }
 
-/// Articles per day (or week, month, year, whichever keeps the bars readable), stacked: kept
-/// copies, duplicates, then any `extra` series (e.g. the largest stories), whose values are per
-/// bin of [`Timeline::of`] over the same articles.
-fn timeline_chart(view: &View<'_>, extra: Vec<Series>) -> String {
+/// The [`CHART_STORIES`] largest stories of two or more articles as timeline series (their
+/// articles per bin of [`Timeline::of`] over all articles), with their members; none without
+/// stories.
+fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
     let run = view.run;
+    let Some(stories) = &run.stories else {
+        return (Vec::new(), Vec::new());
+    };
+    let timeline = Timeline::of(run.articles.iter().map(|a| a.published));
+    let mut series = Vec::new();
+    let mut members = Vec::new();
+    for &story in view.stories_by_size.iter().take(CHART_STORIES) {
+        let st = &stories.stories[story as usize];
+        if st.articles.len() < 2 {
+            break;
+        }
+        let mut values = vec![0u64; timeline.bins];
+        for &d in &st.articles {
+            if let Some(bin) = run.articles[d as usize]
+                .published
+                .and_then(|t| timeline.bin(t))
+            {
+                values[bin] += 1;
+            }
+        }
+        let head = &run.articles[st.headline_article as usize];
+        let name = head
+            .title
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(head.id.as_str());
+        series.push(Series {
+            name: format!("#{story} {}", clip(name, LEGEND_CHARS)),
+            values,
+            color: series.len() + 1,
+        });
+        members.extend_from_slice(&st.articles);
+    }
+    members.sort_unstable();
+    (series, members)
+}
+
+/// Articles per day (or week, month, year, whichever keeps the bars readable), stacked: kept
+/// copies and duplicates, or, given `stories` (series per bin of [`Timeline::of`] over the
+/// same articles, and their articles, sorted), those series and the other articles.
+fn timeline_chart(view: &View<'_>, stories: (Vec<Series>, Vec<u32>)) -> String {
+    let run = view.run;
+    let (extra, in_extra) = stories;
+    let n_stories = extra.len();
     let timeline = Timeline::of(run.articles.iter().map(|a| a.published));
     let mut kept = vec![0u64; timeline.bins];
     let mut duplicates = vec![0u64; timeline.bins];
@@ -739,6 +841,12 @@ fn timeline_chart(view: &View<'_>, extra: Vec<Series>) -> String {
         let Some(bin) = a.published.and_then(|t| timeline.bin(t)) else {
             continue;
         };
+        if !extra.is_empty() {
+            if in_extra.binary_search(&(doc as u32)).is_err() {
+                kept[bin] += 1;
+            }
+            continue;
+        }
         let is_duplicate = run.clusters.cluster_of[doc]
             .is_some_and(|c| run.clusters.clusters[c as usize].canonical != doc as u32);
         if is_duplicate {
@@ -747,17 +855,28 @@ fn timeline_chart(view: &View<'_>, extra: Vec<Series>) -> String {
             kept[bin] += 1;
         }
     }
-    let mut series = vec![
-        Series {
-            name: "kept".into(),
+    let series = if extra.is_empty() {
+        vec![
+            Series {
+                name: "kept".into(),
+                values: kept,
+                color: 1,
+            },
+            Series {
+                name: "duplicates".into(),
+                values: duplicates,
+                color: 2,
+            },
+        ]
+    } else {
+        let mut series = extra;
+        series.push(Series {
+            name: "other articles".into(),
             values: kept,
-        },
-        Series {
-            name: "duplicates".into(),
-            values: duplicates,
-        },
-    ];
-    series.extend(extra);
+            color: 9,
+        });
+        series
+    };
     let unit = timeline.unit.name();
     let chart = BarChart {
         label: format!("Articles per {unit}"),
@@ -770,6 +889,13 @@ fn timeline_chart(view: &View<'_>, extra: Vec<Series>) -> String {
         width: BarChart::WIDE,
     };
     let mut caption = format!("Articles by publication {unit} (UTC)");
+    if n_stories > 0 {
+        let _ = write!(
+            caption,
+            ", the {n_stories} largest {} apart from the other articles",
+            if n_stories == 1 { "story" } else { "stories" }
+        );
+    }
     if timeline.undated > 0 {
         let _ = write!(caption, "; {} without a date", thousands(timeline.undated));
     }
@@ -914,6 +1040,8 @@ impl Timeline {
 struct Series {
     name: String,
     values: Vec<u64>,
+    /// Its color: style class `s1` to `s9`.
+    color: usize,
 }
 
 /// A vertical line across a chart.
@@ -1044,7 +1172,7 @@ impl BarChart {
                 bw = bar_w - gap,
             );
             let mut stacked = 0;
-            for (i, s) in self.series.iter().enumerate() {
+            for s in &self.series {
                 let v = s.values[b];
                 if v == 0 {
                     continue;
@@ -1054,7 +1182,7 @@ impl BarChart {
                     out,
                     "<rect class=\"s{}\" x=\"{x:.1}\" y=\"{y1:.1}\" width=\"{bw:.1}\" \
                      height=\"{h:.1}\"/>",
-                    i % 9 + 1,
+                    (s.color + 8) % 9 + 1,
                     bw = bar_w - gap,
                     h = (y0 - y1).max(0.5),
                 );
@@ -1155,6 +1283,324 @@ fn nice_step(max: u64) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Search and outlet filter
+// ---------------------------------------------------------------------------------------------
+
+/// The search and outlet filter over the listed stories and clusters (hidden until the script
+/// shows it), or nothing when there is nothing to filter.
+fn filter_form(view: &View<'_>) -> String {
+    let run = view.run;
+    let shown = &view.by_size[..view.by_size.len().min(SHOWN_CLUSTERS)];
+    let compact =
+        &view.by_size[shown.len()..view.by_size.len().min(SHOWN_CLUSTERS + COMPACT_CLUSTERS)];
+    let stories = &view.stories_by_size[..view.stories_by_size.len().min(SHOWN_STORIES)];
+    if shown.is_empty() && stories.is_empty() {
+        return String::new();
+    }
+    // The outlets in the listed rows, most frequent first.
+    let mut outlet_counts: HashMap<Cow<'_, str>, u64> = HashMap::new();
+    let mut count = |doc: u32| {
+        if let Some(s) = run.articles[doc as usize].source.as_deref() {
+            *outlet_counts.entry(clip(s, SOURCE_CHARS)).or_default() += 1;
+        }
+    };
+    for &story in stories {
+        story_rows(view, story).iter().for_each(|r| count(r.doc));
+    }
+    for &c in shown {
+        listed_members(view, c).into_iter().for_each(&mut count);
+    }
+    for &c in compact {
+        count(run.clusters.clusters[c as usize].canonical);
+    }
+    let mut outlets: Vec<(Cow<'_, str>, u64)> = outlet_counts.into_iter().collect();
+    outlets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    outlets.truncate(OUTLET_OPTIONS);
+    let what = if stories.is_empty() {
+        "clusters"
+    } else {
+        "stories and clusters"
+    };
+    let mut out = format!(
+        "<form class=\"filters\" id=\"filters\" hidden role=\"search\">\
+         <input id=\"filter-word\" type=\"search\" placeholder=\"Search titles, outlets, ids…\" \
+         aria-label=\"Search {what}\" autocomplete=\"off\">\
+         <select id=\"filter-outlet\" aria-label=\"Filter by outlet\">\
+         <option value=\"\">All outlets</option>"
+    );
+    for (outlet, count) in &outlets {
+        let _ = write!(
+            out,
+            "<option value=\"{}\">{} ({})</option>",
+            Esc(outlet),
+            Esc(outlet),
+            thousands(*count)
+        );
+    }
+    out.push_str(
+        "</select><span class=\"status\" id=\"filter-status\" aria-live=\"polite\"></span>\
+         </form>\n",
+    );
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stories
+// ---------------------------------------------------------------------------------------------
+
+/// One listed article of a story: its document and its near-duplicate role.
+struct StoryRow {
+    doc: u32,
+    /// The cluster the article is in, if any.
+    cluster: Option<u32>,
+    /// Whether it is a copy (a cluster member other than the kept one).
+    copy: bool,
+}
+
+/// The articles a story's card lists, at most [`SHOWN_STORY_MEMBERS`]: the headline article's
+/// unit first, then each unit (a near-duplicate cluster or a single article) in input order,
+/// a cluster as its kept copy followed by its copies.
+fn story_rows(view: &View<'_>, story: u32) -> Vec<StoryRow> {
+    let run = view.run;
+    let Some(stories) = &run.stories else {
+        return Vec::new();
+    };
+    let st = &stories.stories[story as usize];
+    let clusters = &run.clusters;
+    let unit_of = |d: u32| {
+        clusters.cluster_of[d as usize].map_or(d, |c| clusters.clusters[c as usize].canonical)
+    };
+    let head_unit = unit_of(st.headline_article);
+    let mut units: Vec<u32> = st.articles.iter().map(|&d| unit_of(d)).collect();
+    units.dedup();
+    let mut seen = std::collections::HashSet::new();
+    units.retain(|&u| seen.insert(u));
+    units.sort_by_key(|&u| u != head_unit);
+    let mut rows = Vec::new();
+    for unit in units {
+        if rows.len() >= SHOWN_STORY_MEMBERS {
+            break;
+        }
+        let cluster = clusters.cluster_of[unit as usize];
+        rows.push(StoryRow {
+            doc: unit,
+            cluster,
+            copy: false,
+        });
+        if let Some(c) = cluster {
+            for &d in &clusters.clusters[c as usize].members {
+                if d != unit && rows.len() < SHOWN_STORY_MEMBERS {
+                    rows.push(StoryRow {
+                        doc: d,
+                        cluster,
+                        copy: true,
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// The largest stories, for `storyhash run` (no section for `dedup`).
+fn stories(view: &View<'_>) -> Option<Section> {
+    let stories = view.run.stories.as_ref()?;
+    let n = stories.stories.len();
+    let shown = &view.stories_by_size[..n.min(SHOWN_STORIES)];
+    let mut body = String::new();
+    if n == 0 {
+        body.push_str("<p class=\"muted\">No stories.</p>\n");
+    } else {
+        let _ = writeln!(
+            body,
+            "<p class=\"muted\">The {} largest of {} stories: articles about one event across \
+             outlets. Near-duplicate copies are listed under the article kept from their \
+             cluster. Every story is in <code>stories.jsonl</code>.</p>",
+            thousands(shown.len() as u64),
+            thousands(n as u64),
+        );
+    }
+    for &story in shown {
+        story_card(view, story, &mut body);
+    }
+    if n > shown.len() {
+        let _ = writeln!(
+            body,
+            "<p class=\"muted\">{} more stories are not listed here (the largest with {} \
+             articles).</p>",
+            thousands((n - shown.len()) as u64),
+            thousands(
+                stories.stories[view.stories_by_size[shown.len()] as usize]
+                    .articles
+                    .len() as u64
+            ),
+        );
+    }
+    Some(Section {
+        anchor: "stories",
+        title: "Largest stories",
+        body,
+    })
+}
+
+fn story_card(view: &View<'_>, story: u32, out: &mut String) {
+    let run = view.run;
+    let Some(stories) = &run.stories else {
+        return;
+    };
+    let st = &stories.stories[story as usize];
+    let articles = &run.articles;
+    let head = &articles[st.headline_article as usize];
+    let heading = match head.title.as_deref() {
+        Some(t) if !t.trim().is_empty() => Esc(&clip(t, TITLE_CHARS)).to_string(),
+        _ => Esc(&clip(head.id.as_str(), ID_CHARS)).to_string(),
+    };
+    // Outlets by number of articles, then by name (as in stories.jsonl).
+    let mut outlet_counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for &d in &st.articles {
+        if let Some(source) = articles[d as usize].source.as_deref() {
+            *outlet_counts.entry(source).or_default() += 1;
+        }
+    }
+    let mut outlets: Vec<(&str, usize)> = outlet_counts.into_iter().collect();
+    outlets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let dates = st
+        .articles
+        .iter()
+        .filter_map(|&d| articles[d as usize].published);
+    let span = match (dates.clone().min(), dates.max()) {
+        (Some(a), Some(b)) if date(a) == date(b) => format!(" · {}", date(a)),
+        (Some(a), Some(b)) => format!(" · {} to {}", date_time(a), date_time(b)),
+        _ => String::new(),
+    };
+    let mut dup_clusters: Vec<u32> = st
+        .articles
+        .iter()
+        .filter_map(|&d| run.clusters.cluster_of[d as usize])
+        .collect();
+    dup_clusters.sort_unstable();
+    dup_clusters.dedup();
+    let copies = st
+        .articles
+        .iter()
+        .filter(|&&d| {
+            run.clusters.cluster_of[d as usize]
+                .is_some_and(|c| run.clusters.clusters[c as usize].canonical != d)
+        })
+        .count();
+    let dup_note = match dup_clusters.len() {
+        0 => String::new(),
+        k => format!(
+            " · {} near-duplicate {} ({} {})",
+            thousands(k as u64),
+            if k == 1 { "cluster" } else { "clusters" },
+            thousands(copies as u64),
+            if copies == 1 { "copy" } else { "copies" },
+        ),
+    };
+    let _ = write!(
+        out,
+        "<article class=\"card story\" id=\"s{story}\" data-item=\"story\"><header>\
+         <h3>{heading}</h3><div class=\"meta\">Story #{story} · {} articles · {} outlets{span}\
+         {dup_note}</div>",
+        thousands(st.articles.len() as u64),
+        thousands(outlets.len() as u64),
+    );
+    if !outlets.is_empty() {
+        out.push_str("<div class=\"outlets\">");
+        for (i, (name, count)) in outlets.iter().take(STORY_OUTLETS_NAMED).enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            let times = if *count > 1 {
+                format!(" ×{count}")
+            } else {
+                String::new()
+            };
+            let _ = write!(out, "{sep}{}{times}", Esc(&clip(name, SOURCE_CHARS)));
+        }
+        if outlets.len() > STORY_OUTLETS_NAMED {
+            let _ = write!(
+                out,
+                " and {} more",
+                thousands((outlets.len() - STORY_OUTLETS_NAMED) as u64)
+            );
+        }
+        out.push_str("</div>");
+    }
+    out.push_str(
+        "</header><table><thead><tr><th></th><th>Outlet</th><th>Title</th><th>Published</th>\
+         <th>Near-duplicates</th></tr></thead><tbody>",
+    );
+    let rows = story_rows(view, story);
+    for row in &rows {
+        let a = &articles[row.doc as usize];
+        let source = clip(a.source.as_deref().unwrap_or(""), SOURCE_CHARS);
+        let is_head = row.doc == st.headline_article;
+        let badge = if is_head {
+            "<span class=\"badge head\">headline</span>"
+        } else if row.copy {
+            "<span class=\"badge copy\">copy</span>"
+        } else {
+            ""
+        };
+        // Clusters listed on this page get a link to their card or row.
+        let cluster_ref = |c: u32| {
+            let listed = view.by_size.len() <= SHOWN_CLUSTERS + COMPACT_CLUSTERS
+                || view.by_size[..SHOWN_CLUSTERS + COMPACT_CLUSTERS].contains(&c);
+            if listed {
+                format!("<a href=\"#c{c}\">cluster #{c}</a>")
+            } else {
+                format!("cluster #{c}")
+            }
+        };
+        let dup = match row.cluster {
+            None => String::new(),
+            Some(c) if row.copy => {
+                let kept = run.clusters.clusters[c as usize].canonical;
+                let kept_source = articles[kept as usize].source.as_deref().unwrap_or("");
+                format!(
+                    "copy of the {} article · similarity {:.2} · {}",
+                    Esc(&clip(kept_source, SOURCE_CHARS)),
+                    view.similarity(row.doc),
+                    cluster_ref(c)
+                )
+            }
+            Some(c) => {
+                let n = run.clusters.clusters[c as usize].members.len() - 1;
+                format!(
+                    "kept; {} {} in {}",
+                    thousands(n as u64),
+                    if n == 1 { "copy" } else { "copies" },
+                    cluster_ref(c)
+                )
+            }
+        };
+        let _ = write!(
+            out,
+            "<tr data-row data-source=\"{src}\"{attrs}><td>{badge}</td>\
+             <td class=\"src\" title=\"{src}\">{src}</td><td class=\"title\">{title}</td>\
+             <td class=\"date\">{published}</td><td class=\"dup\">{dup}</td></tr>",
+            src = Esc(&source),
+            attrs = match (is_head, row.copy) {
+                (true, _) => " data-kept",
+                (false, true) => " class=\"copy\"",
+                _ => "",
+            },
+            title = title_cell(a),
+            published = a.published.map(date_time).unwrap_or_default(),
+        );
+    }
+    out.push_str("</tbody></table>");
+    if st.articles.len() > rows.len() {
+        let _ = write!(
+            out,
+            "<div class=\"more\">{} more articles; all are in <code>stories.jsonl</code>.</div>",
+            thousands((st.articles.len() - rows.len()) as u64)
+        );
+    }
+    out.push_str("</article>\n");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Near-duplicate clusters
 // ---------------------------------------------------------------------------------------------
 
@@ -1174,50 +1620,13 @@ fn clusters(view: &View<'_>) -> Section {
         };
     }
 
-    // The outlets in the listed rows, most frequent first, for the filter.
-    let mut outlet_counts: HashMap<Cow<'_, str>, u64> = HashMap::new();
-    for &c in shown {
-        for doc in listed_members(view, c) {
-            if let Some(s) = run.articles[doc as usize].source.as_deref() {
-                *outlet_counts.entry(clip(s, SOURCE_CHARS)).or_default() += 1;
-            }
-        }
-    }
-    for &c in compact {
-        let kept = run.clusters.clusters[c as usize].canonical;
-        if let Some(s) = run.articles[kept as usize].source.as_deref() {
-            *outlet_counts.entry(clip(s, SOURCE_CHARS)).or_default() += 1;
-        }
-    }
-    let mut outlets: Vec<(Cow<'_, str>, u64)> = outlet_counts.into_iter().collect();
-    outlets.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    outlets.truncate(OUTLET_OPTIONS);
-
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<p class=\"muted\">The {} largest of {} clusters, each with its kept copy first and \
          then its members, least similar first. Similarity is the MinHash estimate of Jaccard \
-         similarity to the kept copy.</p>\n\
-         <form class=\"filters\" id=\"filters\" hidden role=\"search\">\
-         <input id=\"filter-word\" type=\"search\" placeholder=\"Search titles, outlets, ids…\" \
-         aria-label=\"Search clusters\" autocomplete=\"off\">\
-         <select id=\"filter-outlet\" aria-label=\"Filter by outlet\">\
-         <option value=\"\">All outlets</option>",
+         similarity to the kept copy.</p>",
         thousands(shown.len() as u64),
         thousands(n_clusters as u64),
-    );
-    for (outlet, count) in &outlets {
-        let _ = write!(
-            body,
-            "<option value=\"{}\">{} ({})</option>",
-            Esc(outlet),
-            Esc(outlet),
-            thousands(*count)
-        );
-    }
-    body.push_str(
-        "</select><span class=\"status\" id=\"filter-status\" aria-live=\"polite\"></span>\
-         </form>\n",
     );
 
     for (rank, &c) in shown.iter().enumerate() {

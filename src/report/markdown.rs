@@ -1,10 +1,9 @@
 //! `report.md`: a short Markdown summary of a run for nightly job logs and chat.
 //!
 //! The page is a title line that says the most in one line (chat previews show only that),
-//! then sections in a fixed order: counts, parameters, time per stage, the largest duplicate
-//! clusters and warnings. Each section is one method of `Page`; a new section (the largest
-//! stories, once same-story clustering lands) is one more method and one more call in
-//! [`render`].
+//! then sections in a fixed order: counts, parameters, time per stage, the largest stories
+//! (`storyhash run` only), the largest duplicate clusters and warnings. Each section is one
+//! method of `Page`; a new section is one more method and one more call in [`render`].
 //!
 //! Everything that comes from the input (titles, outlets, ids, file names, reject reasons)
 //! goes through [`escape`]: it stays on one line, in one table cell, and cannot open a link, a
@@ -30,6 +29,10 @@ use super::AtomicFile;
 pub const FILE_NAME: &str = "report.md";
 /// How many of the largest duplicate clusters are listed.
 pub const LARGEST_CLUSTERS: usize = 10;
+/// How many of the largest stories are listed (`storyhash run`).
+pub const LARGEST_STORIES: usize = 10;
+/// Distinct outlets named per story before "and N more".
+const STORY_OUTLETS_NAMED: usize = 3;
 /// How many rejected lines are quoted among the warnings.
 const REJECTS_QUOTED: usize = 5;
 /// How many of the members furthest below the threshold are listed among the warnings.
@@ -60,8 +63,7 @@ pub fn render(run: &DedupRun, config: &DedupConfig) -> String {
     page.counts();
     page.parameters();
     page.timings();
-    // The largest stories go here, before the duplicate clusters, once the story stage exists
-    // (a `largest_stories` method in the shape of `largest_clusters`).
+    page.largest_stories();
     page.largest_clusters();
     page.warnings();
     page.md
@@ -118,9 +120,13 @@ impl<'a> Page<'a> {
     fn title(&mut self) {
         let (n, clusters) = (self.run.articles.len(), self.run.clusters.clusters.len());
         let (removed, share) = (self.removed(), self.removed_share());
+        let stories = self.run.stories.as_ref().map_or(String::new(), |s| {
+            let n = s.stories.len();
+            format!(", {n} {}", plural(n, "story", "stories"))
+        });
         put!(
             self.md,
-            "# storyhash: {n} {}, {clusters} duplicate {}, {removed} removed ({share})",
+            "# storyhash: {n} {}, {clusters} duplicate {}, {removed} removed ({share}){stories}",
             plural(n, "article", "articles"),
             plural(clusters, "cluster", "clusters"),
         );
@@ -153,6 +159,14 @@ impl<'a> Page<'a> {
         put!(self.md, "|---|---:|");
         for (what, value) in rows {
             put!(self.md, "| {what} | {value} |");
+        }
+        if let Some(stories) = &run.stories {
+            put!(self.md, "| stories | {} |", stories.stories.len());
+            put!(
+                self.md,
+                "| stories of two or more articles | {} |",
+                stories.stats.multi_article_stories
+            );
         }
     }
 
@@ -266,6 +280,69 @@ impl<'a> Page<'a> {
             self.md,
             "| total, before writing the outputs | {total:.3} |"
         );
+    }
+
+    /// The largest same-story clusters (`storyhash run` only; nothing for `dedup`).
+    fn largest_stories(&mut self) {
+        let Some(stories) = &self.run.stories else {
+            return;
+        };
+        let (articles, clusters) = (&self.run.articles, &self.run.clusters);
+        section(&mut self.md, "Largest stories");
+        if stories.stories.is_empty() {
+            put!(self.md, "No stories.");
+            return;
+        }
+        // Most articles first; among equals, the lower story id.
+        let mut order: Vec<usize> = (0..stories.stories.len()).collect();
+        order.sort_by_key(|&s| (std::cmp::Reverse(stories.stories[s].articles.len()), s));
+        order.truncate(LARGEST_STORIES);
+        if stories.stories.len() > order.len() {
+            put!(
+                self.md,
+                "The {} largest of {} stories (all in `stories.jsonl`).",
+                order.len(),
+                stories.stories.len()
+            );
+            put!(self.md);
+        }
+        put!(
+            self.md,
+            "| story | articles | headline | outlets | published | near-duplicate clusters |"
+        );
+        put!(self.md, "|---:|---:|---|---|---|---:|");
+        for s in order {
+            let story = &stories.stories[s];
+            let members = || story.articles.iter().map(|&d| &articles[d as usize]);
+            let dates = members().filter_map(|a| a.published);
+            let span = match (dates.clone().min(), dates.max()) {
+                (Some(first), Some(last)) => {
+                    let (first, last) = (day(first), day(last));
+                    if first == last {
+                        first
+                    } else {
+                        format!("{first} to {last}")
+                    }
+                }
+                _ => "(no dates)".to_string(),
+            };
+            let mut dup_clusters: Vec<u32> = story
+                .articles
+                .iter()
+                .filter_map(|&d| clusters.cluster_of[d as usize])
+                .collect();
+            dup_clusters.sort_unstable();
+            dup_clusters.dedup();
+            put!(
+                self.md,
+                "| {s} | {} | {} | {} | {} | {} |",
+                story.articles.len(),
+                article_cell(&articles[story.headline_article as usize]),
+                outlets_cell(members()),
+                span,
+                dup_clusters.len(),
+            );
+        }
     }
 
     fn largest_clusters(&mut self) {
@@ -492,6 +569,41 @@ fn sources_cell<'a>(members: impl Iterator<Item = &'a Article>) -> String {
         named.push(format!("and {} more", counts.len() - SOURCES_NAMED));
     }
     named.join(", ")
+}
+
+/// A story's outlets: how many, then the most frequent (ties by name), as `stories.jsonl`
+/// orders them; articles without an outlet are not counted.
+fn outlets_cell<'a>(members: impl Iterator<Item = &'a Article>) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in members {
+        if let Some(source) = a.source.as_deref() {
+            *counts.entry(source).or_default() += 1;
+        }
+    }
+    if counts.is_empty() {
+        return "(no source)".to_string();
+    }
+    let mut counts: Vec<(&str, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut named: Vec<String> = counts
+        .iter()
+        .take(STORY_OUTLETS_NAMED)
+        .map(|&(s, n)| {
+            let s = escape(s, NAME_CHARS);
+            if n > 1 { format!("{s} ×{n}") } else { s }
+        })
+        .collect();
+    if counts.len() > STORY_OUTLETS_NAMED {
+        named.push(format!("and {} more", counts.len() - STORY_OUTLETS_NAMED));
+    }
+    format!("{}: {}", counts.len(), named.join(", "))
+}
+
+/// A publication time's date (UTC), e.g. `2024-03-05`.
+fn day(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// Makes text from the input safe for one line of Markdown: a table cell or a list item.

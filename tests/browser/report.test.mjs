@@ -5,7 +5,7 @@
 //
 //   node report.test.mjs --sample DIR --injection DIR [--screenshot FILE]
 //
-// DIR is a `storyhash dedup --out DIR` directory (report.html and summary.json). run.sh builds
+// DIR is a `storyhash run --out DIR` directory (report.html and summary.json). run.sh builds
 // both runs and calls this script.
 
 import { strict as assert } from "node:assert";
@@ -103,7 +103,12 @@ async function open(dir, { javaScriptEnabled = true } = {}) {
 
 /** The clusters (cards and compact rows) the filter leaves visible. */
 const visibleItems = (page) =>
-  page.$$eval("[data-item]", (items) => items.filter((el) => el.offsetParent !== null).length);
+  page.$$eval("[data-item]:not([data-item=story])", (items) =>
+    items.filter((el) => el.offsetParent !== null).length,
+  );
+/** The stories the filter leaves visible. */
+const visibleStories = (page) =>
+  page.$$eval("[data-item=story]", (items) => items.filter((el) => el.offsetParent !== null).length);
 
 const summary = JSON.parse(readFileSync(resolve(args.sample, "summary.json"), "utf8"));
 const thousands = (n) => n.toLocaleString("en-US");
@@ -126,6 +131,15 @@ await check("sample report renders with its numbers and charts", async () => {
     assert.ok(c.bars > 0 && c.width > 200, `chart drawn: ${JSON.stringify(c)}`);
   }
   assert.equal(await page.locator("svg line.marker").count(), 1, "threshold marker");
+  // The stories: overview cards, their section, and the five largest stacked in the timeline.
+  assert.equal(await stat("stories"), thousands(summary.stories));
+  assert.equal(await page.locator("article.story").count(), Math.min(summary.stories, 50));
+  assert.ok(await page.locator("#stories article.story a[href^=http]").count() > 0, "member links");
+  assert.ok(await page.locator("#stories .badge.copy").count() > 0, "copies shown in stories");
+  const legend = await page.$$eval("figure.chart.wide .legend > span", (s) => s.map((e) => e.textContent));
+  assert.equal(legend.length, 6, `five stories and the rest: ${legend}`);
+  assert.equal(legend[5], "other articles");
+  assert.ok(legend.slice(0, 5).every((l) => /^#\d+ /.test(l)), `${legend}`);
   const cards = await page.locator("article.cluster").count();
   assert.equal(cards, Math.min(summary.duplicate_clusters, 200));
   assert.ok(await page.locator("details.diff").count() > 0, "diffs present");
@@ -140,8 +154,10 @@ await check("search and outlet filter hide what does not match", async () => {
   const form = page.locator("#filters");
   assert.ok(await form.isVisible(), "the filter form is shown when scripts run");
   const total = await visibleItems(page);
+  const stories = await visibleStories(page);
   assert.equal(total, summary.duplicate_clusters);
-  assert.equal(await page.textContent("#filter-status"), `${total} clusters`);
+  assert.equal(stories, Math.min(summary.stories, 50));
+  assert.equal(await page.textContent("#filter-status"), `${stories} stories, ${total} clusters`);
 
   // A word from one cluster's heading keeps that cluster and drops most others.
   const heading = await page.textContent("article.cluster:nth-of-type(2) h3");
@@ -150,7 +166,12 @@ await check("search and outlet filter hide what does not match", async () => {
   await page.fill("#filter-word", word.toLowerCase());
   const matching = await visibleItems(page);
   assert.ok(matching >= 1 && matching < total, `${matching} of ${total} match ${word}`);
-  assert.equal(await page.textContent("#filter-status"), `${matching} of ${total} clusters match`);
+  const matchingStories = await visibleStories(page);
+  assert.ok(matchingStories >= 1 && matchingStories < stories, `${matchingStories} stories match`);
+  assert.equal(
+    await page.textContent("#filter-status"),
+    `${matchingStories} of ${stories} stories, ${matching} of ${total} clusters match`,
+  );
   const visibleTexts = await page.$$eval("article.cluster", (cards) =>
     cards.filter((c) => c.offsetParent !== null).map((c) => c.textContent.toLowerCase()),
   );
@@ -158,8 +179,10 @@ await check("search and outlet filter hide what does not match", async () => {
 
   await page.fill("#filter-word", "zzzz-no-such-word");
   assert.equal(await visibleItems(page), 0);
+  assert.equal(await visibleStories(page), 0);
   await page.fill("#filter-word", "");
   assert.equal(await visibleItems(page), total);
+  assert.equal(await visibleStories(page), stories);
 
   // An outlet: every visible cluster has a visible row from it.
   const outlet = await page.$eval("#filter-outlet option:nth-child(2)", (o) => o.value);
@@ -203,12 +226,15 @@ await check("everything is readable with scripts off", async () => {
 if (args.screenshot) {
   await check("screenshot", async () => {
     const { page, done } = await open(args.sample);
-    // The top of the page: the overview and the charts.
-    const bottom = await page.$eval("#charts", (el) => el.getBoundingClientRect().bottom + window.scrollY);
+    // The top of the page: the overview, the charts and the largest story.
+    const bottom = await page.$eval(
+      "#stories article.story",
+      (el) => el.getBoundingClientRect().bottom + window.scrollY,
+    );
     await page.screenshot({
       path: args.screenshot,
       fullPage: true,
-      clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 24 },
+      clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 12 },
     });
     console.log(`     saved ${args.screenshot}`);
     await done();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Browser test of report.html: two real runs (the sample corpus and a corpus of hostile titles,
-# outlets, ids, URLs and texts) loaded from disk in headless Chromium. Needs Debian's chromium
+# Browser test of report.html: two real runs of `storyhash run` (near-duplicates and stories; the
+# sample corpus and a corpus of hostile titles, outlets, ids, URLs and texts) loaded from disk in headless Chromium. Needs Debian's chromium
 # and this directory's node_modules (`npm ci --prefix tests/browser`); .ci/run installs both.
 #
 #   tests/browser/run.sh                                         # checks, screenshot in a temp dir
@@ -25,8 +25,8 @@ if [[ -z "$bin" ]]; then
   cargo build --release --locked --quiet
   bin="$root/target/release/storyhash"
 fi
-"$bin" dedup data/sample.jsonl --out "$tmp/sample"
-"$bin" dedup "$here/injection.jsonl" --out "$tmp/injection"
+"$bin" run data/sample.jsonl --out "$tmp/sample"
+"$bin" run "$here/injection.jsonl" --out "$tmp/injection"
 echo "report.html: sample $(wc -c <"$tmp/sample/report.html") bytes," \
   "injection $(wc -c <"$tmp/injection/report.html") bytes"
 

@@ -10,9 +10,14 @@ use crate::common::{read_json, repo_dir, run, tempdir, write};
 
 /// Runs `storyhash dedup INPUT --out OUT` and returns `report.html`.
 fn report(input: &Path, out: &Path) -> String {
+    report_of("dedup", input, out)
+}
+
+/// Runs `storyhash COMMAND INPUT --out OUT` (`dedup` or `run`) and returns `report.html`.
+fn report_of(command: &str, input: &Path, out: &Path) -> String {
     let output = run(
         &[
-            "dedup",
+            command,
             input.to_str().expect("UTF-8 path"),
             "--out",
             out.to_str().expect("UTF-8 path"),
@@ -275,12 +280,56 @@ fn check_structure(html: &str) -> Vec<String> {
     links
 }
 
+/// The `<section>` with the given id, start tag to end tag.
+fn section<'a>(html: &'a str, id: &str) -> Option<&'a str> {
+    let start = html.find(&format!("<section class=\"block\" id=\"{id}\">"))?;
+    let len = html[start..]
+        .find("</section>")
+        .expect("the section is closed");
+    Some(&html[start..start + len])
+}
+
 #[test]
 fn hostile_article_text_is_escaped() {
     let dir = tempdir();
     let input = repo_dir().join("tests/browser/injection.jsonl");
     let html = report(&input, &dir.path().join("out"));
-    let links = check_structure(&html);
+    check_escaped(&html, &[]);
+    assert!(section(&html, "stories").is_none(), "dedup has no stories");
+
+    // `run` lists the same articles again under their stories: escaped there too.
+    let html = report_of("run", &input, &dir.path().join("run"));
+    check_escaped(&html, &["https://plain.example/7"]);
+    let stories = section(&html, "stories").expect("a stories section for run");
+    for escaped in [
+        // The headline of the first story, its outlets, and member titles linked to their URLs.
+        "<h3>&lt;script&gt;alert(1)&lt;/script&gt;</h3>",
+        "&lt;b&gt;evil.example&lt;/b&gt;",
+        "&quot; onmouseover=&quot;alert(3)",
+        "evil.example&#39;&gt;&lt;iframe src=//evil.example&gt;",
+        "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;",
+        "&lt;/title&gt;&lt;style&gt;@import url(http://evil.example/x.css)&lt;/style&gt;",
+        "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;",
+        "Flooding in the harbour &lt;iframe srcdoc=&#39;&lt;script&gt;alert(12)&lt;/script&gt;&#39;&gt;</a>",
+        "A plain article &lt;!-- comment --&gt; ]]&gt;</a>",
+        "href=\"http://ok.example/story?a=1&amp;b=&lt;2&gt;\" rel=\"noopener noreferrer\"",
+        "href=\"https://example.com/a&quot;onmouseover=&quot;alert(7)\" rel=\"noopener noreferrer\"",
+        // A copy names its kept copy's outlet, escaped.
+        "copy of the &lt;b&gt;evil.example&lt;/b&gt; article",
+    ] {
+        assert!(
+            stories.contains(escaped),
+            "stories section lacks {escaped}:\n{stories}"
+        );
+    }
+    // The chart legend names the largest stories by their headlines, escaped.
+    assert!(html.contains("</span>#0 &lt;script&gt;alert(1)&lt;/script&gt;</span>"));
+}
+
+/// Checks a page made from `tests/browser/injection.jsonl`: the structure, every hostile text
+/// escaped and none raw, and the links (those of clustered articles, and `more_links`).
+fn check_escaped(html: &str, more_links: &[&str]) {
+    let links = check_structure(html);
 
     // Titles, outlets, ids and texts appear escaped, whole.
     for escaped in [
@@ -319,13 +368,13 @@ fn hostile_article_text_is_escaped() {
     let mut links = links;
     links.sort();
     links.dedup();
-    assert_eq!(
-        links,
-        [
-            "http://ok.example/story?a=1&b=<2>",
-            "https://example.com/a\"onmouseover=\"alert(7)",
-        ]
-    );
+    let mut want = vec![
+        "http://ok.example/story?a=1&b=<2>",
+        "https://example.com/a\"onmouseover=\"alert(7)",
+    ];
+    want.extend_from_slice(more_links);
+    want.sort();
+    assert_eq!(links, want);
     assert!(html.contains("href=\"http://ok.example/story?a=1&amp;b=&lt;2&gt;\""));
     assert!(html.contains("href=\"https://example.com/a&quot;onmouseover=&quot;alert(7)\""));
 }
@@ -374,6 +423,50 @@ fn sample_report_shows_the_run() {
     assert!(html.contains("<ins>") && html.contains("<del>"));
     // The search form exists but stays hidden until the script shows it.
     assert!(html.contains("<form class=\"filters\" id=\"filters\" hidden"));
+    assert!(
+        html.len() < 400_000,
+        "{} bytes for 161 articles",
+        html.len()
+    );
+    assert!(section(&html, "stories").is_none(), "dedup has no stories");
+    assert!(!html.contains("data-stat=\"stories\""));
+}
+
+#[test]
+fn sample_run_report_shows_the_stories() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    let html = report_of("run", &repo_dir().join("data/sample.jsonl"), &out);
+    let summary = read_json(&out.join("summary.json"));
+    check_structure(&html);
+    let count = |key: &str| summary[key].as_u64().unwrap_or_else(|| panic!("{key}"));
+    assert!(html.contains(&format!(
+        "data-stat=\"stories\">{}<",
+        thousands(count("stories"))
+    )));
+    assert!(html.contains(&format!(
+        "data-stat=\"multi-article-stories\">{}<",
+        thousands(count("multi_article_stories"))
+    )));
+    let stories = section(&html, "stories").expect("a stories section");
+    assert_eq!(
+        stories.matches("<article class=\"card story\"").count() as u64,
+        count("stories").min(50)
+    );
+    // Members link to their URLs; copies point at their cluster's card.
+    assert!(stories.contains("rel=\"noopener noreferrer\""));
+    assert!(stories.contains("<span class=\"badge copy\">copy</span>"));
+    assert!(stories.contains("<a href=\"#c"));
+    // The timeline stacks the five largest stories and the rest.
+    assert!(html.contains("other articles"));
+    assert!(html.contains("the 5 largest stories apart from the other articles"));
+    // Still the near-duplicate clusters, and one filter form before the stories.
+    assert_eq!(
+        html.matches("<article class=\"card cluster\"").count() as u64,
+        count("duplicate_clusters")
+    );
+    assert_eq!(html.matches("id=\"filters\"").count(), 1);
+    assert!(html.find("id=\"filters\"") < html.find("id=\"stories\""));
     assert!(
         html.len() < 400_000,
         "{} bytes for 161 articles",

@@ -1,7 +1,8 @@
-//! `report.md`: a golden file for a small fixed corpus, escaping of hostile titles, warnings.
+//! `report.md`: golden files for a small fixed corpus (`dedup`, and `run` with its stories),
+//! escaping of hostile titles, warnings.
 //!
-//! `STORYHASH_BLESS=1 cargo test --test it report_md` rewrites `tests/it/golden/report.md` from
-//! the current output; review the diff before committing it.
+//! `STORYHASH_BLESS=1 cargo test --test it report_md` rewrites `tests/it/golden/report.md` and
+//! `tests/it/golden/report-run.md` from the current output; review the diff before committing.
 
 use std::path::{Path, PathBuf};
 
@@ -9,17 +10,27 @@ use serde_json::{Value, json};
 
 use crate::common::{repo_dir, storyhash, tempdir, write};
 
-/// The golden file for [`golden_corpus`].
+/// The golden file of `dedup` on [`golden_corpus`].
 fn golden_path() -> PathBuf {
     repo_dir().join("tests/it/golden/report.md")
+}
+
+/// The golden file of `run` on [`story_corpus`].
+fn golden_run_path() -> PathBuf {
+    repo_dir().join("tests/it/golden/report-run.md")
 }
 
 /// Runs `storyhash dedup INPUT --out out -q EXTRA` inside `dir` (so file names in the report are
 /// relative and the same on every machine) and returns `out/report.md`.
 fn report_md(dir: &Path, input: &str, extra: &[&str]) -> String {
+    report_md_of("dedup", dir, input, extra)
+}
+
+/// [`report_md`] for any subcommand that writes a report (`dedup` or `run`).
+fn report_md_of(command: &str, dir: &Path, input: &str, extra: &[&str]) -> String {
     let output = storyhash()
         .current_dir(dir)
-        .args(["dedup", input, "--out", "out", "-q"])
+        .args([command, input, "--out", "out", "-q"])
         .args(extra)
         .output()
         .expect("the storyhash binary starts");
@@ -155,19 +166,92 @@ fn mask_timings(text: &str) -> String {
     out
 }
 
+/// [`golden_corpus`] and two more reports of the harbor flood from other outlets, in other
+/// words: one story of three units (the wire cluster and the two reports) for `run`.
+fn story_corpus() -> String {
+    let mut corpus = golden_corpus();
+    corpus += &jline(json!({
+        "id": "coast-2", "source": "coast.example", "published": "2024-03-06T06:00:00Z",
+        "title": "Harbor stays closed as river flood crest nears the fish market",
+        "text": "The harbor remained closed to shipping on Wednesday as the river flood moved toward \
+    its second crest. Port authority crews stacked more sandbags along the waterfront and the mayor \
+    repeated her call for residents of the lowest streets to leave. Forecasters said the old flood \
+    walls near the fish market face their first real test on Thursday morning."
+    }));
+    corpus += &jline(json!({
+        "id": "radio-9", "source": "radio.example", "published": "2024-03-05T20:15:00Z",
+        "title": "Mayor urges evacuation as river floods harbor",
+        "text": "The mayor asked residents near the harbor to evacuate after the river flooded the \
+    waterfront and the port authority closed the harbor to shipping. Sandbags were stacked near the \
+    fish market, where the flood walls have never held back water this high, forecasters warned."
+    }));
+    corpus
+}
+
 #[test]
 fn report_md_matches_the_golden_file() {
     let dir = tempdir();
     write(dir.path(), "corpus.jsonl", golden_corpus());
     let got = mask_timings(&report_md(dir.path(), "corpus.jsonl", &["--skip-invalid"]));
-    let path = golden_path();
+    check_golden(
+        &got,
+        &golden_path(),
+        &[
+            "# storyhash: 9 articles, 2 duplicate clusters, 4 removed (44.4%)",
+            "| rejected | 2 |",
+            "| LSH | ",
+            "| shingles | word 5-grams |",
+            "## Time per stage",
+            "| scan_and_sign | #.# |",
+            "wire.example",
+            "chains through other members",
+            "corpus.jsonl:9: invalid JSON",
+            "1 article has no words",
+        ],
+    );
+    // `dedup` finds no stories, so its report has none.
+    assert!(!got.contains("stories"), "{got}");
+}
+
+#[test]
+fn report_md_of_run_matches_its_golden_file() {
+    let dir = tempdir();
+    write(dir.path(), "corpus.jsonl", story_corpus());
+    let got = mask_timings(&report_md_of(
+        "run",
+        dir.path(),
+        "corpus.jsonl",
+        &["--skip-invalid"],
+    ));
+    check_golden(
+        &got,
+        &golden_run_path(),
+        &[
+            "# storyhash: 11 articles, 2 duplicate clusters, 4 removed (36.4%), ",
+            "| stories | ",
+            "| stories of two or more articles | ",
+            "## Largest stories",
+            "| story | articles | headline | outlets | published | near-duplicate clusters |",
+            "| 0 | 4 | Storm closes harbor as river rises (id wire-1) | 4: coast.example, ",
+            "2024-03-05 to 2024-03-06 | 1 |",
+            "## Largest duplicate clusters",
+        ],
+    );
+    // The stories come before the duplicate clusters.
+    let stories = got.find("## Largest stories").unwrap();
+    assert!(stories < got.find("## Largest duplicate clusters").unwrap());
+}
+
+/// Compares `got` with the golden file at `path` (or rewrites it under `STORYHASH_BLESS=1`),
+/// then checks that the golden file shows each of `needles`.
+fn check_golden(got: &str, path: &Path, needles: &[&str]) {
     if std::env::var_os("STORYHASH_BLESS").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &got).unwrap();
+        std::fs::write(path, got).unwrap();
         eprintln!("blessed {}", path.display());
         return;
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+    let want = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
             "{}: {e} (STORYHASH_BLESS=1 cargo test --test it report_md writes it)",
             path.display()
@@ -187,19 +271,12 @@ fn report_md_matches_the_golden_file() {
         );
     }
     // What the golden file must show, so a bless cannot quietly drop it.
-    for needle in [
-        "# storyhash: 9 articles, 2 duplicate clusters, 4 removed (44.4%)",
-        "| rejected | 2 |",
-        "| LSH | ",
-        "| shingles | word 5-grams |",
-        "## Time per stage",
-        "| scan_and_sign | #.# |",
-        "wire.example",
-        "chains through other members",
-        "corpus.jsonl:9: invalid JSON",
-        "1 article has no words",
-    ] {
-        assert!(want.contains(needle), "golden report.md lacks {needle:?}");
+    for needle in needles {
+        assert!(
+            want.contains(needle),
+            "golden {} lacks {needle:?}",
+            path.display()
+        );
     }
 }
 
@@ -289,6 +366,26 @@ fn hostile_titles_stay_in_one_table_cell_and_inject_nothing() {
     assert!(
         md.contains("duplicate id \\`&lt;img src=x onerror=alert(1)&gt;\\`"),
         "{md}"
+    );
+
+    // `run` heads a story with the same title: escaped, in one cell, in the stories table.
+    let md = report_md_of("run", dir.path(), "hostile.jsonl", &["--skip-invalid"]);
+    assert!(!md.contains('<'), "a raw `<` in report.md:\n{md}");
+    let lines: Vec<&str> = md.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("| story | articles | headline"))
+        .expect("the stories table");
+    let row_cells = cells(lines[header + 2]);
+    assert_eq!(row_cells.len(), cells(lines[header]).len(), "{md}");
+    assert_eq!(row_cells[1], "2");
+    assert!(
+        row_cells[2].starts_with(r"Pipes \| and \`ticks\` &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{md}"
+    );
+    assert_eq!(
+        row_cells[3],
+        r"2: &lt;img src=x onerror=alert(1)&gt;, evil\|outlet &lt;b&gt;"
     );
 }
 

@@ -1,5 +1,5 @@
 "use strict";
-// Search and outlet filter for the cluster lists. The page is complete without this script;
+// Search and outlet filter for the story and cluster lists. The page is complete without this script;
 // it only hides what does not match. It reads text with textContent and writes only
 // textContent, classes and the hidden property, never markup.
 (function () {
@@ -12,6 +12,7 @@
     var rows = el.matches("tr[data-row]") ? [el] : el.querySelectorAll("tr[data-row]");
     return {
       el: el,
+      story: el.getAttribute("data-item") === "story",
       rows: Array.prototype.map.call(rows, function (row) {
         return {
           el: row,
@@ -22,11 +23,13 @@
       })
     };
   });
+  var totals = { story: 0, cluster: 0 };
+  items.forEach(function (item) { totals[item.story ? "story" : "cluster"] += 1; });
   function apply() {
     var words = query.value.toLowerCase().split(/\s+/).filter(Boolean);
     var source = outlet.value;
     var filtering = words.length > 0 || source !== "";
-    var shown = 0;
+    var shown = { story: 0, cluster: 0 };
     items.forEach(function (item) {
       var any = false;
       item.rows.forEach(function (row) {
@@ -39,11 +42,16 @@
         row.el.classList.toggle("dim", !isItem && filtering && !match && row.kept);
       });
       item.el.classList.toggle("hidden", !any);
-      if (any) shown += 1;
+      if (any) shown[item.story ? "story" : "cluster"] += 1;
     });
-    status.textContent = filtering
-      ? shown + " of " + items.length + " clusters match"
-      : items.length + " clusters";
+    var parts = [];
+    [["story", "stories"], ["cluster", "clusters"]].forEach(function (kind) {
+      if (totals[kind[0]] === 0) return;
+      parts.push(filtering
+        ? shown[kind[0]] + " of " + totals[kind[0]] + " " + kind[1]
+        : totals[kind[0]] + " " + kind[1]);
+    });
+    status.textContent = parts.join(", ") + (filtering ? " match" : "");
   }
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   query.addEventListener("input", apply);
