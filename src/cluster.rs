@@ -144,7 +144,12 @@ fn choose_canonical(members: &[u32], articles: &[Article], config: &ClusterConfi
         .expect("clusters have members")
 }
 
-/// Builds clusters from verified edges.
+/// True when `edges` (sorted pairs `(a, b)`, `a < b`) joins `x` and `y`.
+fn has_edge(edges: &[(u32, u32)], x: u32, y: u32) -> bool {
+    edges.binary_search(&(x.min(y), x.max(y))).is_ok()
+}
+
+/// Builds clusters from verified edges (sorted pairs `(a, b)` with `a < b`).
 pub fn cluster(
     articles: &[Article],
     sigs: &Signatures,
@@ -162,11 +167,16 @@ pub fn cluster(
     let mut finished: Vec<Cluster> = Vec::new();
     while let Some(members) = pending.pop() {
         let canonical = choose_canonical(&members, articles, config);
-        let sim = |doc: u32| estimate_jaccard(sigs.get(doc as usize), sigs.get(canonical as usize));
+        // A member is near the kept article if a verified edge joins them (perhaps decided on
+        // exact Jaccard) or if the signatures estimate them at or above the threshold.
+        let is_near = |doc: u32| {
+            doc == canonical
+                || has_edge(edges, doc, canonical)
+                || estimate_jaccard(sigs.get(doc as usize), sigs.get(canonical as usize))
+                    >= config.threshold
+        };
         if config.split_chains {
-            let (near, far): (Vec<u32>, Vec<u32>) = members
-                .iter()
-                .partition(|&&d| d == canonical || sim(d) >= config.threshold);
+            let (near, far): (Vec<u32>, Vec<u32>) = members.iter().partition(|&&d| is_near(d));
             if !far.is_empty() {
                 // The far members regroup by the edges among themselves.
                 let index_of = |d: u32| far.binary_search(&d).ok();
@@ -197,7 +207,7 @@ pub fn cluster(
             } else {
                 estimate_jaccard(sigs.get(doc as usize), sigs.get(c.canonical as usize))
             };
-            if s < config.threshold {
+            if s < config.threshold && !has_edge(edges, doc, c.canonical) {
                 out.below_threshold += 1;
             }
             out.similarity[doc as usize] = Some(s);
@@ -288,6 +298,23 @@ mod tests {
             &config(KeepRule::Earliest),
         );
         assert_eq!(c.clusters[0].canonical, 0);
+    }
+
+    /// A pair verified on exact Jaccard stays together even when its signatures estimate it
+    /// below the threshold: the estimate never overrules a verified edge.
+    #[test]
+    fn verified_edges_are_never_split_as_chains() {
+        let articles: Vec<Article> = ["a", "b"]
+            .iter()
+            .map(|id| article(id, None, 1, "x"))
+            .collect();
+        let s = sigs(&[[1, 2, 3, 4], [1, 2, 8, 9]]);
+        let mut cfg = config(KeepRule::First);
+        cfg.threshold = 0.75;
+        cfg.split_chains = true;
+        let c = cluster(&articles, &s, &[(0, 1)], &cfg);
+        assert_eq!(c.clusters.len(), 1);
+        assert_eq!(c.below_threshold, 0);
     }
 
     #[test]

@@ -176,18 +176,30 @@ fn sniff(path: &Path) -> io::Result<Compression> {
 impl Input {
     /// Opens an input by name; `-` spools standard input into `spool_dir`.
     ///
-    /// The compression is recognized from the file's first bytes, whatever its name.
+    /// Anything that cannot be read twice (standard input, a pipe such as `<(zcat x.gz)`, a
+    /// FIFO) is spooled into `spool_dir` first, because later stages read the input again. The
+    /// compression is recognized from the file's first bytes, whatever its name.
     pub fn open(name: &Path, spool_dir: &Path) -> Result<Input> {
-        let (path, spool) = if name == Path::new("-") {
+        let is_stdin = name == Path::new("-");
+        let regular = !is_stdin
+            && std::fs::metadata(name)
+                .map_err(|e| Error::io(name, e))?
+                .is_file();
+        let (path, spool) = if regular {
+            (name.to_path_buf(), None)
+        } else {
             let mut tmp = tempfile::Builder::new()
-                .prefix(".storyhash-stdin-")
+                .prefix(".storyhash-input-")
                 .tempfile_in(spool_dir)
                 .map_err(|e| Error::io(spool_dir, e))?;
-            io::copy(&mut io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::io("-", e))?;
+            let copied = if is_stdin {
+                io::copy(&mut io::stdin().lock(), tmp.as_file_mut())
+            } else {
+                File::open(name).and_then(|mut f| io::copy(&mut f, tmp.as_file_mut()))
+            };
+            copied.map_err(|e| Error::io(name, e))?;
             let temp_path = tmp.into_temp_path();
             (temp_path.to_path_buf(), Some(temp_path))
-        } else {
-            (name.to_path_buf(), None)
         };
         let compression = sniff(&path).map_err(|e| Error::io(name, e))?;
         Ok(Input {
@@ -264,7 +276,11 @@ impl Chunk {
     /// The line at `idx`, without newline or trailing carriage return.
     pub fn line(&self, idx: usize) -> &[u8] {
         let (start, end) = self.lines[idx];
-        let line = &self.data[start..end];
+        let mut line = &self.data[start..end];
+        if self.offset + start as u64 == 0 {
+            // A byte-order mark at the start of a file is not part of the first record.
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
         line.strip_suffix(b"\r").unwrap_or(line)
     }
 

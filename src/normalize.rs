@@ -113,29 +113,40 @@ impl LineSample {
     pub fn of(text: &str, source: Option<&str>) -> LineSample {
         let skey = source_key(source);
         let cookies = COOKIES.find(text.as_bytes()).is_some();
-        // The two smallest line hashes: a line's fingerprint is the smallest among the others.
-        let (mut min1, mut min2) = (u64::MAX, u64::MAX);
+        // A line's fingerprint stands for the rest of its article. With long lines (which are
+        // never boilerplate), it is the smallest hash among them: robust to an edited short
+        // line in a re-scraped copy. Without any, it is the sum of the hashes of the article's
+        // other lines, so that a footer repeated together with the line being counted cannot
+        // make every article look the same.
+        let (mut long1, mut total) = (u64::MAX, 0u64);
         let mut short: Vec<(u64, &str)> = Vec::new();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let h = xxh3_64_with_seed(line.as_bytes(), 0);
-            if h < min1 {
-                min2 = min1;
-                min1 = h;
-            } else if h < min2 && h != min1 {
-                min2 = h;
-            }
-            if line.len() <= MAX_LEARNED_LINE_BYTES && !is_known_boilerplate_in(line, cookies) {
+        let mut lines: Vec<(u64, &str)> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| (xxh3_64_with_seed(l.as_bytes(), 0), l))
+            .collect();
+        lines.sort_unstable_by_key(|l| l.0);
+        lines.dedup_by_key(|l| l.0);
+        for (h, line) in lines {
+            total = total.wrapping_add(h);
+            if line.len() > MAX_LEARNED_LINE_BYTES {
+                long1 = long1.min(h);
+            } else if !is_known_boilerplate_in(line, cookies) {
                 short.push((h, line));
             }
         }
+        let fingerprint = |h: u64| {
+            let rest = if long1 != u64::MAX {
+                long1
+            } else {
+                total.wrapping_sub(h)
+            };
+            (rest ^ (rest >> 32)) as u32
+        };
         let mut keys: Vec<(u64, u32)> = short
             .iter()
-            .map(|&(h, l)| {
-                (
-                    line_key(skey, l),
-                    if h == min1 { min2 } else { min1 } as u32,
-                )
-            })
+            .map(|&(h, l)| (line_key(skey, l), fingerprint(h)))
             .collect();
         keys.sort_unstable();
         keys.dedup_by_key(|k| k.0);
@@ -695,6 +706,20 @@ mod tests {
             learner.add(&LineSample::of(text, Some("mirror.example")));
         }
         assert!(learner.finish(5).is_empty());
+    }
+
+    /// Short articles whose footer has several repeated lines: each footer line is learned,
+    /// whatever the hash values of the other footer lines.
+    #[test]
+    fn repeated_footers_of_short_articles_are_learned() {
+        let footer = "Subscribe to the Bugle\nFollow the Bugle elsewhere\nBugle Media Group 2024\nTips: tips@bugle.example";
+        let mut learner = BoilerplateLearner::default();
+        for i in 0..40 {
+            let text = format!("Short story number {i} about item {}.\n{footer}", i * 7);
+            learner.add(&LineSample::of(&text, Some("bugle.example")));
+        }
+        // "Subscribe to ..." is known boilerplate already; the other three are learned.
+        assert_eq!(learner.finish(5).len(), 3);
     }
 
     #[test]

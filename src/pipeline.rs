@@ -72,7 +72,7 @@ impl Default for DedupConfig {
             verify: VerifyMode::Auto,
             cluster: ClusterConfig {
                 threshold: 0.8,
-                keep: crate::cluster::KeepRule::First,
+                keep: crate::cluster::KeepRule::Earliest,
                 prefer_sources: Vec::new(),
                 split_chains: false,
             },
@@ -113,9 +113,21 @@ impl DedupConfig {
                 )));
             }
             if let crate::story::Window::Days(d) = story.window_days
-                && (d.is_nan() || d <= 0.0)
+                && !(d.is_finite() && d > 0.0)
             {
-                return Err(Error::Config("window-days must be positive".into()));
+                return Err(Error::Config(format!(
+                    "window-days must be a positive number of days, `off` or `auto`, got {d}"
+                )));
+            }
+            for (name, w) in [
+                ("title-weight", story.title_weight),
+                ("entity-weight", story.entity_weight),
+            ] {
+                if !(w.is_finite() && w > 0.0) {
+                    return Err(Error::Config(format!(
+                        "{name} must be a positive number, got {w}"
+                    )));
+                }
             }
         }
         if !(2..=crate::normalize::MAX_LEARN_MIN_DOCS).contains(&self.boilerplate_min_docs) {
@@ -222,6 +234,9 @@ pub fn open_inputs(paths: &[PathBuf], spool_dir: &std::path::Path) -> Result<Vec
 }
 
 /// Streams the inputs with, for each chunk, the range of `articles` whose lines it holds.
+///
+/// Fails if the inputs no longer hold every article where the first pass found it (a file
+/// changed during the run).
 pub fn for_each_article_chunk(
     inputs: &[Input],
     articles: &[Article],
@@ -229,7 +244,7 @@ pub fn for_each_article_chunk(
     mut f: impl FnMut(&Chunk, Range<usize>) -> Result<()>,
 ) -> Result<()> {
     let mut cursor = 0;
-    for_each_chunk(inputs, |_, chunk| {
+    for_each_chunk(inputs, |input, chunk| {
         let end_offset = chunk.offset + chunk.data.len() as u64;
         let start = cursor;
         while cursor < articles.len() {
@@ -237,19 +252,49 @@ pub fn for_each_article_chunk(
             if loc.input != chunk.input || loc.offset >= end_offset {
                 break;
             }
+            if loc.offset + u64::from(loc.len) > end_offset {
+                return Err(changed(input, loc.line));
+            }
             cursor += 1;
         }
         progress.advance(chunk.raw_bytes);
         progress.advance_articles((cursor - start) as u64);
         f(&chunk, start..cursor)
-    })
+    })?;
+    match articles.get(cursor) {
+        None => Ok(()),
+        Some(missing) => Err(changed(
+            &inputs[missing.location.input as usize],
+            missing.location.line,
+        )),
+    }
 }
 
-/// The line of an article inside the chunk that holds it.
+fn changed(input: &Input, line: u64) -> Error {
+    Error::io(
+        &input.name,
+        std::io::Error::other(format!(
+            "the input changed while storyhash was reading it (line {line} is no longer where it was)"
+        )),
+    )
+}
+
+/// The line of an article inside the chunk that holds it, without its line end.
 pub fn article_line<'c>(chunk: &'c Chunk, article: &Article) -> &'c [u8] {
-    let start = (article.location.offset - chunk.offset) as usize;
-    let line = &chunk.data[start..start + article.location.len as usize];
+    let line = article_raw_line(chunk, article);
+    let line = if article.location.offset == 0 {
+        line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+    } else {
+        line
+    };
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The line of an article exactly as the input has it (a carriage return included), without
+/// the newline.
+pub fn article_raw_line<'c>(chunk: &'c Chunk, article: &Article) -> &'c [u8] {
+    let start = (article.location.offset - chunk.offset) as usize;
+    &chunk.data[start..start + article.location.len as usize]
 }
 
 /// Per-thread buffers for shingling.

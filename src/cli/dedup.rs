@@ -82,8 +82,8 @@ pub(crate) struct DedupArgs {
     /// Move members below the threshold to the kept article into clusters of their own.
     #[arg(long)]
     split_chains: bool,
-    /// Hash seed (changes every signature).
-    #[arg(long, default_value_t = DEFAULT_SEED)]
+    /// Hash seed, decimal or 0x-prefixed hex as summary.json shows it (changes every signature).
+    #[arg(long, default_value_t = DEFAULT_SEED, value_parser = parse_seed)]
     seed: u64,
     /// Do not learn boilerplate lines from the corpus.
     #[arg(long)]
@@ -218,7 +218,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     )
                 });
                 eprintln!(
-                    "storyhash: {n} articles read, {} rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%){stories}; bands × rows {} × {}; wrote {} in {:.2} s",
+                    "storyhash: {n} articles accepted, {} lines or files rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%){stories}; bands × rows {} × {}; wrote {} in {:.2} s",
                     run.rejects.len(),
                     run.clusters.clusters.len(),
                     if n == 0 {
@@ -239,4 +239,13 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             exit_code(&e)
         }
     }
+}
+
+/// Parses a seed given in decimal or as `0x`-prefixed hexadecimal.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|e| format!("`{s}` is not a 64-bit seed: {e}"))
 }

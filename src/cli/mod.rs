@@ -29,8 +29,8 @@ pub(crate) const EXIT_FAILURE: i32 = 3;
 #[command(
     name = "storyhash",
     version,
-    about = "Find near-duplicate articles in large corpora",
-    after_help = "Example:\n  storyhash dedup data/sample.jsonl --out out/\n\nRun `storyhash <COMMAND> --help` for each command's flags and an example.\nExit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O)."
+    about = "Find near-duplicate articles and same-story coverage in large news corpora",
+    after_help = "Example:\n  storyhash run data/sample.jsonl --out out/     # near-duplicates, stories, reports\n  storyhash dedup data/sample.jsonl --out out/   # near-duplicates only\n\nRun `storyhash <COMMAND> --help` for each command's flags and an example.\nExit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -20,8 +20,9 @@ pub(crate) struct StoryArgs {
     #[arg(long)]
     story_threshold: Option<f64>,
     /// Articles published further apart than this many days are never compared: a number,
-    /// `off`, or `auto` (0.5, i.e. the same day for dated inputs, above 5,000 articles; off
-    /// below). Articles without a date are compared with every other.
+    /// `off`, or `auto` (above 5,000 articles 0.5, i.e. half a day either way, so date-only
+    /// inputs compare within one calendar day; off below). Articles without a date are
+    /// compared with every other.
     #[arg(long, default_value = "auto", value_parser = parse_window)]
     window_days: Window,
     /// Characters of the text read as the lead (0: headlines only).

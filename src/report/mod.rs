@@ -206,6 +206,13 @@ pub fn write_dedup(
             file.json_line(&story_line(run, idx as u32, story))?;
         }
         file.commit()?;
+    } else {
+        // A `dedup` into a directory an earlier `run` wrote must not leave its stories behind.
+        match fs::remove_file(out_dir.join("stories.jsonl")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(out_dir.join("stories.jsonl"), e)),
+        }
     }
 
     let mut file = AtomicFile::create(out_dir, "duplicates.jsonl")?;
@@ -255,7 +262,7 @@ pub fn write_dedup(
             }
             if canonical_of(doc).is_none_or(|c| c == doc) {
                 let w = file.writer();
-                w.write_all(article_line(chunk, &articles[doc]))
+                w.write_all(crate::pipeline::article_raw_line(chunk, &articles[doc]))
                     .and_then(|()| w.write_all(b"\n"))
                     .map_err(|e| Error::io(&target, e))?;
                 kept += 1;

@@ -844,13 +844,14 @@ fn line_endings_and_a_last_line_without_newline() {
             "CRLF with a blank CRLF line",
             format!("{x}\r\n\r\n{y}\r\n{z}\r\n"),
             vec![],
-            lines(&[&x, &y, &z]),
+            // deduped.jsonl keeps each input line byte for byte, its carriage return included.
+            format!("{x}\r\n{y}\r\n{z}\r\n"),
         ),
         (
             "CRLF, bad line, last line without newline",
             format!("{x}\r\n{{bad\r\n{y}\r\n{z}"),
             vec![2],
-            lines(&[&x, &y, &z]),
+            format!("{x}\r\n{y}\r\n{z}\n"),
         ),
         (
             "a bad last line without newline",
@@ -862,13 +863,13 @@ fn line_endings_and_a_last_line_without_newline() {
             "a duplicate as the last line, without newline",
             format!("{x}\r\n{y}\r\n{dup}"),
             vec![],
-            lines(&[&x, &y]),
+            format!("{x}\r\n{y}\r\n"),
         ),
         (
             "mixed endings",
             format!("{x}\n{y}\r\n\n{z}\r\n"),
             vec![],
-            lines(&[&x, &y, &z]),
+            format!("{x}\n{y}\r\n{z}\r\n"),
         ),
     ];
     for (case, content, rejected, deduped) in &cases {
@@ -1763,7 +1764,53 @@ fn quiet_silences_the_closing_summary() {
         if silent {
             assert_eq!(run.stderr, "", "{flags:?}");
         } else {
-            assert!(run.stderr.contains("1 articles read"), "{}", run.stderr);
+            assert!(run.stderr.contains("1 articles accepted"), "{}", run.stderr);
         }
+    }
+}
+
+/// A pipe given by name (here /dev/stdin, as `<(zcat x.gz)` would be) cannot be read twice:
+/// it is spooled like `-`, and the outputs equal those of the file itself.
+#[test]
+#[cfg(unix)]
+fn a_named_pipe_reads_like_a_file() {
+    let sample = crate::common::repo_dir().join("data/sample.jsonl");
+    let bytes = std::fs::read(&sample).unwrap();
+    let (from_pipe, from_file) = (tempdir(), tempdir());
+    let piped = crate::common::run(
+        &[
+            "dedup",
+            "/dev/stdin",
+            "--out",
+            from_pipe.path().to_str().unwrap(),
+            "-q",
+        ],
+        Some(&bytes),
+    );
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let direct = crate::common::run(
+        &[
+            "dedup",
+            sample.to_str().unwrap(),
+            "--out",
+            from_file.path().to_str().unwrap(),
+            "-q",
+        ],
+        None,
+    );
+    assert!(direct.status.success());
+    for file in [
+        "articles.jsonl",
+        "duplicates.jsonl",
+        "deduped.jsonl",
+        "rejects.jsonl",
+    ] {
+        let a = std::fs::read(from_pipe.path().join(file)).unwrap();
+        let b = std::fs::read(from_file.path().join(file)).unwrap();
+        assert!(a == b, "{file} differs between the pipe and the file");
     }
 }
