@@ -125,6 +125,7 @@ pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> C
     let mut keys: Vec<(u64, u32)> = Vec::with_capacity(docs.len());
     let mut huge_buckets = 0;
     let mut largest_bucket = 0;
+    let mut deduped_len = 0;
     for band_idx in 0..params.bands {
         let lo = band_idx * params.rows;
         let hi = lo + params.rows;
@@ -156,6 +157,13 @@ pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> C
                 }
             }
             start = end;
+        }
+        // Identical documents share every band: deduplicate as the pairs pile up, so memory
+        // stays proportional to the distinct pairs, not to bands times pairs.
+        if packed.len() > 2 * deduped_len + (1 << 20) {
+            packed.par_sort_unstable();
+            packed.dedup();
+            deduped_len = packed.len();
         }
     }
     packed.par_sort_unstable();

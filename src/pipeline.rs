@@ -590,6 +590,10 @@ fn scan_and_sign(
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return (Scanned::Blank, 0);
                 }
+                if u32::try_from(chunk.lines[idx].1 - chunk.lines[idx].0).is_err() {
+                    let reason = "line longer than 4 GiB".to_string();
+                    return (Scanned::Bad { id: None, reason }, 0);
+                }
                 let record = match parse_record(line, names) {
                     Ok(r) => r,
                     Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
@@ -642,6 +646,11 @@ fn scan_and_sign(
                                 first.location.line
                             ),
                         ),
+                        None if out.articles.len() >= u32::MAX as usize => {
+                            return Err(Error::Config(
+                                "more than 4,294,967,295 articles in one run".into(),
+                            ));
+                        }
                         None => {
                             seen_ids
                                 .entry(hash)
