@@ -1456,14 +1456,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
         _ => Esc(&clip(head.id.as_str(), ID_CHARS)).to_string(),
     };
     // Outlets by number of articles, then by name (as in stories.jsonl).
-    let mut outlet_counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for &d in &st.articles {
-        if let Some(source) = articles[d as usize].source.as_deref() {
-            *outlet_counts.entry(source).or_default() += 1;
-        }
-    }
-    let mut outlets: Vec<(&str, usize)> = outlet_counts.into_iter().collect();
-    outlets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let outlets = super::outlets_by_count(st.articles.iter().map(|&d| &articles[d as usize]));
     let dates = st
         .articles
         .iter()

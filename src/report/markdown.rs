@@ -574,17 +574,10 @@ fn sources_cell<'a>(members: impl Iterator<Item = &'a Article>) -> String {
 /// A story's outlets: how many, then the most frequent (ties by name), as `stories.jsonl`
 /// orders them; articles without an outlet are not counted.
 fn outlets_cell<'a>(members: impl Iterator<Item = &'a Article>) -> String {
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for a in members {
-        if let Some(source) = a.source.as_deref() {
-            *counts.entry(source).or_default() += 1;
-        }
-    }
+    let counts = super::outlets_by_count(members);
     if counts.is_empty() {
         return "(no source)".to_string();
     }
-    let mut counts: Vec<(&str, usize)> = counts.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut named: Vec<String> = counts
         .iter()
         .take(STORY_OUTLETS_NAMED)

@@ -342,18 +342,26 @@ pub fn write_dedup(
     Ok(write_s)
 }
 
+/// The outlets of some articles with their article counts, most articles first, ties by name
+/// (the order of `stories.jsonl`); articles without an outlet are not counted.
+pub(crate) fn outlets_by_count<'a>(
+    members: impl IntoIterator<Item = &'a crate::ingest::Article>,
+) -> Vec<(&'a str, usize)> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in members {
+        if let Some(source) = a.source.as_deref() {
+            *counts.entry(source).or_default() += 1;
+        }
+    }
+    let mut outlets: Vec<(&str, usize)> = counts.into_iter().collect();
+    outlets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    outlets
+}
+
 /// The `stories.jsonl` line of one story.
 fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> StoryLine<'a> {
     let articles = &run.articles;
-    // Outlets by number of articles, then by name.
-    let mut outlet_counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for &d in &story.articles {
-        if let Some(source) = articles[d as usize].source.as_deref() {
-            *outlet_counts.entry(source).or_default() += 1;
-        }
-    }
-    let mut outlets: Vec<(&str, usize)> = outlet_counts.into_iter().collect();
-    outlets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let outlets = outlets_by_count(story.articles.iter().map(|&d| &articles[d as usize]));
     let dates = story
         .articles
         .iter()
