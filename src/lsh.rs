@@ -97,7 +97,7 @@ impl LshParams {
 
 /// The stable key of one band: the band's slots folded and mixed (fixed forever, like the
 /// shingle hash, since indexes store band keys).
-pub fn band_key(slots: &[u32]) -> u64 {
+pub fn band_key(slots: &[crate::minhash::Slot]) -> u64 {
     let mut fold = slots.len() as u64;
     for &s in slots {
         fold = (fold.rotate_left(29) ^ u64::from(s)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
