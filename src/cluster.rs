@@ -40,6 +40,8 @@ pub struct ClusterConfig {
 /// One near-duplicate cluster.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cluster {
+    /// The cluster's id in outputs: its position, or with an index its id there.
+    pub id: u32,
     /// The kept article.
     pub canonical: u32,
     /// All members in input order, the kept one included.
@@ -57,6 +59,40 @@ pub struct Clusters {
     pub similarity: Vec<Option<f64>>,
     /// Members whose similarity to the kept article is below the threshold (chains).
     pub below_threshold: usize,
+}
+
+impl Clusters {
+    /// The clusters as seen from the first `n` documents only (an index run's tonight): the
+    /// same clusters in the same positions, members past `n` left out, and the kept article
+    /// replaced by the first remaining member where it lies past `n`.
+    pub fn restricted(&self, n: usize) -> Clusters {
+        Clusters {
+            clusters: self
+                .clusters
+                .iter()
+                .map(|c| {
+                    let members: Vec<u32> = c
+                        .members
+                        .iter()
+                        .copied()
+                        .filter(|&d| (d as usize) < n)
+                        .collect();
+                    Cluster {
+                        id: c.id,
+                        canonical: if (c.canonical as usize) < n {
+                            c.canonical
+                        } else {
+                            members[0]
+                        },
+                        members,
+                    }
+                })
+                .collect(),
+            cluster_of: self.cluster_of[..n].to_vec(),
+            similarity: self.similarity[..n].to_vec(),
+            below_threshold: self.below_threshold,
+        }
+    }
 }
 
 /// Union-find with path halving and union by size.
@@ -156,6 +192,18 @@ pub fn cluster(
     edges: &[(u32, u32)],
     config: &ClusterConfig,
 ) -> Clusters {
+    cluster_with(articles, sigs, edges, config, &|_| None)
+}
+
+/// [`cluster`], with the kept article of a component chosen by `fixed` where it returns one
+/// (an index's clusters keep the copy an earlier night kept).
+pub fn cluster_with(
+    articles: &[Article],
+    sigs: &Signatures,
+    edges: &[(u32, u32)],
+    config: &ClusterConfig,
+    fixed: &dyn Fn(&[u32]) -> Option<u32>,
+) -> Clusters {
     let n_docs = articles.len();
     let mut out = Clusters {
         cluster_of: vec![None; n_docs],
@@ -166,7 +214,8 @@ pub fn cluster(
     pending.reverse();
     let mut finished: Vec<Cluster> = Vec::new();
     while let Some(members) = pending.pop() {
-        let canonical = choose_canonical(&members, articles, config);
+        let canonical =
+            fixed(&members).unwrap_or_else(|| choose_canonical(&members, articles, config));
         // A member is near the kept article if a verified edge joins them (perhaps decided on
         // exact Jaccard) or if the signatures estimate them at or above the threshold.
         let is_near = |doc: u32| {
@@ -190,16 +239,22 @@ pub fn cluster(
             }
             if near.len() >= 2 {
                 finished.push(Cluster {
+                    id: 0,
                     canonical,
                     members: near,
                 });
             }
         } else {
-            finished.push(Cluster { canonical, members });
+            finished.push(Cluster {
+                id: 0,
+                canonical,
+                members,
+            });
         }
     }
     finished.sort_by_key(|c| c.members[0]);
-    for (idx, c) in finished.iter().enumerate() {
+    for (idx, c) in finished.iter_mut().enumerate() {
+        c.id = idx as u32;
         for &doc in &c.members {
             out.cluster_of[doc as usize] = Some(idx as u32);
             let s = if doc == c.canonical {

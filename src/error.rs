@@ -33,6 +33,14 @@ pub enum Error {
         /// The input file.
         path: PathBuf,
     },
+    /// An index file is damaged, foreign, of another format version, or locked.
+    #[error("index {path}: {reason}")]
+    Index {
+        /// The index directory or file involved.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),

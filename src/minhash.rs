@@ -310,6 +310,12 @@ impl Signatures {
         }
     }
 
+    /// Appends one signature that is already folded (read from an index).
+    pub fn push_folded(&mut self, slots: &[Slot]) {
+        debug_assert_eq!(slots.len(), self.num_perm);
+        self.slots.extend_from_slice(slots);
+    }
+
     /// Appends the rows of a block computed elsewhere (`block.len()` a multiple of `num_perm`).
     pub fn extend_from_block(&mut self, block: &[u32]) {
         debug_assert_eq!(block.len() % self.num_perm, 0);

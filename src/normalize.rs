@@ -59,6 +59,18 @@ impl LearnedBoilerplate {
         self.keys.contains(&key)
     }
 
+    /// The learned line keys, sorted (what an index keeps).
+    pub fn keys(&self) -> Vec<u64> {
+        let mut keys: Vec<u64> = self.keys.iter().copied().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Adds line keys learned elsewhere (an index's earlier batches).
+    pub fn extend_keys(&mut self, keys: &[u64]) {
+        self.keys.extend(keys.iter().copied());
+    }
+
     /// Number of (outlet, line) pairs learned.
     pub fn len(&self) -> usize {
         self.keys.len()

@@ -9,6 +9,7 @@
 //!
 //! Only the articles' metadata and their signatures stay in memory; the texts are streamed.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,8 +17,9 @@ use std::time::Instant;
 use ahash::AHashMap;
 use rayon::prelude::*;
 
-use crate::cluster::{ClusterConfig, Clusters, cluster};
+use crate::cluster::{ClusterConfig, Clusters, cluster_with};
 use crate::error::{Error, Result};
+use crate::index::{CommitStats, HistoryMatch, Index, IndexParams, id_hash};
 use crate::ingest::{
     Article, Chunk, FieldNames, Input, Record, Reject, accept, for_each_chunk, parse_record,
 };
@@ -58,6 +60,17 @@ pub struct DedupConfig {
     pub boilerplate_min_docs: usize,
     /// The story stage, when wanted (`storyhash run`).
     pub stories: Option<StoryConfig>,
+    /// A persistent index to deduplicate against and then update (nightly runs).
+    pub index: Option<IndexConfig>,
+}
+
+/// Where the persistent index is and how long it keeps articles.
+#[derive(Debug, Clone)]
+pub struct IndexConfig {
+    /// The index directory (created if absent).
+    pub dir: PathBuf,
+    /// Drop articles older than this many days before the newest date seen.
+    pub max_age_days: Option<f64>,
 }
 
 impl Default for DedupConfig {
@@ -79,6 +92,7 @@ impl Default for DedupConfig {
             learn_boilerplate: true,
             boilerplate_min_docs: 5,
             stories: None,
+            index: None,
         }
     }
 }
@@ -128,6 +142,21 @@ impl DedupConfig {
                         "{name} must be a positive number, got {w}"
                     )));
                 }
+            }
+        }
+        if let Some(index) = &self.index {
+            if self.cluster.split_chains {
+                return Err(Error::Config(
+                    "--split-chains cannot be used with --index (an index's clusters only grow)"
+                        .into(),
+                ));
+            }
+            if let Some(d) = index.max_age_days
+                && !(d.is_finite() && d > 0.0)
+            {
+                return Err(Error::Config(format!(
+                    "index-max-age must be a positive number of days, got {d}"
+                )));
             }
         }
         if !(2..=crate::normalize::MAX_LEARN_MIN_DOCS).contains(&self.boilerplate_min_docs) {
@@ -194,6 +223,26 @@ pub struct RunStats {
     pub huge_buckets: u64,
     /// Largest LSH bucket.
     pub largest_bucket: u64,
+    /// With an index: what tonight's batch found in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexRunStats>,
+}
+
+/// What a batch found in the index.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IndexRunStats {
+    /// Batches the index held before this one.
+    pub batches_before: u32,
+    /// Articles the index held before this one.
+    pub articles_before: u64,
+    /// Candidate pairs between tonight's articles and indexed ones.
+    pub candidate_pairs: u64,
+    /// Of those, accepted on their estimate.
+    pub accepted_pairs: u64,
+    /// Tonight's articles that duplicate an indexed article.
+    pub duplicates_of_earlier: u64,
+    /// Tonight's lines rejected because their id is already in the index.
+    pub ids_already_indexed: u64,
 }
 
 /// Everything a `dedup` run found, ready for the report stage.
@@ -201,8 +250,13 @@ pub struct RunStats {
 pub struct DedupRun {
     /// The inputs, kept open for the report's second pass (the deduplicated corpus).
     pub inputs: Vec<Input>,
-    /// Accepted articles in input order; a document's index is its `DocId`.
+    /// Accepted articles in input order; a document's index is its `DocId`. With an index,
+    /// the indexed articles tonight's matched follow tonight's (`batch_len` onwards).
     pub articles: Vec<Article>,
+    /// How many of `articles` are tonight's (all of them without an index).
+    pub batch_len: usize,
+    /// Whether each of tonight's articles had any shingle.
+    pub has_shingles: Vec<bool>,
     /// Rejected lines and files, in input order.
     pub rejects: Vec<Reject>,
     /// One signature per article.
@@ -217,10 +271,76 @@ pub struct DedupRun {
     pub clusters: Clusters,
     /// Same-story clusters, when the story stage ran.
     pub stories: Option<Stories>,
+    /// With an index: the id of each story, by position (an earlier night's id where the story
+    /// joined one). Without, a story's id is its position.
+    pub story_ids: Option<Vec<u32>>,
     /// Counts.
     pub stats: RunStats,
     /// Seconds per stage, in order.
     pub timings: Vec<(&'static str, f64)>,
+    /// With an index: the open index and tonight's matches, for [`DedupRun::commit_index`].
+    pub index: Option<IndexRun>,
+}
+
+/// The index side of a run.
+#[derive(Debug)]
+pub struct IndexRun {
+    /// The index, locked.
+    pub index: Index,
+    /// Tonight's matches in it (the articles after `batch_len`).
+    pub history: HistoryMatch,
+    /// The boilerplate keys learned so far.
+    pub learned: Vec<u64>,
+    /// Drop articles older than this many days.
+    pub max_age_days: Option<f64>,
+}
+
+impl DedupRun {
+    /// Tonight's articles (without the indexed ones they matched).
+    pub fn batch(&self) -> &[Article] {
+        &self.articles[..self.batch_len]
+    }
+
+    /// The id of the story at `position` in `stories`.
+    pub fn story_id(&self, position: u32) -> u32 {
+        self.story_ids
+            .as_ref()
+            .map_or(position, |ids| ids[position as usize])
+    }
+
+    /// The batch (night) that indexed article `doc` came from, if it is one.
+    pub fn earlier_batch(&self, doc: usize) -> Option<u32> {
+        let index = self.index.as_ref()?;
+        let i = doc.checked_sub(self.batch_len)?;
+        Some(index.history.articles[i].batch)
+    }
+
+    /// Adds tonight's batch to the index (after the outputs are written, so that a failure
+    /// before leaves the index as it was and the night can be run again).
+    pub fn commit_index(&mut self) -> Result<Option<CommitStats>> {
+        let Some(index_run) = self.index.take() else {
+            return Ok(None);
+        };
+        let n = self.batch_len;
+        let has_shingles = &self.has_shingles;
+        let story_of: Option<Vec<u32>> = self
+            .stories
+            .as_ref()
+            .map(|s| s.story_of.iter().map(|&p| self.story_id(p)).collect());
+        let batch = crate::index::Batch {
+            articles: &self.articles[..n],
+            signatures: &self.signatures,
+            has_shingles: &has_shingles[..n],
+            clusters: &self.clusters,
+            history: &index_run.history,
+            story_of: story_of.as_deref(),
+            learned: &index_run.learned,
+        };
+        index_run
+            .index
+            .commit(&batch, index_run.max_age_days)
+            .map(Some)
+    }
 }
 
 /// Opens the inputs (spooling standard input into `spool_dir`).
@@ -365,16 +485,44 @@ pub fn dedup(
     };
     let hasher = MinHasher::new(config.sketch, config.num_perm, config.shingle.seed);
 
+    // The index, when there is one: locked for the whole run; its ids are taken.
+    let clock = Instant::now();
+    let index = match &config.index {
+        Some(ic) => Some(Index::open_for_update(
+            &ic.dir,
+            IndexParams::of(config, &lsh),
+        )?),
+        None => None,
+    };
+    let indexed_ids = match &index {
+        Some(index) if !index.is_empty() => Some(index.ids()?),
+        _ => None,
+    };
+    if index.is_some() {
+        timings.push(("index_open", clock.elapsed().as_secs_f64()));
+    }
+
     // One pass: validate every line, keep metadata, sign, gather lines for learning.
     let clock = Instant::now();
     progress.start("signatures", Some(total_bytes));
-    let mut scanned = scan_and_sign(&inputs, config, &stage, &hasher, progress)?;
+    let mut scanned = scan_and_sign(
+        &inputs,
+        config,
+        &stage,
+        &hasher,
+        indexed_ids.as_ref(),
+        progress,
+    )?;
+    drop(indexed_ids);
     progress.finish();
     timings.push(("scan_and_sign", clock.elapsed().as_secs_f64()));
 
     // Learned boilerplate: re-sign only the articles that hold a learned line.
     let clock = Instant::now();
-    let learned = scanned.learner.finish(config.boilerplate_min_docs);
+    let mut learned = scanned.learner.finish(config.boilerplate_min_docs);
+    if let Some(index) = &index {
+        learned.extend_keys(index.learned_keys());
+    }
     scanned.stats.learned_boilerplate_lines = learned.len();
     if !learned.is_empty() {
         let affected: Vec<u32> = (0..scanned.articles.len() as u32)
@@ -422,9 +570,9 @@ pub fn dedup(
     drop(scanned.line_keys);
     timings.push(("boilerplate", clock.elapsed().as_secs_f64()));
     let ScanOutput {
-        articles,
+        mut articles,
         rejects,
-        signatures,
+        mut signatures,
         has_shingles,
         terms,
         mut stats,
@@ -468,23 +616,99 @@ pub fn dedup(
     stats.verified_pairs = edges.len() as u64;
     timings.push(("verify", clock.elapsed().as_secs_f64()));
 
+    // Against the index: tonight's articles that match indexed ones; those join the run
+    // after tonight's, linked to their clusters' kept copies.
+    let batch_len = articles.len();
+    let mut history = None;
+    if let Some(index) = &index {
+        let clock = Instant::now();
+        let found = index.match_batch(&signatures, &has_shingles, &lsh, threshold)?;
+        let mut index_stats = IndexRunStats {
+            batches_before: index.batches(),
+            articles_before: index.len(),
+            candidate_pairs: found.candidate_pairs,
+            accepted_pairs: found.edges.len() as u64,
+            ids_already_indexed: stats.index.as_ref().map_or(0, |s| s.ids_already_indexed),
+            ..IndexRunStats::default()
+        };
+        let mut matched: Vec<u32> = found.edges.iter().map(|&(d, _)| d).collect();
+        matched.dedup();
+        index_stats.duplicates_of_earlier = matched.len() as u64;
+        stats.index = Some(index_stats);
+        let mut by_cluster: BTreeMap<u32, u32> = BTreeMap::new();
+        for (i, (a, sig)) in found.articles.iter().zip(&found.signatures).enumerate() {
+            let doc = (batch_len + i) as u32;
+            articles.push(a.article.clone());
+            signatures.push_folded(sig);
+            // Indexed articles of one cluster stay together.
+            if let Some(c) = a.cluster {
+                match by_cluster.get(&c) {
+                    Some(&first) => edges.push((first, doc)),
+                    None => {
+                        by_cluster.insert(c, doc);
+                    }
+                }
+            }
+        }
+        edges.extend(found.edges.iter().map(|&(d, e)| (d, batch_len as u32 + e)));
+        edges.sort_unstable();
+        edges.dedup();
+        history = Some(found);
+        timings.push(("index_match", clock.elapsed().as_secs_f64()));
+    }
+
     // Clusters.
     let clock = Instant::now();
-    let clusters = cluster(&articles, &signatures, &edges, &config.cluster);
+    let mut clusters = match &history {
+        None => cluster_with(&articles, &signatures, &edges, &config.cluster, &|_| None),
+        Some(found) => {
+            let kept_of = |members: &[u32]| kept_indexed(members, batch_len, found);
+            cluster_with(&articles, &signatures, &edges, &config.cluster, &kept_of)
+        }
+    };
+    if let (Some(found), Some(index)) = (&history, &index) {
+        number_clusters(&mut clusters, batch_len, found, index.next_cluster());
+    }
     timings.push(("cluster", clock.elapsed().as_secs_f64()));
 
-    // Stories.
-    let stories = config.stories.as_ref().map(|story_config| {
+    // Stories (tonight's articles).
+    let mut stories = config.stories.as_ref().map(|story_config| {
         let clock = Instant::now();
-        let stories = cluster_stories(&articles, &terms, &clusters, story_config);
+        let stories = if history.is_some() {
+            let tonight = clusters.restricted(batch_len);
+            cluster_stories(&articles[..batch_len], &terms, &tonight, story_config)
+        } else {
+            cluster_stories(&articles, &terms, &clusters, story_config)
+        };
         timings.push(("stories", clock.elapsed().as_secs_f64()));
         stories
     });
     drop(terms);
+    let mut story_ids = None;
+    if let (Some(stories), Some(found), Some(index)) = (stories.as_mut(), &history, &index) {
+        story_ids = Some(number_stories(
+            stories,
+            &clusters,
+            batch_len,
+            found,
+            index.next_story(),
+        ));
+    }
+    let index = match (index, history) {
+        (Some(index), Some(history)) => Some(IndexRun {
+            index,
+            history,
+            learned: learned.keys(),
+            max_age_days: config.index.as_ref().and_then(|c| c.max_age_days),
+        }),
+        _ => None,
+    };
 
     Ok(DedupRun {
         inputs,
         articles,
+        batch_len,
+        has_shingles,
         rejects,
         signatures,
         lsh,
@@ -492,9 +716,115 @@ pub fn dedup(
         edges,
         clusters,
         stories,
+        story_ids,
         stats,
         timings,
+        index,
     })
+}
+
+/// Gives the stories of an index run their ids: a story that holds a duplicate of an indexed
+/// article joins that article's story (stories joining the same one become one), the others
+/// get new ids from `next` in order. Returns the id of each story, by position.
+fn number_stories(
+    stories: &mut Stories,
+    clusters: &Clusters,
+    batch_len: usize,
+    found: &HistoryMatch,
+    next: u32,
+) -> Vec<u32> {
+    let old_of_cluster: Vec<Option<u32>> = clusters
+        .clusters
+        .iter()
+        .map(|c| {
+            c.members
+                .iter()
+                .filter(|&&d| d as usize >= batch_len)
+                .filter_map(|&d| found.articles[d as usize - batch_len].story)
+                .min()
+        })
+        .collect();
+    let old: Vec<Option<u32>> = stories
+        .stories
+        .iter()
+        .map(|st| {
+            st.articles
+                .iter()
+                .filter_map(|&d| old_of_cluster[clusters.cluster_of[d as usize]? as usize])
+                .min()
+        })
+        .collect();
+    // Stories that join the same old story merge into the first of them.
+    let mut first_with: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut merged: Vec<crate::story::Story> = Vec::new();
+    let mut ids: Vec<u32> = Vec::new();
+    let mut position: Vec<usize> = Vec::with_capacity(stories.stories.len());
+    let mut next = next;
+    for (st, old) in std::mem::take(&mut stories.stories).into_iter().zip(old) {
+        match old.and_then(|o| first_with.get(&o).map(|&p| (o, p))) {
+            Some((_, p)) => {
+                merged[p].articles.extend(st.articles);
+                position.push(p);
+            }
+            None => {
+                let id = old.unwrap_or_else(|| {
+                    next += 1;
+                    next - 1
+                });
+                if let Some(o) = old {
+                    first_with.insert(o, merged.len());
+                }
+                position.push(merged.len());
+                merged.push(st);
+                ids.push(id);
+            }
+        }
+    }
+    for st in &mut merged {
+        st.articles.sort_unstable();
+    }
+    for s in &mut stories.story_of {
+        *s = position[*s as usize] as u32;
+    }
+    stories.stats.multi_article_stories =
+        merged.iter().filter(|s| s.articles.len() > 1).count() as u64;
+    stories.stories = merged;
+    ids
+}
+
+/// The kept copy of a component that holds indexed articles: the one an earlier night kept
+/// for the oldest (smallest-id) cluster among them, else the first indexed article.
+fn kept_indexed(members: &[u32], batch_len: usize, found: &HistoryMatch) -> Option<u32> {
+    members
+        .iter()
+        .filter(|&&d| d as usize >= batch_len)
+        .min_by_key(|&&d| {
+            let a = &found.articles[d as usize - batch_len];
+            (
+                a.cluster.unwrap_or(u32::MAX),
+                !found.kept[d as usize - batch_len],
+                a.g,
+            )
+        })
+        .copied()
+}
+
+/// Gives the clusters of an index run their ids: the oldest indexed cluster among their
+/// members, or new ids from `next` in order.
+fn number_clusters(clusters: &mut Clusters, batch_len: usize, found: &HistoryMatch, next: u32) {
+    let mut next = next;
+    for c in &mut clusters.clusters {
+        let old = c
+            .members
+            .iter()
+            .filter(|&&d| d as usize >= batch_len)
+            .filter_map(|&d| found.articles[d as usize - batch_len].cluster)
+            .min();
+        c.id = old.unwrap_or_else(|| {
+            next += 1;
+            next - 1
+        });
+    }
 }
 
 /// The short-line keys of every article, flat, for finding the articles a learned line touches.
@@ -548,6 +878,7 @@ fn scan_and_sign(
     config: &DedupConfig,
     stage: &ShingleStage<'_>,
     hasher: &MinHasher,
+    indexed_ids: Option<&ahash::AHashSet<u128>>,
     progress: &dyn Progress,
 ) -> Result<ScanOutput> {
     let k = config.num_perm;
@@ -636,7 +967,20 @@ fn scan_and_sign(
                             .map(|&d| &out.articles[d as usize])
                             .find(|a| a.id.as_str() == article.id.as_str())
                     });
+                    let indexed = earlier.is_none()
+                        && indexed_ids.is_some_and(|ids| ids.contains(&id_hash(&article.id)));
                     match earlier {
+                        None if indexed => {
+                            let stats = out.stats.index.get_or_insert_default();
+                            stats.ids_already_indexed += 1;
+                            (
+                                Some(article.id.to_string()),
+                                format!(
+                                    "id `{}` is already in the index (added by an earlier batch)",
+                                    article.id
+                                ),
+                            )
+                        }
                         Some(first) => (
                             Some(article.id.to_string()),
                             format!(

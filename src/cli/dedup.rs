@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
-use storyhash::pipeline::{DedupConfig, dedup, open_inputs};
+use storyhash::pipeline::{DedupConfig, IndexConfig, dedup, open_inputs};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
 use storyhash::verify::VerifyMode;
 
@@ -94,6 +94,14 @@ pub(crate) struct DedupArgs {
     /// Record bad lines in rejects.jsonl and go on, instead of stopping at the first.
     #[arg(long)]
     skip_invalid: bool,
+    /// A persistent index (directory, created if absent): deduplicate against every article
+    /// indexed by earlier runs, then add tonight's. Old ids keep their clusters.
+    #[arg(long, value_name = "DIR")]
+    index: Option<std::path::PathBuf>,
+    /// With --index: drop indexed articles dated more than DAYS before the newest date seen
+    /// (a rolling window; undated articles age with their batch's newest date).
+    #[arg(long, value_name = "DAYS", requires = "index")]
+    index_max_age: Option<f64>,
     #[command(flatten)]
     fields: FieldArgs,
     #[command(flatten)]
@@ -168,6 +176,10 @@ impl DedupArgs {
             learn_boilerplate: !self.no_learn_boilerplate,
             boilerplate_min_docs: self.boilerplate_min_docs,
             stories: None,
+            index: self.index.as_ref().map(|dir| IndexConfig {
+                dir: dir.clone(),
+                max_age_days: self.index_max_age,
+            }),
         }
     }
 }
@@ -193,18 +205,22 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         .map_err(|e| storyhash::Error::io(&args.out, e))
         .and_then(|()| open_inputs(&args.inputs, &args.out))
         .and_then(|inputs| dedup(inputs, &config, progress.as_ref()))
-        .and_then(|run| {
-            storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref()).map(|_| run)
+        .and_then(|mut run| {
+            storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref())?;
+            // The outputs first: if they cannot be written the index stays as it was.
+            let committed = run.commit_index()?;
+            Ok((run, committed))
         });
     drop(progress);
     match result {
-        Ok(run) => {
+        Ok((run, committed)) => {
             if !args.run.quiet {
-                let n = run.articles.len();
+                let n = run.batch_len;
                 let removed = n - run
                     .clusters
                     .cluster_of
                     .iter()
+                    .take(n)
                     .enumerate()
                     .filter(|&(d, c)| {
                         c.is_none_or(|c| run.clusters.clusters[c as usize].canonical as usize == d)
@@ -217,8 +233,22 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                         s.stats.multi_article_stories
                     )
                 });
+                let index = match (&committed, &run.stats.index) {
+                    (Some(c), Some(s)) => format!(
+                        "; {} duplicate earlier articles; index holds {} articles after batch {}{}",
+                        s.duplicates_of_earlier,
+                        c.articles_held,
+                        c.batch,
+                        if c.expired > 0 {
+                            format!(" ({} expired)", c.expired)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    _ => String::new(),
+                };
                 eprintln!(
-                    "storyhash: {n} articles accepted, {} lines or files rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%){stories}; bands × rows {} × {}; wrote {} in {:.2} s",
+                    "storyhash: {n} articles accepted, {} lines or files rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%){stories}{index}; bands × rows {} × {}; wrote {} in {:.2} s",
                     run.rejects.len(),
                     run.clusters.clusters.len(),
                     if n == 0 {

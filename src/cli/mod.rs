@@ -13,6 +13,7 @@ use storyhash::progress::{Progress, Silent};
 
 mod dedup;
 mod eval;
+mod index;
 mod params;
 mod run;
 
@@ -98,6 +99,14 @@ over [t, 1]), and P(s) = 1 - (1 - s^rows)^bands, the probability that a pair of 
 similarity s becomes a candidate, at s = 0.1, 0.2, …, 1.0 and t ± 0.05, with a bar for each.
 Exit codes: 0 ok, 1 bad usage.")]
     Params(params::ParamsArgs),
+    /// Inspect a persistent index (`dedup`/`run --index IDX`).
+    #[command(after_help = "\
+Example:
+  storyhash run tonight.jsonl.gz --out out/2026-11-26/ --index /var/lib/storyhash/news
+  storyhash index stats /var/lib/storyhash/news
+
+Exit codes: 0 ok, 1 bad usage, 3 the index is missing, damaged or unreadable (the message names the file).")]
+    Index(index::IndexArgs),
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +164,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => eval::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Params(args) => params::run(&args),
+        Command::Index(args) => index::run(&args),
     }
 }
 

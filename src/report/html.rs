@@ -93,6 +93,8 @@ pub fn texts_wanted(run: &DedupRun) -> Vec<u32> {
             [kept, member]
         })
         .collect();
+    // Indexed articles from earlier batches have no text in tonight's inputs.
+    docs.retain(|&d| (d as usize) < run.batch_len);
     docs.sort_unstable();
     docs.dedup();
     docs
@@ -363,7 +365,7 @@ fn overview(view: &View<'_>) -> Section {
     let run = view.run;
     let config = view.config;
     let stats = &run.stats;
-    let n_articles = run.articles.len();
+    let n_articles = run.batch_len;
     let lines_in: u64 = stats.inputs.iter().map(|i| i.lines).sum();
     let n_clusters = run.clusters.clusters.len();
     let largest = view
@@ -793,7 +795,7 @@ fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
     let Some(stories) = &run.stories else {
         return (Vec::new(), Vec::new());
     };
-    let timeline = Timeline::of(run.articles.iter().map(|a| a.published));
+    let timeline = Timeline::of(run.batch().iter().map(|a| a.published));
     let mut series = Vec::new();
     let mut members = Vec::new();
     for &story in view.stories_by_size.iter().take(CHART_STORIES) {
@@ -834,10 +836,10 @@ fn timeline_chart(view: &View<'_>, stories: (Vec<Series>, Vec<u32>)) -> String {
     let run = view.run;
     let (extra, in_extra) = stories;
     let n_stories = extra.len();
-    let timeline = Timeline::of(run.articles.iter().map(|a| a.published));
+    let timeline = Timeline::of(run.batch().iter().map(|a| a.published));
     let mut kept = vec![0u64; timeline.bins];
     let mut duplicates = vec![0u64; timeline.bins];
-    for (doc, a) in run.articles.iter().enumerate() {
+    for (doc, a) in run.batch().iter().enumerate() {
         let Some(bin) = a.published.and_then(|t| timeline.bin(t)) else {
             continue;
         };

@@ -93,7 +93,7 @@ struct Page<'a> {
 impl<'a> Page<'a> {
     fn new(run: &'a DedupRun, config: &'a DedupConfig) -> Page<'a> {
         let clusters = &run.clusters;
-        let kept = (0..run.articles.len())
+        let kept = (0..run.batch_len)
             .filter(|&doc| {
                 clusters.cluster_of[doc]
                     .is_none_or(|c| clusters.clusters[c as usize].canonical as usize == doc)
@@ -109,16 +109,16 @@ impl<'a> Page<'a> {
     }
 
     fn removed(&self) -> usize {
-        self.run.articles.len() - self.kept
+        self.run.batch_len - self.kept
     }
 
     fn removed_share(&self) -> String {
-        percent(self.removed(), self.run.articles.len())
+        percent(self.removed(), self.run.batch_len)
     }
 
     /// One line that says it all, for chat previews and `head -1`.
     fn title(&mut self) {
-        let (n, clusters) = (self.run.articles.len(), self.run.clusters.clusters.len());
+        let (n, clusters) = (self.run.batch_len, self.run.clusters.clusters.len());
         let (removed, share) = (self.removed(), self.removed_share());
         let stories = self.run.stories.as_ref().map_or(String::new(), |s| {
             let n = s.stories.len();
@@ -141,7 +141,7 @@ impl<'a> Page<'a> {
                 self.lines_in.to_string(),
             ),
             ("rejected", run.rejects.len().to_string()),
-            ("accepted", run.articles.len().to_string()),
+            ("accepted", run.batch_len.to_string()),
             ("LSH candidate pairs", stats.candidate_pairs.to_string()),
             ("verified pairs", stats.verified_pairs.to_string()),
             (

@@ -91,6 +91,9 @@ struct ArticleLine<'a> {
     canonical: bool,
     duplicate_of: Option<&'a ArticleId>,
     similarity: Option<f64>,
+    /// With an index: the batch of the kept copy when an earlier batch holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    earlier_batch: Option<Option<u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     story: Option<u32>,
 }
@@ -113,6 +116,9 @@ struct Member<'a> {
     source: Option<&'a str>,
     title: Option<&'a str>,
     similarity: f64,
+    /// With an index: the batch of a member an earlier batch added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    earlier_batch: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -185,17 +191,21 @@ pub fn write_dedup(
     };
 
     let mut file = AtomicFile::create(out_dir, "articles.jsonl")?;
-    for (doc, a) in articles.iter().enumerate() {
+    for (doc, a) in run.batch().iter().enumerate() {
         let canonical = canonical_of(doc);
         file.json_line(&ArticleLine {
             id: &a.id,
             source: a.source.as_deref(),
             title: a.title.as_deref(),
-            dup_cluster: clusters.cluster_of[doc],
+            dup_cluster: clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].id),
             canonical: canonical.is_none_or(|c| c == doc),
             duplicate_of: canonical.filter(|&c| c != doc).map(|c| &articles[c].id),
             similarity: clusters.similarity[doc],
-            story: run.stories.as_ref().map(|s| s.story_of[doc]),
+            earlier_batch: run
+                .index
+                .as_ref()
+                .map(|_| canonical.and_then(|c| run.earlier_batch(c))),
+            story: run.stories.as_ref().map(|s| run.story_id(s.story_of[doc])),
         })?;
     }
     file.commit()?;
@@ -203,7 +213,7 @@ pub fn write_dedup(
     if let Some(stories) = &run.stories {
         let mut file = AtomicFile::create(out_dir, "stories.jsonl")?;
         for (idx, story) in stories.stories.iter().enumerate() {
-            file.json_line(&story_line(run, idx as u32, story))?;
+            file.json_line(&story_line(run, run.story_id(idx as u32), story))?;
         }
         file.commit()?;
     } else {
@@ -216,12 +226,12 @@ pub fn write_dedup(
     }
 
     let mut file = AtomicFile::create(out_dir, "duplicates.jsonl")?;
-    for (idx, c) in clusters.clusters.iter().enumerate() {
+    for c in &clusters.clusters {
         let mut order = c.members.clone();
         // The kept article first, then the rest in input order.
         order.sort_by_key(|&d| (d != c.canonical, d));
         file.json_line(&DuplicateLine {
-            cluster: idx as u32,
+            cluster: c.id,
             size: c.members.len(),
             canonical: &articles[c.canonical as usize].id,
             members: order
@@ -231,6 +241,7 @@ pub fn write_dedup(
                     source: articles[d as usize].source.as_deref(),
                     title: articles[d as usize].title.as_deref(),
                     similarity: clusters.similarity[d as usize].unwrap_or(1.0),
+                    earlier_batch: run.earlier_batch(d as usize),
                 })
                 .collect(),
         })?;
@@ -252,7 +263,7 @@ pub fn write_dedup(
     // The people's reports quote a few texts; they are picked up on the same pass.
     let wanted = html::texts_wanted(run);
     let mut quoted = QuotedTexts::new();
-    for_each_article_chunk(&run.inputs, articles, progress, |chunk, range| {
+    for_each_article_chunk(&run.inputs, run.batch(), progress, |chunk, range| {
         for doc in range {
             if wanted.binary_search(&(doc as u32)).is_ok() {
                 let line = article_line(chunk, &articles[doc]);
@@ -288,15 +299,15 @@ pub fn write_dedup(
     let summary = Summary {
         storyhash_version: env!("CARGO_PKG_VERSION"),
         articles_in: run.stats.inputs.iter().map(|i| i.lines).sum(),
-        articles: articles.len(),
+        articles: run.batch_len,
         rejected: run.rejects.len(),
         duplicate_clusters: clusters.clusters.len(),
-        duplicates_removed: articles.len() - kept,
+        duplicates_removed: run.batch_len - kept,
         kept,
-        removed_share: if articles.is_empty() {
+        removed_share: if run.batch_len == 0 {
             0.0
         } else {
-            (articles.len() - kept) as f64 / articles.len() as f64
+            (run.batch_len - kept) as f64 / run.batch_len as f64
         },
         members_below_threshold: clusters.below_threshold,
         stories: run.stories.as_ref().map(|s| s.stories.len()),
@@ -370,6 +381,7 @@ fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> S
         .articles
         .iter()
         .filter_map(|&d| run.clusters.cluster_of[d as usize])
+        .map(|c| run.clusters.clusters[c as usize].id)
         .collect();
     dup_clusters.dedup();
     dup_clusters.sort_unstable();

@@ -1,0 +1,1451 @@
+//! The persistent index for nightly runs: tonight's batch is deduplicated against everything
+//! seen before without recomputing history.
+//!
+//! # Layout of an index directory
+//!
+//! ```text
+//! IDX/MANIFEST                  JSON: format version, parameters, segments, state; checksummed
+//! IDX/LOCK                      flock(2)-held by the one writer (released by the kernel on exit)
+//! IDX/seg-GGGGGGGG[-k].docs     one batch's articles: id, source, title, url, date, cluster, story
+//! IDX/seg-GGGGGGGG[-k].sig      their signatures (16-bit slots)
+//! IDX/seg-GGGGGGGG[-k].bands    their band keys, sorted per band
+//! IDX/state-GGGGGGGG.bin        clusters (kept copy and its signature), merges, learned boilerplate
+//! ```
+//!
+//! Every file is written once and never changed (see [`format`]: header with the format
+//! version and the parameters' fingerprint, XXH3-64 trailer). An update writes the new
+//! segment and the new state under names of the next generation, fsyncs them, writes
+//! `MANIFEST.tmp`, fsyncs it, renames it over `MANIFEST` and fsyncs the directory: the rename
+//! is the commit. A crash before it leaves the old manifest, which names only old files; files
+//! no manifest names are removed on the next open for writing.
+//!
+//! # Cost of a batch
+//!
+//! Reading the index streams its files once or twice (ids; band keys merged per band against
+//! tonight's sorted keys; the signatures and records of the matched articles only) and keeps
+//! only what tonight needs: memory grows with the batch, not with history. Writing adds one
+//! segment of the batch's size and a new state file (one entry per multi-article cluster).
+//!
+//! # Decisions across nights
+//!
+//! A pair of tonight's article and an indexed one is decided on the signatures' estimate
+//! (indexes keep no texts, so `--verify auto`'s exact check applies within the batch only).
+//! Old ids keep their cluster; a new article joins the cluster of the indexed article it
+//! matches, and when it bridges two old clusters they merge under the older (smaller) id.
+//! An article whose cluster already existed is never the kept copy: the kept copy went out
+//! in an earlier night's `deduped.jsonl`.
+
+pub mod format;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ahash::{AHashMap, AHashSet};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ingest::{Article, ArticleId, LineLocation};
+use crate::lsh::{LshParams, MAX_BUCKET, band_key};
+use crate::minhash::{Signatures, Slot, estimate_jaccard};
+use format::{BinReader, BinWriter, Kind, NONE_I64, NONE_U32, crash_point, damaged};
+
+const MANIFEST: &str = "MANIFEST";
+const MANIFEST_TMP: &str = "MANIFEST.tmp";
+const LOCK: &str = "LOCK";
+
+/// The parameters an index is built with; opening it with others is an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexParams {
+    /// `word` or `char`.
+    pub shingle: String,
+    /// Shingle length.
+    pub ngram: usize,
+    /// Hash seed, hexadecimal.
+    pub seed: String,
+    /// MinHash variant.
+    pub sketch: String,
+    /// Slots per signature.
+    pub num_perm: usize,
+    /// LSH bands.
+    pub bands: usize,
+    /// LSH rows per band.
+    pub rows: usize,
+    /// Jaccard threshold.
+    pub threshold: f64,
+}
+
+impl IndexParams {
+    /// The parameters of a run.
+    pub fn of(config: &crate::pipeline::DedupConfig, lsh: &LshParams) -> IndexParams {
+        let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        IndexParams {
+            shingle: name(serde_json::to_value(config.shingle.kind).unwrap_or_default()),
+            ngram: config.shingle.ngram,
+            seed: format!("{:#018x}", config.shingle.seed),
+            sketch: name(serde_json::to_value(config.sketch).unwrap_or_default()),
+            num_perm: config.num_perm,
+            bands: lsh.bands,
+            rows: lsh.rows,
+            threshold: config.cluster.threshold,
+        }
+    }
+
+    /// The stable fingerprint every index file carries in its header.
+    pub fn fingerprint(&self) -> u64 {
+        let text = serde_json::to_string(self).expect("parameters serialize");
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    }
+
+    /// What differs between the index's parameters and a run's, in flag names.
+    fn differences(&self, run: &IndexParams) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |flag: &str, index: String, ours: String| {
+            if index != ours {
+                out.push(format!("--{flag} {ours} (index: {index})"));
+            }
+        };
+        check("shingle", self.shingle.clone(), run.shingle.clone());
+        check("ngram", self.ngram.to_string(), run.ngram.to_string());
+        check("seed", self.seed.clone(), run.seed.clone());
+        check("sketch", self.sketch.clone(), run.sketch.clone());
+        check(
+            "num-perm",
+            self.num_perm.to_string(),
+            run.num_perm.to_string(),
+        );
+        check("bands", self.bands.to_string(), run.bands.to_string());
+        check("rows", self.rows.to_string(), run.rows.to_string());
+        check(
+            "threshold",
+            self.threshold.to_string(),
+            run.threshold.to_string(),
+        );
+        out
+    }
+}
+
+/// One file as the manifest records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FileEntry {
+    name: String,
+    bytes: u64,
+    checksum: String,
+}
+
+impl FileEntry {
+    fn new(name: String, (bytes, checksum): (u64, u64)) -> FileEntry {
+        FileEntry {
+            name,
+            bytes,
+            checksum: format!("{checksum:016x}"),
+        }
+    }
+
+    fn checksum(&self) -> u64 {
+        u64::from_str_radix(&self.checksum, 16).unwrap_or(0)
+    }
+}
+
+/// One segment: the articles of one batch (or what retention left of them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Segment {
+    /// The batch (night) that added it, from 1.
+    batch: u32,
+    /// Articles in it.
+    docs: u64,
+    /// Oldest and newest age date of its articles (seconds), when any has one.
+    oldest: Option<i64>,
+    newest: Option<i64>,
+    docs_file: FileEntry,
+    sig_file: FileEntry,
+    bands_file: FileEntry,
+}
+
+/// The manifest: what the index holds now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Manifest {
+    format_version: u32,
+    storyhash_version: String,
+    params: IndexParams,
+    generation: u64,
+    batches: u32,
+    articles: u64,
+    segments: Vec<Segment>,
+    state: Option<FileEntry>,
+}
+
+impl Manifest {
+    fn empty(params: IndexParams) -> Manifest {
+        Manifest {
+            format_version: format::FORMAT_VERSION,
+            storyhash_version: env!("CARGO_PKG_VERSION").into(),
+            params,
+            generation: 0,
+            batches: 0,
+            articles: 0,
+            segments: Vec::new(),
+            state: None,
+        }
+    }
+
+    fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.segments
+            .iter()
+            .flat_map(|s| [&s.docs_file, &s.sig_file, &s.bands_file])
+            .chain(&self.state)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut text = serde_json::to_vec_pretty(self).expect("manifest serializes");
+        text.push(b'\n');
+        let sum = xxhash_rust::xxh3::xxh3_64(&text);
+        text.extend_from_slice(format!("checksum {sum:016x}\n").as_bytes());
+        text
+    }
+
+    fn decode(path: &Path, data: &[u8]) -> Result<Manifest> {
+        let bad = |what: &str| damaged(path, format!("manifest is damaged: {what}"));
+        let text = std::str::from_utf8(data).map_err(|_| bad("not UTF-8"))?;
+        let body_end = text
+            .trim_end_matches('\n')
+            .rfind('\n')
+            .map(|i| i + 1)
+            .ok_or_else(|| bad("no checksum line"))?;
+        let (body, tail) = text.split_at(body_end);
+        let sum = tail
+            .trim()
+            .strip_prefix("checksum ")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| bad("no checksum line"))?;
+        if xxhash_rust::xxh3::xxh3_64(body.as_bytes()) != sum {
+            return Err(bad("checksum mismatch"));
+        }
+        let version = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("format_version")?.as_u64());
+        if let Some(v) = version
+            && v != u64::from(format::FORMAT_VERSION)
+        {
+            return Err(damaged(
+                path,
+                format!(
+                    "written in index format version {v}; this storyhash reads version {} only",
+                    format::FORMAT_VERSION
+                ),
+            ));
+        }
+        serde_json::from_str(body).map_err(|e| bad(&e.to_string()))
+    }
+}
+
+/// An indexed article, as tonight's run sees it.
+#[derive(Debug, Clone)]
+pub struct IndexedArticle {
+    /// Its number in the index (never reused).
+    pub g: u64,
+    /// The batch that added it.
+    pub batch: u32,
+    /// The article's metadata (its `location` points nowhere: the text is not kept).
+    pub article: Article,
+    /// Its cluster now (after merges), if in one.
+    pub cluster: Option<u32>,
+    /// Its story, if stories were clustered.
+    pub story: Option<u32>,
+    /// Whether its text had any shingle.
+    pub has_shingles: bool,
+}
+
+/// A multi-article cluster in the index.
+#[derive(Debug, Clone)]
+struct ClusterEntry {
+    /// Members (kept copy included), as far as retention left them.
+    size: u64,
+    /// The kept copy.
+    canonical: IndexedArticle,
+    canonical_sig: Vec<Slot>,
+}
+
+/// The index's mutable state, rewritten whole by every update (its size grows with the number
+/// of clusters, not of articles).
+#[derive(Debug, Clone, Default)]
+struct State {
+    next_g: u64,
+    next_cluster: u32,
+    next_story: u32,
+    /// Newest article date seen (seconds).
+    newest: Option<i64>,
+    learned: Vec<u64>,
+    clusters: BTreeMap<u32, ClusterEntry>,
+    /// Clusters merged into another: `from → to` (`to < from`).
+    aliases: BTreeMap<u32, u32>,
+    /// Indexed articles whose cluster changed after their segment was written.
+    overrides: BTreeMap<u64, u32>,
+}
+
+impl State {
+    fn resolve(&self, mut c: u32) -> u32 {
+        while let Some(&to) = self.aliases.get(&c) {
+            c = to;
+        }
+        c
+    }
+
+    /// The current cluster of an indexed article whose segment recorded `written`.
+    fn cluster_of(&self, g: u64, written: Option<u32>) -> Option<u32> {
+        self.overrides
+            .get(&g)
+            .copied()
+            .or(written)
+            .map(|c| self.resolve(c))
+    }
+}
+
+/// Tonight's matches against the index.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryMatch {
+    /// Indexed articles that tonight's articles matched, and the kept copies of their
+    /// clusters, ordered by `g`.
+    pub articles: Vec<IndexedArticle>,
+    /// Their signatures, in the same order.
+    pub signatures: Vec<Vec<Slot>>,
+    /// Per article: whether it is the copy an earlier night kept (its cluster's kept copy, or
+    /// an article in no cluster).
+    pub kept: Vec<bool>,
+    /// Accepted pairs `(tonight's doc, index into articles)`.
+    pub edges: Vec<(u32, u32)>,
+    /// Candidate pairs from the band keys.
+    pub candidate_pairs: u64,
+}
+
+/// What `storyhash index stats` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexStats {
+    /// The directory.
+    pub path: String,
+    /// Format version.
+    pub format_version: u32,
+    /// storyhash version that wrote the manifest.
+    pub written_by: String,
+    /// Parameters.
+    pub params: IndexParams,
+    /// Batches added.
+    pub batches: u32,
+    /// Updates committed (generation).
+    pub generation: u64,
+    /// Articles held.
+    pub articles: u64,
+    /// Segments.
+    pub segments: usize,
+    /// Clusters of two or more.
+    pub clusters: usize,
+    /// Articles in those clusters.
+    pub clustered_articles: u64,
+    /// Clusters merged into others.
+    pub merged_clusters: usize,
+    /// Learned boilerplate lines.
+    pub learned_boilerplate_lines: usize,
+    /// Oldest and newest article dates.
+    pub oldest: Option<String>,
+    /// Newest article date.
+    pub newest: Option<String>,
+    /// Bytes on disk (files the manifest names).
+    pub bytes: u64,
+    /// Files read and checked against their checksums.
+    pub files_verified: usize,
+}
+
+/// An open index. Opened for update it holds the directory's lock until dropped.
+#[derive(Debug)]
+pub struct Index {
+    dir: PathBuf,
+    _lock: Option<File>,
+    manifest: Manifest,
+    state: State,
+    fingerprint: u64,
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+fn is_index_file(name: &str) -> bool {
+    name == MANIFEST_TMP || name.starts_with("seg-") || name.starts_with("state-")
+}
+
+impl Index {
+    /// Opens (creating if absent) the index in `dir` for an update with `params`: takes the
+    /// lock, checks the format and parameters, removes leftovers of an interrupted update and
+    /// loads the state.
+    pub fn open_for_update(dir: &Path, params: IndexParams) -> Result<Index> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = take_lock(dir)?;
+        let manifest = match read_manifest(dir)? {
+            Some(m) => {
+                let diff = m.params.differences(&params);
+                if !diff.is_empty() {
+                    return Err(Error::Config(format!(
+                        "the index {} was built with other parameters; this run has {}. Use the index's parameters or another --index directory",
+                        dir.display(),
+                        diff.join(", ")
+                    )));
+                }
+                m
+            }
+            None => Manifest::empty(params),
+        };
+        let mut index = Index::from_manifest(dir, manifest, Some(lock))?;
+        index.remove_leftovers()?;
+        Ok(index)
+    }
+
+    /// Opens an existing index to read it (no lock: a manifest is replaced atomically).
+    pub fn open_read(dir: &Path) -> Result<Index> {
+        let manifest = read_manifest(dir)?.ok_or_else(|| Error::Index {
+            path: dir.to_path_buf(),
+            reason: "no index here (no MANIFEST)".into(),
+        })?;
+        Index::from_manifest(dir, manifest, None)
+    }
+
+    fn from_manifest(dir: &Path, manifest: Manifest, lock: Option<File>) -> Result<Index> {
+        let fingerprint = manifest.params.fingerprint();
+        let mut index = Index {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            manifest,
+            state: State::default(),
+            fingerprint,
+        };
+        if let Some(entry) = index.manifest.state.clone() {
+            index.state = index.read_state(&entry)?;
+        }
+        Ok(index)
+    }
+
+    /// Articles held.
+    pub fn len(&self) -> u64 {
+        self.manifest.articles
+    }
+
+    /// True when the index holds no article.
+    pub fn is_empty(&self) -> bool {
+        self.manifest.articles == 0
+    }
+
+    /// Batches added so far.
+    pub fn batches(&self) -> u32 {
+        self.manifest.batches
+    }
+
+    /// Boilerplate line keys learned in earlier batches.
+    pub fn learned_keys(&self) -> &[u64] {
+        &self.state.learned
+    }
+
+    fn remove_leftovers(&mut self) -> Result<()> {
+        let named: AHashSet<&str> = self.manifest.files().map(|f| f.name.as_str()).collect();
+        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let mut removed = false;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if is_index_file(name) && !named.contains(name) {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                removed = true;
+            }
+        }
+        if removed {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    fn reader(&self, entry: &FileEntry, kind: Kind) -> Result<BinReader> {
+        BinReader::open(
+            self.dir.join(&entry.name),
+            kind,
+            self.fingerprint,
+            entry.bytes,
+        )
+    }
+
+    /// Streams every indexed article of `segment` in order, with its signature when
+    /// `want_sig(local)` says so.
+    fn read_segment(
+        &self,
+        segment: &Segment,
+        mut want: impl FnMut(u64) -> bool,
+        mut f: impl FnMut(u64, IndexedArticle) -> Result<()>,
+    ) -> Result<()> {
+        let mut r = self.reader(&segment.docs_file, Kind::Docs)?;
+        let n = r.count(40)?;
+        if n != segment.docs {
+            return Err(damaged(
+                r.path(),
+                "file is damaged: article count differs from the manifest",
+            ));
+        }
+        for local in 0..n {
+            let a = read_article(&mut r)?;
+            if want(local) {
+                f(local, a)?;
+            }
+        }
+        r.finish(segment.docs_file.checksum())
+    }
+
+    /// The 128-bit hashes of every indexed id (tonight's ids must be new).
+    pub fn ids(&self) -> Result<AHashSet<u128>> {
+        let mut ids = AHashSet::with_capacity(self.manifest.articles as usize);
+        for segment in &self.manifest.segments {
+            self.read_segment(
+                segment,
+                |_| true,
+                |_, a| {
+                    ids.insert(id_hash(&a.article.id));
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(ids)
+    }
+
+    /// Finds tonight's articles (`sigs`, those with `eligible` set) that match indexed ones:
+    /// candidates from equal band keys, accepted when their estimate reaches `threshold`.
+    pub fn match_batch(
+        &self,
+        sigs: &Signatures,
+        eligible: &[bool],
+        lsh: &LshParams,
+        threshold: f64,
+    ) -> Result<HistoryMatch> {
+        let segments = &self.manifest.segments;
+        let mut out = HistoryMatch::default();
+        if segments.is_empty() {
+            return Ok(out);
+        }
+        // (doc, segment, local) candidates, merged band by band against every segment.
+        let mut readers: Vec<BinReader> = Vec::with_capacity(segments.len());
+        for s in segments {
+            let mut r = self.reader(&s.bands_file, Kind::Bands)?;
+            let (bands, rows) = (r.u32()? as usize, r.u32()? as usize);
+            if (bands, rows) != (lsh.bands, lsh.rows) {
+                return Err(damaged(
+                    r.path(),
+                    "file is damaged: bands and rows differ from the manifest",
+                ));
+            }
+            readers.push(r);
+        }
+        let docs: Vec<u32> = (0..sigs.len() as u32)
+            .filter(|&d| eligible[d as usize])
+            .collect();
+        let mut packed: Vec<(u32, u32, u32)> = Vec::new();
+        let mut tonight: Vec<(u64, u32)> = Vec::with_capacity(docs.len());
+        for band in 0..lsh.bands {
+            let (lo, hi) = (band * lsh.rows, (band + 1) * lsh.rows);
+            tonight.clear();
+            tonight.extend(
+                docs.iter()
+                    .map(|&d| (band_key(&sigs.get(d as usize)[lo..hi]), d)),
+            );
+            tonight.sort_unstable();
+            for (seg, r) in readers.iter_mut().enumerate() {
+                let n = r.count(12)?;
+                let mut t = 0;
+                let mut run_key = None;
+                let mut run_len = 0usize;
+                let mut last_key = 0u64;
+                for i in 0..n {
+                    let key = r.u64()?;
+                    let local = r.u32()?;
+                    if i > 0 && key < last_key {
+                        return Err(damaged(r.path(), "file is damaged: band keys out of order"));
+                    }
+                    last_key = key;
+                    if run_key != Some(key) {
+                        run_key = Some(key);
+                        run_len = 0;
+                    }
+                    run_len += 1;
+                    if run_len > MAX_BUCKET {
+                        continue;
+                    }
+                    while t < tonight.len() && tonight[t].0 < key {
+                        t += 1;
+                    }
+                    let mut j = t;
+                    while j < tonight.len() && tonight[j].0 == key {
+                        packed.push((tonight[j].1, seg as u32, local));
+                        j += 1;
+                    }
+                }
+            }
+            if packed.len() > (1 << 22) {
+                packed.sort_unstable();
+                packed.dedup();
+            }
+        }
+        for (r, s) in readers.into_iter().zip(segments) {
+            r.finish(s.bands_file.checksum())?;
+        }
+        packed.sort_unstable();
+        packed.dedup();
+        out.candidate_pairs = packed.len() as u64;
+
+        // The signatures of the candidates, segment by segment; accept on the estimate.
+        let k = sigs.num_perm();
+        let mut by_segment: Vec<Vec<(u32, u32)>> = vec![Vec::new(); segments.len()];
+        for &(doc, seg, local) in &packed {
+            by_segment[seg as usize].push((local, doc));
+        }
+        drop(packed);
+        let mut accepted: Vec<(u32, u32, u32)> = Vec::new(); // (seg, local, doc)
+        let mut wanted_sigs: AHashMap<(u32, u32), Vec<Slot>> = AHashMap::new();
+        for (seg, (segment, pairs)) in segments.iter().zip(&mut by_segment).enumerate() {
+            if pairs.is_empty() {
+                continue;
+            }
+            pairs.sort_unstable();
+            let mut r = self.reader(&segment.sig_file, Kind::Sigs)?;
+            let n = r.count(2 * k as u64)?;
+            if n != segment.docs || r.u32()? as usize != k {
+                return Err(damaged(
+                    r.path(),
+                    "file is damaged: shape differs from the manifest",
+                ));
+            }
+            let mut row = vec![0u8; 2 * k];
+            let mut p = 0;
+            for local in 0..n as u32 {
+                r.read(&mut row)?;
+                if p < pairs.len() && pairs[p].0 == local {
+                    let sig: Vec<Slot> = row
+                        .chunks_exact(2)
+                        .map(|b| Slot::from_le_bytes([b[0], b[1]]))
+                        .collect();
+                    let mut any = false;
+                    while p < pairs.len() && pairs[p].0 == local {
+                        let doc = pairs[p].1;
+                        if estimate_jaccard(sigs.get(doc as usize), &sig) >= threshold {
+                            accepted.push((seg as u32, local, doc));
+                            any = true;
+                        }
+                        p += 1;
+                    }
+                    if any {
+                        wanted_sigs.insert((seg as u32, local), sig);
+                    }
+                }
+            }
+            r.finish(segment.sig_file.checksum())?;
+        }
+        accepted.sort_unstable();
+
+        // The records of the matched articles.
+        let mut matched: Vec<(IndexedArticle, Vec<Slot>)> = Vec::new();
+        let mut slot_of: AHashMap<(u32, u32), u32> = AHashMap::new();
+        for (seg, segment) in segments.iter().enumerate() {
+            let seg = seg as u32;
+            let lo = accepted.partition_point(|&(s, _, _)| s < seg);
+            let hi = accepted.partition_point(|&(s, _, _)| s <= seg);
+            if lo == hi {
+                continue;
+            }
+            let locals: AHashSet<u32> = accepted[lo..hi].iter().map(|&(_, l, _)| l).collect();
+            self.read_segment(
+                segment,
+                |local| locals.contains(&(local as u32)),
+                |local, mut a| {
+                    a.cluster = self.state.cluster_of(a.g, a.cluster);
+                    let sig = wanted_sigs
+                        .remove(&(seg, local as u32))
+                        .expect("accepted articles have their signature");
+                    slot_of.insert((seg, local as u32), matched.len() as u32);
+                    matched.push((a, sig));
+                    Ok(())
+                },
+            )?;
+        }
+        // The kept copies of the clusters they are in.
+        let have: AHashSet<u64> = matched.iter().map(|(a, _)| a.g).collect();
+        let mut clusters: Vec<u32> = matched.iter().filter_map(|(a, _)| a.cluster).collect();
+        clusters.sort_unstable();
+        clusters.dedup();
+        for c in clusters {
+            if let Some(entry) = self.state.clusters.get(&c)
+                && !have.contains(&entry.canonical.g)
+            {
+                let mut kept = entry.canonical.clone();
+                kept.cluster = Some(c);
+                matched.push((kept, entry.canonical_sig.clone()));
+            }
+        }
+        // Ordered by g; edges renumbered.
+        let mut order: Vec<u32> = (0..matched.len() as u32).collect();
+        order.sort_by_key(|&i| matched[i as usize].0.g);
+        let mut rank = vec![0u32; matched.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        out.edges = accepted
+            .iter()
+            .map(|&(seg, local, doc)| (doc, rank[slot_of[&(seg, local)] as usize]))
+            .collect();
+        out.edges.sort_unstable();
+        let mut slots: Vec<Option<(IndexedArticle, Vec<Slot>)>> =
+            matched.into_iter().map(Some).collect();
+        for i in order {
+            let (a, sig) = slots[i as usize].take().expect("each once");
+            out.kept.push(match a.cluster {
+                None => true,
+                Some(c) => self
+                    .state
+                    .clusters
+                    .get(&c)
+                    .is_some_and(|e| e.canonical.g == a.g),
+            });
+            out.articles.push(a);
+            out.signatures.push(sig);
+        }
+        Ok(out)
+    }
+
+    fn read_state(&self, entry: &FileEntry) -> Result<State> {
+        let mut r = self.reader(entry, Kind::State)?;
+        let k = self.manifest.params.num_perm;
+        let mut s = State {
+            next_g: r.u64()?,
+            next_cluster: r.u32()?,
+            next_story: r.u32()?,
+            newest: some_date(r.i64()?),
+            ..State::default()
+        };
+        let n = r.count(8)?;
+        s.learned = (0..n).map(|_| r.u64()).collect::<Result<_>>()?;
+        let n = r.count(12)?;
+        for _ in 0..n {
+            let id = r.u32()?;
+            let size = r.u64()?;
+            let canonical = read_article(&mut r)?;
+            let mut row = vec![0u8; 2 * k];
+            r.read(&mut row)?;
+            let canonical_sig = row
+                .chunks_exact(2)
+                .map(|b| Slot::from_le_bytes([b[0], b[1]]))
+                .collect();
+            s.clusters.insert(
+                id,
+                ClusterEntry {
+                    size,
+                    canonical,
+                    canonical_sig,
+                },
+            );
+        }
+        let n = r.count(8)?;
+        for _ in 0..n {
+            let (from, to) = (r.u32()?, r.u32()?);
+            if to >= from {
+                return Err(damaged(
+                    r.path(),
+                    "file is damaged: a cluster merge points forward",
+                ));
+            }
+            s.aliases.insert(from, to);
+        }
+        let n = r.count(12)?;
+        for _ in 0..n {
+            let (g, c) = (r.u64()?, r.u32()?);
+            s.overrides.insert(g, c);
+        }
+        r.finish(entry.checksum())?;
+        Ok(s)
+    }
+
+    /// Streams every indexed article, in the order they were added, with its current
+    /// cluster (after merges) and story.
+    pub fn for_each_article(&self, mut f: impl FnMut(&IndexedArticle) -> Result<()>) -> Result<()> {
+        for segment in &self.manifest.segments {
+            self.read_segment(
+                segment,
+                |_| true,
+                |_, mut a| {
+                    a.cluster = self.state.cluster_of(a.g, a.cluster);
+                    f(&a)
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Reads every file the manifest names, checking each against its checksum, and counts
+    /// what the index holds.
+    pub fn stats(&self) -> Result<IndexStats> {
+        let mut files_verified = usize::from(self.manifest.state.is_some());
+        let (mut oldest, mut newest): (Option<i64>, Option<i64>) = (None, None);
+        let k = self.manifest.params.num_perm;
+        for segment in &self.manifest.segments {
+            self.read_segment(
+                segment,
+                |_| true,
+                |_, a| {
+                    if let Some(p) = a.article.published {
+                        oldest = Some(oldest.map_or(p, |o| o.min(p)));
+                        newest = Some(newest.map_or(p, |o| o.max(p)));
+                    }
+                    Ok(())
+                },
+            )?;
+            let mut r = self.reader(&segment.sig_file, Kind::Sigs)?;
+            let n = r.count(2 * k as u64)?;
+            if n != segment.docs || r.u32()? as usize != k {
+                return Err(damaged(
+                    r.path(),
+                    "file is damaged: shape differs from the manifest",
+                ));
+            }
+            let mut row = vec![0u8; 2 * k];
+            for _ in 0..n {
+                r.read(&mut row)?;
+            }
+            r.finish(segment.sig_file.checksum())?;
+            let mut r = self.reader(&segment.bands_file, Kind::Bands)?;
+            r.u32()?;
+            r.u32()?;
+            for _ in 0..self.manifest.params.bands {
+                let n = r.count(12)?;
+                for _ in 0..n {
+                    r.u64()?;
+                    r.u32()?;
+                }
+            }
+            r.finish(segment.bands_file.checksum())?;
+            files_verified += 3;
+        }
+        let live: Vec<&ClusterEntry> = self
+            .state
+            .clusters
+            .values()
+            .filter(|c| c.size >= 2)
+            .collect();
+        Ok(IndexStats {
+            path: self.dir.display().to_string(),
+            format_version: self.manifest.format_version,
+            written_by: self.manifest.storyhash_version.clone(),
+            params: self.manifest.params.clone(),
+            batches: self.manifest.batches,
+            generation: self.manifest.generation,
+            articles: self.manifest.articles,
+            segments: self.manifest.segments.len(),
+            clusters: live.len(),
+            clustered_articles: live.iter().map(|c| c.size).sum(),
+            merged_clusters: self.state.aliases.len(),
+            learned_boilerplate_lines: self.state.learned.len(),
+            oldest: oldest.map(crate::ingest::format_published),
+            newest: newest.map(crate::ingest::format_published),
+            bytes: self.manifest.files().map(|f| f.bytes).sum(),
+            files_verified,
+        })
+    }
+
+    /// The next cluster id a new cluster gets.
+    pub fn next_cluster(&self) -> u32 {
+        self.state.next_cluster
+    }
+
+    /// The next story id a new story gets.
+    pub fn next_story(&self) -> u32 {
+        self.state.next_story
+    }
+
+    /// The current cluster of an old cluster id (after merges).
+    pub fn resolve_cluster(&self, c: u32) -> u32 {
+        self.state.resolve(c)
+    }
+
+    /// Commits tonight's batch: a new segment with `batch`, clusters updated, then (with
+    /// `max_age_days`) articles older than that many days before the newest date dropped.
+    /// Atomic: either all of it is visible afterwards, or none.
+    pub fn commit(mut self, batch: &Batch<'_>, max_age_days: Option<f64>) -> Result<CommitStats> {
+        let generation = self.manifest.generation + 1;
+        let mut stats = CommitStats::default();
+        let base_g = self.state.next_g;
+        let batch_no = self.manifest.batches + 1;
+        let n = batch.articles.len();
+
+        // State: clusters, merges, overrides; tonight's article records.
+        let mut state = self.state.clone();
+        let mut records: Vec<IndexedArticle> = Vec::with_capacity(n);
+        for (doc, a) in batch.articles.iter().enumerate() {
+            records.push(IndexedArticle {
+                g: base_g + doc as u64,
+                batch: batch_no,
+                article: a.clone(),
+                cluster: None,
+                story: batch.story_of.map(|s| s[doc]),
+                has_shingles: batch.has_shingles[doc],
+            });
+            if let Some(p) = a.published {
+                state.newest = Some(state.newest.map_or(p, |o| o.max(p)));
+            }
+        }
+        for c in &batch.clusters.clusters {
+            let id = c.id;
+            let mut joined = 0u64;
+            for &m in &c.members {
+                let m = m as usize;
+                if m < n {
+                    records[m].cluster = Some(id);
+                    joined += 1;
+                } else {
+                    let old = &batch.history.articles[m - n];
+                    match old.cluster {
+                        Some(o) if o == id => {}
+                        Some(o) => {
+                            // A bridge: the younger cluster merges into this one.
+                            if let Some(gone) = state.clusters.remove(&o) {
+                                joined += gone.size;
+                            }
+                            state.aliases.insert(o, id);
+                            stats.merged_clusters += 1;
+                        }
+                        None => {
+                            state.overrides.insert(old.g, id);
+                            joined += 1;
+                        }
+                    }
+                }
+            }
+            match state.clusters.get_mut(&id) {
+                Some(entry) => {
+                    entry.size += joined;
+                    stats.joined_old_clusters += 1;
+                }
+                None => {
+                    let kept = c.canonical as usize;
+                    let (canonical, canonical_sig) = if kept < n {
+                        (records[kept].clone(), batch.signatures.get(kept).to_vec())
+                    } else {
+                        let old = &batch.history.articles[kept - n];
+                        (old.clone(), batch.history.signatures[kept - n].clone())
+                    };
+                    state.clusters.insert(
+                        id,
+                        ClusterEntry {
+                            size: joined,
+                            canonical: IndexedArticle {
+                                cluster: Some(id),
+                                ..canonical
+                            },
+                            canonical_sig,
+                        },
+                    );
+                    stats.new_clusters += 1;
+                }
+            }
+            state.next_cluster = state.next_cluster.max(id + 1);
+        }
+        state.next_g = base_g + n as u64;
+        if let Some(&max) = batch.story_of.and_then(|s| s.iter().max()) {
+            state.next_story = state.next_story.max(max + 1);
+        }
+        let mut learned: Vec<u64> = batch.learned.to_vec();
+        learned.sort_unstable();
+        learned.dedup();
+        state.learned = learned;
+
+        // Write the segment of tonight's articles.
+        let mut manifest = self.manifest.clone();
+        manifest.generation = generation;
+        manifest.batches = batch_no;
+        let mut written: Vec<String> = Vec::new();
+        if n > 0 {
+            let stem = format!("seg-{generation:08}");
+            let segment = self.write_segment(
+                &stem,
+                batch_no,
+                &records,
+                |i| batch.signatures.get(i).to_vec(),
+                &mut written,
+            )?;
+            manifest.segments.push(segment);
+        }
+
+        // Retention.
+        if let (Some(days), Some(newest)) = (max_age_days, state.newest) {
+            let cutoff = newest - (days * 86_400.0).round() as i64;
+            stats.expired =
+                self.expire(&mut manifest, &mut state, cutoff, generation, &mut written)?;
+        }
+        manifest.articles = manifest.segments.iter().map(|s| s.docs).sum();
+
+        // The state, then the manifest: the rename is the commit.
+        let state_name = format!("state-{generation:08}.bin");
+        let entry = self.write_state(&state_name, &state)?;
+        written.push(state_name);
+        manifest.state = Some(entry);
+        manifest.storyhash_version = env!("CARGO_PKG_VERSION").into();
+        sync_dir(&self.dir)?;
+        crash_point();
+        let tmp = self.dir.join(MANIFEST_TMP);
+        {
+            let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            f.write_all(&manifest.encode())
+                .map_err(|e| Error::io(&tmp, e))?;
+            crash_point();
+            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        }
+        crash_point();
+        let target = self.dir.join(MANIFEST);
+        fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        crash_point();
+        sync_dir(&self.dir)?;
+        crash_point();
+
+        // Committed: files the new manifest no longer names go.
+        let old_files: Vec<String> = self.manifest.files().map(|f| f.name.clone()).collect();
+        self.manifest = manifest;
+        let named: AHashSet<&str> = self.manifest.files().map(|f| f.name.as_str()).collect();
+        for name in old_files {
+            if !named.contains(name.as_str()) {
+                let path = self.dir.join(&name);
+                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                crash_point();
+            }
+        }
+        stats.articles_added = n as u64;
+        stats.articles_held = self.manifest.articles;
+        stats.batch = batch_no;
+        Ok(stats)
+    }
+
+    fn write_segment(
+        &self,
+        stem: &str,
+        batch_no: u32,
+        records: &[IndexedArticle],
+        sig_of: impl Fn(usize) -> Vec<Slot>,
+        written: &mut Vec<String>,
+    ) -> Result<Segment> {
+        let p = &self.manifest.params;
+        let name = |ext: &str| format!("{stem}.{ext}");
+        let mut w = BinWriter::create(self.dir.join(name("docs")), Kind::Docs, self.fingerprint)?;
+        written.push(name("docs"));
+        w.u64(records.len() as u64)?;
+        for r in records {
+            write_article(&mut w, r)?;
+        }
+        let docs_file = FileEntry::new(name("docs"), w.finish()?);
+
+        let mut w = BinWriter::create(self.dir.join(name("sig")), Kind::Sigs, self.fingerprint)?;
+        written.push(name("sig"));
+        w.u64(records.len() as u64)?;
+        w.u32(p.num_perm as u32)?;
+        let mut keys: Vec<Vec<(u64, u32)>> = vec![Vec::new(); p.bands];
+        let mut row: Vec<u8> = Vec::with_capacity(2 * p.num_perm);
+        for (local, r) in records.iter().enumerate() {
+            let sig = sig_of(local);
+            row.clear();
+            for s in &sig {
+                row.extend_from_slice(&s.to_le_bytes());
+            }
+            w.bytes(&row)?;
+            if r.has_shingles {
+                for (band, k) in keys.iter_mut().enumerate() {
+                    k.push((
+                        band_key(&sig[band * p.rows..(band + 1) * p.rows]),
+                        local as u32,
+                    ));
+                }
+            }
+        }
+        let sig_file = FileEntry::new(name("sig"), w.finish()?);
+
+        let mut w = BinWriter::create(self.dir.join(name("bands")), Kind::Bands, self.fingerprint)?;
+        written.push(name("bands"));
+        w.u32(p.bands as u32)?;
+        w.u32(p.rows as u32)?;
+        for mut band in keys {
+            band.sort_unstable();
+            w.u64(band.len() as u64)?;
+            for (key, local) in band {
+                w.u64(key)?;
+                w.u32(local)?;
+            }
+        }
+        let bands_file = FileEntry::new(name("bands"), w.finish()?);
+        let dates = records.iter().filter_map(|r| age_date(r, None));
+        Ok(Segment {
+            batch: batch_no,
+            docs: records.len() as u64,
+            oldest: dates.clone().min(),
+            newest: dates.max(),
+            docs_file,
+            sig_file,
+            bands_file,
+        })
+    }
+
+    /// Drops articles whose age date is before `cutoff`: whole segments, or segments rewritten
+    /// without them. Returns the number dropped.
+    fn expire(
+        &self,
+        manifest: &mut Manifest,
+        state: &mut State,
+        cutoff: i64,
+        generation: u64,
+        written: &mut Vec<String>,
+    ) -> Result<u64> {
+        let mut dropped = 0u64;
+        let mut kept_segments = Vec::new();
+        let segments = std::mem::take(&mut manifest.segments);
+        for (i, segment) in segments.into_iter().enumerate() {
+            if segment.oldest.is_none_or(|o| o >= cutoff) {
+                kept_segments.push(segment);
+                continue;
+            }
+            // Read it whole (one segment at a time), keep the young.
+            let batch_newest = segment.newest;
+            let mut keep: Vec<IndexedArticle> = Vec::new();
+            let mut keep_locals: Vec<u64> = Vec::new();
+            let mut gone: Vec<IndexedArticle> = Vec::new();
+            self.read_segment(
+                &segment,
+                |_| true,
+                |local, a| {
+                    if age_date(&a, batch_newest).is_some_and(|d| d < cutoff) {
+                        gone.push(a);
+                    } else {
+                        keep.push(a);
+                        keep_locals.push(local);
+                    }
+                    Ok(())
+                },
+            )?;
+            for a in &gone {
+                if let Some(c) = state.cluster_of(a.g, a.cluster)
+                    && let Some(entry) = state.clusters.get_mut(&c)
+                {
+                    entry.size = entry.size.saturating_sub(1);
+                    if entry.size == 0 {
+                        state.clusters.remove(&c);
+                    }
+                }
+                state.overrides.remove(&a.g);
+            }
+            dropped += gone.len() as u64;
+            if keep.is_empty() {
+                continue;
+            }
+            let k = manifest.params.num_perm;
+            let mut sigs: Vec<Vec<Slot>> = Vec::with_capacity(keep.len());
+            let mut r = self.reader(&segment.sig_file, Kind::Sigs)?;
+            let n = r.count(2 * k as u64)?;
+            r.u32()?;
+            let mut row = vec![0u8; 2 * k];
+            let mut p = 0;
+            for local in 0..n {
+                r.read(&mut row)?;
+                if p < keep_locals.len() && keep_locals[p] == local {
+                    sigs.push(
+                        row.chunks_exact(2)
+                            .map(|b| Slot::from_le_bytes([b[0], b[1]]))
+                            .collect(),
+                    );
+                    p += 1;
+                }
+            }
+            r.finish(segment.sig_file.checksum())?;
+            let stem = format!("seg-{generation:08}-{i}");
+            let mut rewritten =
+                self.write_segment(&stem, segment.batch, &keep, |i| sigs[i].clone(), written)?;
+            rewritten.newest = rewritten.newest.max(batch_newest);
+            kept_segments.push(rewritten);
+        }
+        manifest.segments = kept_segments;
+        Ok(dropped)
+    }
+
+    fn write_state(&self, name: &str, s: &State) -> Result<FileEntry> {
+        let mut w = BinWriter::create(self.dir.join(name), Kind::State, self.fingerprint)?;
+        w.u64(s.next_g)?;
+        w.u32(s.next_cluster)?;
+        w.u32(s.next_story)?;
+        w.i64(s.newest.unwrap_or(NONE_I64))?;
+        w.u64(s.learned.len() as u64)?;
+        for &k in &s.learned {
+            w.u64(k)?;
+        }
+        w.u64(s.clusters.len() as u64)?;
+        for (&id, c) in &s.clusters {
+            w.u32(id)?;
+            w.u64(c.size)?;
+            write_article(&mut w, &c.canonical)?;
+            for slot in &c.canonical_sig {
+                w.bytes(&slot.to_le_bytes())?;
+            }
+        }
+        w.u64(s.aliases.len() as u64)?;
+        for (&from, &to) in &s.aliases {
+            w.u32(from)?;
+            w.u32(to)?;
+        }
+        w.u64(s.overrides.len() as u64)?;
+        for (&g, &c) in &s.overrides {
+            w.u64(g)?;
+            w.u32(c)?;
+        }
+        Ok(FileEntry::new(name.to_string(), w.finish()?))
+    }
+}
+
+/// Tonight's batch as the index stores it.
+pub struct Batch<'a> {
+    /// Tonight's accepted articles.
+    pub articles: &'a [Article],
+    /// Their signatures.
+    pub signatures: &'a Signatures,
+    /// Whether each had any shingle.
+    pub has_shingles: &'a [bool],
+    /// Clusters over tonight's articles and the matched indexed ones (numbered after them),
+    /// with their final ids.
+    pub clusters: &'a crate::cluster::Clusters,
+    /// The matched indexed articles.
+    pub history: &'a HistoryMatch,
+    /// Tonight's story per article, when stories ran.
+    pub story_of: Option<&'a [u32]>,
+    /// All boilerplate keys learned so far (the index's and tonight's).
+    pub learned: &'a [u64],
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommitStats {
+    /// The batch number.
+    pub batch: u32,
+    /// Articles added.
+    pub articles_added: u64,
+    /// Articles the index holds now.
+    pub articles_held: u64,
+    /// Clusters created.
+    pub new_clusters: u64,
+    /// Existing clusters that tonight's articles joined.
+    pub joined_old_clusters: u64,
+    /// Old clusters merged into another.
+    pub merged_clusters: u64,
+    /// Articles dropped by retention.
+    pub expired: u64,
+}
+
+/// The date an article ages by: its own, or its batch's newest.
+fn age_date(a: &IndexedArticle, batch_newest: Option<i64>) -> Option<i64> {
+    a.article.published.or(batch_newest)
+}
+
+fn some_date(v: i64) -> Option<i64> {
+    (v != NONE_I64).then_some(v)
+}
+
+/// The 128-bit hash of an id (its text), for checking tonight's ids against the index.
+pub fn id_hash(id: &ArticleId) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_str().as_bytes())
+}
+
+fn write_article(w: &mut BinWriter, a: &IndexedArticle) -> Result<()> {
+    w.u64(a.g)?;
+    w.u32(a.batch)?;
+    w.i64(a.article.published.unwrap_or(NONE_I64))?;
+    w.u32(a.article.text_chars)?;
+    w.u32(a.cluster.unwrap_or(NONE_U32))?;
+    w.u32(a.story.unwrap_or(NONE_U32))?;
+    let int_id = matches!(a.article.id, ArticleId::Int(_));
+    w.bytes(&[u8::from(a.has_shingles) | (u8::from(int_id) << 1)])?;
+    w.str(a.article.id.as_str())?;
+    w.opt_str(a.article.source.as_deref())?;
+    w.opt_str(a.article.title.as_deref())?;
+    w.opt_str(a.article.url.as_deref())
+}
+
+fn read_article(r: &mut BinReader) -> Result<IndexedArticle> {
+    let g = r.u64()?;
+    let batch = r.u32()?;
+    let published = some_date(r.i64()?);
+    let text_chars = r.u32()?;
+    let cluster = r.u32()?;
+    let story = r.u32()?;
+    let flags = r.u8()?;
+    let id = r.str()?;
+    let id = if flags & 2 != 0 {
+        ArticleId::Int(id)
+    } else {
+        ArticleId::Str(id)
+    };
+    Ok(IndexedArticle {
+        g,
+        batch,
+        article: Article {
+            id,
+            source: r.opt_str()?,
+            title: r.opt_str()?,
+            url: r.opt_str()?,
+            published,
+            text_chars,
+            location: NOWHERE,
+        },
+        cluster: (cluster != NONE_U32).then_some(cluster),
+        story: (story != NONE_U32).then_some(story),
+        has_shingles: flags & 1 != 0,
+    })
+}
+
+/// The location of an article whose text is not in tonight's inputs.
+pub const NOWHERE: LineLocation = LineLocation {
+    input: u32::MAX,
+    line: 0,
+    offset: 0,
+    len: 0,
+};
+
+fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST);
+    match fs::read(&path) {
+        Ok(data) => Manifest::decode(&path, &data).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // No manifest: a new index, unless files say an index was here.
+            let listed = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+            for entry in listed.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with("seg-") || name.starts_with("state-") {
+                    if fs::metadata(dir.join(MANIFEST_TMP)).is_ok() {
+                        // The very first update was interrupted before its commit.
+                        continue;
+                    }
+                    return Err(damaged(
+                        &path,
+                        "the manifest is missing but index files are present; refusing to start over",
+                    ));
+                }
+            }
+            Ok(None)
+        }
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK);
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(Error::Index {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "the index is being updated by another storyhash ({}); wait for it to finish (the lock goes when that process ends, even if it crashes)",
+                    if holder.is_empty() {
+                        "process unknown"
+                    } else {
+                        holder
+                    }
+                ),
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    file.set_len(0).map_err(|e| Error::io(&path, e))?;
+    let stamp = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+    writeln!(file, "pid {} since {stamp}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> IndexParams {
+        IndexParams {
+            shingle: "word".into(),
+            ngram: 5,
+            seed: "0x1".into(),
+            sketch: "oph".into(),
+            num_perm: 4,
+            bands: 2,
+            rows: 2,
+            threshold: 0.5,
+        }
+    }
+
+    #[test]
+    fn manifest_round_trip_and_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST);
+        let m = Manifest::empty(params());
+        let bytes = m.encode();
+        let back = Manifest::decode(&path, &bytes).unwrap();
+        assert_eq!(back.params, params());
+        let mut bad = bytes.clone();
+        let at = bad.iter().position(|&b| b == b'5').unwrap();
+        bad[at] = b'6';
+        let err = Manifest::decode(&path, &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("MANIFEST") && err.contains("checksum"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parameter_differences_name_the_flags() {
+        let mut other = params();
+        other.ngram = 3;
+        other.threshold = 0.7;
+        let diff = params().differences(&other);
+        assert_eq!(
+            diff,
+            vec!["--ngram 3 (index: 5)", "--threshold 0.7 (index: 0.5)"]
+        );
+    }
+
+    #[test]
+    fn second_writer_is_refused_and_the_lock_goes_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Index::open_for_update(dir.path(), params()).unwrap();
+        let err = Index::open_for_update(dir.path(), params())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("being updated by another storyhash"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(first);
+        Index::open_for_update(dir.path(), params()).unwrap();
+    }
+
+    #[test]
+    fn aliases_resolve_through_chains() {
+        let mut s = State::default();
+        s.aliases.insert(9, 4);
+        s.aliases.insert(4, 1);
+        s.overrides.insert(70, 9);
+        assert_eq!(s.resolve(9), 1);
+        assert_eq!(s.cluster_of(70, None), Some(1));
+        assert_eq!(s.cluster_of(71, Some(4)), Some(1));
+        assert_eq!(s.cluster_of(72, None), None);
+    }
+}
