@@ -64,6 +64,17 @@ pub fn crash_point() {
     }
 }
 
+/// Test hook: with `STORYHASH_INDEX_HOLD_MS=N` a writer sleeps N ms right after taking the
+/// lock, so tests can start a second writer while the first holds it.
+pub fn hold_point() {
+    if let Some(ms) = std::env::var("STORYHASH_INDEX_HOLD_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 /// Ends this process with SIGKILL, as an outside `kill -9` would (no destructor, no flush);
 /// `abort` if `kill` cannot be run.
 fn kill_self() {

@@ -399,6 +399,7 @@ impl Index {
         };
         let mut index = Index::from_manifest(dir, manifest, Some(lock))?;
         index.remove_leftovers()?;
+        format::hold_point();
         Ok(index)
     }
 
@@ -608,10 +609,8 @@ impl Index {
         drop(packed);
         let mut accepted: Vec<(u32, u32, u32)> = Vec::new(); // (seg, local, doc)
         let mut wanted_sigs: AHashMap<(u32, u32), Vec<Slot>> = AHashMap::new();
+        // Every segment's file is read to its end, so damage anywhere is found tonight.
         for (seg, (segment, pairs)) in segments.iter().zip(&mut by_segment).enumerate() {
-            if pairs.is_empty() {
-                continue;
-            }
             pairs.sort_unstable();
             let mut r = self.reader(&segment.sig_file, Kind::Sigs)?;
             let n = r.count(2 * k as u64)?;

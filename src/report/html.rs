@@ -145,14 +145,16 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn new(run: &'a DedupRun, config: &'a DedupConfig, texts: &'a QuotedTexts) -> View<'a> {
-        let removed = run
-            .clusters
-            .clusters
-            .iter()
-            .map(|c| c.members.len() - 1)
-            .sum();
+        // Tonight's articles that are not their cluster's kept copy (with an index, the kept
+        // copy may be an earlier night's).
+        let removed = (0..run.batch_len)
+            .filter(|&d| {
+                run.clusters.cluster_of[d]
+                    .is_some_and(|c| run.clusters.clusters[c as usize].canonical as usize != d)
+            })
+            .count();
         let mut outlets: Vec<&str> = run
-            .articles
+            .batch()
             .iter()
             .filter_map(|a| a.source.as_deref())
             .collect();

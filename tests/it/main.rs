@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod eval;
+mod index;
 mod params;
 mod quality;
 mod report_html;

@@ -1,0 +1,878 @@
+//! The persistent index through the binary: nightly batches equal one run, crashes at every
+//! step of an update, damaged files, a second writer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use crate::common::{read_jsonl, run, storyhash, tempdir, write};
+
+/// A deterministic pseudo-random word sequence (SplitMix64 over a 4,000-word vocabulary).
+fn words(seed: u64, n: usize) -> Vec<String> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            format!("w{}", z % 4000)
+        })
+        .collect()
+}
+
+/// `base` with the words at `positions` replaced by fresh ones.
+fn edited(base: &[String], positions: impl IntoIterator<Item = usize>, tag: &str) -> String {
+    let mut w = base.to_vec();
+    for p in positions {
+        w[p] = format!("{tag}{p}");
+    }
+    w.join(" ")
+}
+
+fn line(id: &str, text: &str, day: u32) -> String {
+    serde_json::json!({
+        "id": id,
+        "text": text,
+        "title": format!("headline of {id}"),
+        "source": format!("outlet{}.example", id.len() % 3),
+        "published": format!("2026-11-{day:02}T08:00:00Z"),
+    })
+    .to_string()
+}
+
+/// Three nights of articles. Family `f` has a base text; night 1 holds A (base with four words
+/// of its first half replaced) and a copy of it, night 2 holds B (four words of the second half
+/// replaced: too far from A on its own) and a copy, night 3 the base itself, which bridges the
+/// two clusters. Also: duplicates within one night, a duplicate of a lone article of an
+/// earlier night, and unrelated articles.
+fn nights() -> [Vec<String>; 3] {
+    let mut n: [Vec<String>; 3] = Default::default();
+    for f in 0..6u64 {
+        let base = words(1000 + f, 300);
+        let a = edited(&base, (20..140).step_by(30), "a");
+        let b = edited(&base, (170..290).step_by(30), "b");
+        n[0].push(line(&format!("fam{f}-a"), &a, 1));
+        n[0].push(line(&format!("fam{f}-a-copy"), &a, 1));
+        n[1].push(line(&format!("fam{f}-b"), &b, 2));
+        n[1].push(line(&format!("fam{f}-b-copy"), &b, 2));
+        n[2].push(line(&format!("fam{f}-base"), &base.join(" "), 3));
+    }
+    for s in 0..4u64 {
+        // A lone article on night 1, its copy on night 3.
+        let t = words(2000 + s, 250).join(" ");
+        n[0].push(line(&format!("lone{s}"), &t, 1));
+        n[2].push(line(&format!("lone{s}-later"), &format!("{t} update"), 3));
+        // Copies within night 2.
+        let u = words(3000 + s, 250).join(" ");
+        n[1].push(line(&format!("twin{s}"), &u, 2));
+        n[1].push(line(&format!("twin{s}-2"), &format!("breaking {u}"), 2));
+    }
+    for (night, lines) in n.iter_mut().enumerate() {
+        for s in 0..10u64 {
+            let t = words(5000 + 100 * night as u64 + s, 200).join(" ");
+            lines.push(line(&format!("other{night}-{s}"), &t, night as u32 + 1));
+        }
+    }
+    n
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Articles grouped by a field of JSON Lines records: the set of id sets.
+fn partition(
+    records: &[serde_json::Map<String, serde_json::Value>],
+    key: &str,
+) -> BTreeSet<Vec<String>> {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in records {
+        if !r[key].is_null() {
+            groups
+                .entry(r[key].to_string())
+                .or_default()
+                .push(r["id"].as_str().expect("string ids").to_string());
+        }
+    }
+    groups
+        .into_values()
+        .map(|mut v| {
+            v.sort();
+            v
+        })
+        .collect()
+}
+
+fn export(idx: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let out = run(&["index", "export", s(idx)], None);
+    ok(&out, "index export");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("export lines are JSON objects"))
+        .collect()
+}
+
+fn stats(idx: &Path) -> serde_json::Value {
+    let out = run(&["index", "stats", s(idx), "--json"], None);
+    ok(&out, "index stats");
+    serde_json::from_slice(&out.stdout).expect("stats are JSON")
+}
+
+fn write_nights(dir: &Path) -> Vec<PathBuf> {
+    nights()
+        .iter()
+        .enumerate()
+        .map(|(i, lines)| write(dir, &format!("night{}.jsonl", i + 1), lines.join("\n")))
+        .collect()
+}
+
+#[test]
+fn three_nightly_batches_give_the_clusters_of_one_run() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    let mut after_night: Vec<Vec<serde_json::Map<String, serde_json::Value>>> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let out_dir = dir.path().join(format!("out{}", i + 1));
+        let out = run(
+            &[
+                "dedup",
+                s(f),
+                "--out",
+                s(&out_dir),
+                "--index",
+                s(&idx),
+                "--verify",
+                "estimate",
+            ],
+            None,
+        );
+        ok(&out, "a nightly run");
+        after_night.push(export(&idx));
+    }
+    let all_dir = dir.path().join("all");
+    let mut args = vec!["dedup"];
+    args.extend(files.iter().map(|f| s(f)));
+    args.extend(["--out", s(&all_dir), "--verify", "estimate"]);
+    ok(&run(&args, None), "the single run");
+
+    let one_run = partition(&read_jsonl(&all_dir.join("articles.jsonl")), "dup_cluster");
+    let nightly = partition(&after_night[2], "dup_cluster");
+    assert_eq!(nightly, one_run);
+    // The corpus does what it is meant to: families bridge on night 3, so clusters merged.
+    let st = stats(&idx);
+    assert_eq!(st["batches"], 3);
+    assert_eq!(st["articles"], after_night[2].len());
+    assert!(st["merged_clusters"].as_u64().unwrap() >= 2, "{st}");
+    let whole_families = (0..6)
+        .filter(|f| {
+            let family: Vec<String> = ["a", "a-copy", "b", "b-copy", "base"]
+                .iter()
+                .map(|m| format!("fam{f}-{m}"))
+                .collect();
+            one_run.contains(&family)
+        })
+        .count();
+    assert!(
+        whole_families >= 4,
+        "{whole_families} families are one cluster each"
+    );
+
+    // Old ids keep their cluster: after night 2 every clustered article keeps its id, unless
+    // night 3 merged its cluster into an older (smaller) one.
+    let id_of =
+        |records: &[serde_json::Map<String, serde_json::Value>]| -> BTreeMap<String, Option<u64>> {
+            records
+                .iter()
+                .map(|r| {
+                    (
+                        r["id"].as_str().unwrap().to_string(),
+                        r["dup_cluster"].as_u64(),
+                    )
+                })
+                .collect()
+        };
+    let (before, after) = (id_of(&after_night[1]), id_of(&after_night[2]));
+    let mut kept_ids = 0;
+    for (id, old) in &before {
+        if let Some(old) = old {
+            let new = after[id].expect("a clustered article stays clustered");
+            assert!(new <= *old, "{id}: cluster {old} became {new}");
+            kept_ids += usize::from(new == *old);
+        }
+    }
+    assert!(kept_ids >= 12, "most clusters keep their ids ({kept_ids})");
+
+    // Tonight's outputs say which earlier article a duplicate repeats.
+    let night3 = read_jsonl(&dir.path().join("out3/articles.jsonl"));
+    let lone = night3.iter().find(|r| r["id"] == "lone0-later").unwrap();
+    assert_eq!(lone["duplicate_of"], "lone0");
+    assert_eq!(lone["earlier_batch"], 1);
+    assert_eq!(lone["canonical"], false);
+    let base = night3.iter().find(|r| r["id"] == "fam0-base").unwrap();
+    assert_eq!(
+        base["duplicate_of"], "fam0-a",
+        "the merged cluster keeps night 1's kept copy"
+    );
+    // Nothing from earlier nights is written again into tonight's corpus.
+    let deduped = std::fs::read_to_string(dir.path().join("out3/deduped.jsonl")).unwrap();
+    assert!(!deduped.contains("\"fam0-base\"") && !deduped.contains("\"lone0-later\""));
+    assert!(deduped.contains("\"other2-0\""));
+    // Duplicates of tonight list the earlier members with their batch.
+    let dups = read_jsonl(&dir.path().join("out3/duplicates.jsonl"));
+    let fam0 = dups
+        .iter()
+        .find(|c| c["canonical"] == "fam0-a")
+        .expect("fam0's cluster is reported");
+    let members: Vec<(&str, Option<u64>)> = fam0["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m["earlier_batch"].as_u64()))
+        .collect();
+    assert!(
+        members.contains(&("fam0-a", Some(1))) && members.contains(&("fam0-base", None)),
+        "{members:?}"
+    );
+}
+
+#[test]
+fn stories_carry_over_and_ids_are_never_reused() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    let mut stories_after: Vec<Vec<serde_json::Map<String, serde_json::Value>>> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let out_dir = dir.path().join(format!("out{}", i + 1));
+        ok(
+            &run(
+                &["run", s(f), "--out", s(&out_dir), "--index", s(&idx)],
+                None,
+            ),
+            "run",
+        );
+        stories_after.push(export(&idx));
+    }
+    // An article keeps its story id from night to night.
+    let story = |records: &[serde_json::Map<String, serde_json::Value>], id: &str| {
+        records.iter().find(|r| r["id"] == id).unwrap()["story"]
+            .as_u64()
+            .unwrap()
+    };
+    for id in ["fam0-a", "lone1", "other0-3"] {
+        assert_eq!(
+            story(&stories_after[0], id),
+            story(&stories_after[2], id),
+            "{id}"
+        );
+    }
+    // A duplicate of an earlier article joins that article's story.
+    assert_eq!(
+        story(&stories_after[2], "lone2-later"),
+        story(&stories_after[2], "lone2")
+    );
+    // Stories that join nothing get ids no earlier night used.
+    let night1: BTreeSet<u64> = stories_after[0]
+        .iter()
+        .map(|r| r["story"].as_u64().unwrap())
+        .collect();
+    let other = story(&stories_after[2], "other2-0");
+    assert!(!night1.contains(&other));
+    let lines = read_jsonl(&dir.path().join("out3/stories.jsonl"));
+    let ids: Vec<u64> = lines.iter().map(|l| l["story"].as_u64().unwrap()).collect();
+    let distinct: BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), distinct.len(), "one line per story");
+}
+
+#[test]
+fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    let out_dir = dir.path().join("out");
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&files[0]),
+                "--out",
+                s(&out_dir),
+                "--index",
+                s(&idx),
+            ],
+            None,
+        ),
+        "night 1",
+    );
+    let out = run(
+        &[
+            "dedup",
+            s(&files[1]),
+            "--out",
+            s(&out_dir),
+            "--index",
+            s(&idx),
+            "--ngram",
+            "3",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--ngram 3 (index: 5)"), "{err}");
+    // Night 1 again: every id is known; with --skip-invalid each is a reject with its reason.
+    let out = run(
+        &[
+            "dedup",
+            s(&files[0]),
+            "--out",
+            s(&out_dir),
+            "--index",
+            s(&idx),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("night1.jsonl:1: id `fam0-a` is already in the index")
+    );
+    let out = run(
+        &[
+            "dedup",
+            s(&files[0]),
+            s(&files[1]),
+            "--out",
+            s(&out_dir),
+            "--index",
+            s(&idx),
+            "--skip-invalid",
+        ],
+        None,
+    );
+    ok(&out, "a batch with known ids skipped");
+    let rejects = read_jsonl(&out_dir.join("rejects.jsonl"));
+    assert_eq!(rejects.len(), nights()[0].len());
+    assert!(rejects.iter().all(|r| {
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already in the index")
+    }));
+    assert_eq!(
+        read_jsonl(&out_dir.join("articles.jsonl")).len(),
+        nights()[1].len()
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// The files the manifest names, with the manifest and the lock.
+fn manifest_files(idx: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(idx.join("MANIFEST")).unwrap();
+    let body = &text[..text.trim_end().rfind('\n').unwrap()];
+    let m: serde_json::Value = serde_json::from_str(body).unwrap();
+    let mut names: BTreeSet<String> = ["MANIFEST", "LOCK"].map(String::from).into();
+    names.insert(m["state"]["name"].as_str().unwrap().to_string());
+    for seg in m["segments"].as_array().unwrap() {
+        for f in ["docs_file", "sig_file", "bands_file"] {
+            names.insert(seg[f]["name"].as_str().unwrap().to_string());
+        }
+    }
+    names
+}
+
+fn listing(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Kills night 3's update at each of its steps in turn (SIGKILL from a test hook) and checks
+/// that the index then opens, holds exactly the old or exactly the new state, and that the
+/// next run cleans up and succeeds.
+#[test]
+fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let base = dir.path().join("base");
+    for f in &files[..2] {
+        ok(
+            &run(
+                &[
+                    "dedup",
+                    s(f),
+                    "--out",
+                    s(&dir.path().join("o")),
+                    "--index",
+                    s(&base),
+                ],
+                None,
+            ),
+            "setup",
+        );
+    }
+    let old = export(&base);
+    let done = dir.path().join("done");
+    copy_dir(&base, &done);
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&files[2]),
+                "--out",
+                s(&dir.path().join("o")),
+                "--index",
+                s(&done),
+            ],
+            None,
+        ),
+        "night 3",
+    );
+    let new = export(&done);
+    assert_ne!(old, new);
+
+    let mut killed_at = 0;
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for step in 1..200 {
+        let idx = dir.path().join(format!("crash{step}"));
+        copy_dir(&base, &idx);
+        let out = storyhash()
+            .args([
+                "dedup",
+                s(&files[2]),
+                "--out",
+                s(&dir.path().join(format!("oc{step}"))),
+                "--index",
+                s(&idx),
+                "--quiet",
+            ])
+            .env("STORYHASH_INDEX_CRASH_AT", step.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break; // past the last step
+        }
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "step {step}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        killed_at = step;
+        let now = export(&idx);
+        if now == old {
+            saw_old += 1;
+        } else if now == new {
+            saw_new += 1;
+        } else {
+            panic!("step {step}: the index holds neither the old nor the new state");
+        }
+        stats(&idx); // every file checks out
+        // The next run cleans up what the killed one left and does the update (or, when the
+        // kill came after the commit, finds every id known).
+        ok(
+            &run(
+                &[
+                    "dedup",
+                    s(&files[2]),
+                    "--out",
+                    s(&dir.path().join("o2")),
+                    "--index",
+                    s(&idx),
+                    "--quiet",
+                    "--skip-invalid",
+                ],
+                None,
+            ),
+            "rerun",
+        );
+        assert_eq!(
+            export(&idx),
+            new,
+            "step {step}: the rerun ends in the new state"
+        );
+        assert_eq!(
+            listing(&idx),
+            manifest_files(&idx),
+            "step {step}: no leftovers after the rerun"
+        );
+        std::fs::remove_dir_all(&idx).unwrap();
+    }
+    assert!(killed_at >= 15, "the update has many steps ({killed_at})");
+    assert!(saw_old > 5 && saw_new > 0, "old {saw_old}, new {saw_new}");
+}
+
+/// The same with outside kills at random moments of a larger update.
+#[test]
+fn random_kills_from_outside_leave_the_old_or_the_new_index() {
+    let dir = tempdir();
+    let mut big: Vec<String> = Vec::new();
+    for s in 0..3000u64 {
+        big.push(line(
+            &format!("big{s}"),
+            &words(90_000 + s, 120).join(" "),
+            4,
+        ));
+    }
+    let files = write_nights(dir.path());
+    let batch = write(dir.path(), "big.jsonl", big.join("\n"));
+    let base = dir.path().join("base");
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&files[0]),
+                "--out",
+                s(&dir.path().join("o")),
+                "--index",
+                s(&base),
+            ],
+            None,
+        ),
+        "setup",
+    );
+    let old = export(&base);
+    let done = dir.path().join("done");
+    copy_dir(&base, &done);
+    let clock = std::time::Instant::now();
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&batch),
+                "--out",
+                s(&dir.path().join("o")),
+                "--index",
+                s(&done),
+            ],
+            None,
+        ),
+        "big",
+    );
+    let full = clock.elapsed();
+    let new = export(&done);
+    let mut seed = 12345u64;
+    for i in 0..12 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = full.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64 * 1.2);
+        let idx = dir.path().join(format!("k{i}"));
+        copy_dir(&base, &idx);
+        let mut child = storyhash()
+            .args([
+                "dedup",
+                s(&batch),
+                "--out",
+                s(&dir.path().join(format!("ok{i}"))),
+                "--index",
+                s(&idx),
+                "--quiet",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let now = export(&idx);
+        assert!(now == old || now == new, "kill {i} after {delay:?}: a mix");
+        stats(&idx);
+    }
+}
+
+#[test]
+fn a_damaged_file_is_reported_by_name_and_not_used() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    for f in &files[..2] {
+        ok(
+            &run(
+                &[
+                    "dedup",
+                    s(f),
+                    "--out",
+                    s(&dir.path().join("o")),
+                    "--index",
+                    s(&idx),
+                ],
+                None,
+            ),
+            "setup",
+        );
+    }
+    let pristine = dir.path().join("pristine");
+    copy_dir(&idx, &pristine);
+    let mut damaged_kinds = 0;
+    for name in listing(&pristine) {
+        if name == "LOCK" {
+            continue;
+        }
+        // Flip one byte in the middle of the file.
+        let path = idx.join(&name);
+        let mut data = std::fs::read(pristine.join(&name)).unwrap();
+        let mid = data.len() / 2;
+        data[mid] ^= 0x20;
+        std::fs::write(&path, &data).unwrap();
+        let out_dir = dir.path().join("o3");
+        let out = run(
+            &[
+                "dedup",
+                s(&files[2]),
+                "--out",
+                s(&out_dir),
+                "--index",
+                s(&idx),
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(3), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&name) && err.contains("damaged"),
+            "{name}: {err}"
+        );
+        assert!(
+            !out_dir.join("articles.jsonl").exists(),
+            "{name}: no output from a damaged index"
+        );
+        let st = run(&["index", "stats", s(&idx)], None);
+        assert_eq!(st.status.code(), Some(3), "{name}");
+        assert!(String::from_utf8_lossy(&st.stderr).contains(&name));
+        std::fs::copy(pristine.join(&name), &path).unwrap();
+        damaged_kinds += 1;
+    }
+    assert!(damaged_kinds >= 8, "manifest, state and six segment files");
+    // A truncated and a missing file too.
+    let seg = listing(&idx)
+        .into_iter()
+        .find(|n| n.ends_with(".sig"))
+        .unwrap();
+    let data = std::fs::read(idx.join(&seg)).unwrap();
+    std::fs::write(idx.join(&seg), &data[..data.len() - 3]).unwrap();
+    let err = run(&["index", "stats", s(&idx)], None);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("truncated"));
+    std::fs::remove_file(idx.join(&seg)).unwrap();
+    let err = run(&["index", "stats", s(&idx)], None);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("missing"));
+    // An index of another format version is refused by name.
+    copy_dir(&pristine, &idx);
+    let manifest = std::fs::read_to_string(idx.join("MANIFEST")).unwrap();
+    let body_end = manifest.trim_end().rfind('\n').unwrap() + 1;
+    let body = manifest[..body_end].replace("\"format_version\": 1", "\"format_version\": 2");
+    let sum = xxh3(body.as_bytes());
+    std::fs::write(idx.join("MANIFEST"), format!("{body}checksum {sum:016x}\n")).unwrap();
+    let err = run(&["index", "stats", s(&idx)], None);
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("format version 2"),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
+}
+
+/// XXH3-64, the manifest's checksum.
+fn xxh3(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+#[test]
+fn a_second_writer_is_refused_and_a_killed_writer_does_not_block() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&files[0]),
+                "--out",
+                s(&dir.path().join("o")),
+                "--index",
+                s(&idx),
+            ],
+            None,
+        ),
+        "night 1",
+    );
+    let first = storyhash()
+        .args([
+            "dedup",
+            s(&files[1]),
+            "--out",
+            s(&dir.path().join("o1")),
+            "--index",
+            s(&idx),
+            "--quiet",
+        ])
+        .env("STORYHASH_INDEX_HOLD_MS", "4000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = first.id();
+    wait_for_lock(&idx, pid);
+    let second = run(
+        &[
+            "dedup",
+            s(&files[2]),
+            "--out",
+            s(&dir.path().join("o2")),
+            "--index",
+            s(&idx),
+        ],
+        None,
+    );
+    assert_eq!(second.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("being updated by another storyhash") && err.contains(&format!("pid {pid}")),
+        "{err}"
+    );
+    let out = first.wait_with_output().unwrap();
+    ok(&out, "the first writer");
+    assert_eq!(stats(&idx)["batches"], 2);
+
+    // A writer killed while holding the lock does not leave it stuck.
+    let mut third = storyhash()
+        .args([
+            "dedup",
+            s(&files[2]),
+            "--out",
+            s(&dir.path().join("o3")),
+            "--index",
+            s(&idx),
+            "--quiet",
+        ])
+        .env("STORYHASH_INDEX_HOLD_MS", "60000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_lock(&idx, third.id());
+    third.kill().unwrap();
+    third.wait().unwrap();
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&files[2]),
+                "--out",
+                s(&dir.path().join("o4")),
+                "--index",
+                s(&idx),
+            ],
+            None,
+        ),
+        "after the kill",
+    );
+    assert_eq!(stats(&idx)["batches"], 3);
+}
+
+fn wait_for_lock(idx: &Path, pid: u32) {
+    for _ in 0..400 {
+        if std::fs::read_to_string(idx.join("LOCK"))
+            .is_ok_and(|t| t.contains(&format!("pid {pid} ")))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("process {pid} never took the lock");
+}
+
+#[test]
+fn retention_drops_old_articles() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    for f in &files {
+        ok(
+            &run(
+                &[
+                    "dedup",
+                    s(f),
+                    "--out",
+                    s(&dir.path().join("o")),
+                    "--index",
+                    s(&idx),
+                    "--index-max-age",
+                    "1.5",
+                ],
+                None,
+            ),
+            "night",
+        );
+    }
+    // Night 3 is dated the 3rd: night 1 (the 1st) is older than 1.5 days and goes.
+    let held = export(&idx);
+    assert!(
+        held.iter().all(|r| r["batch"].as_u64().unwrap() >= 2),
+        "night 1 expired"
+    );
+    assert_eq!(held.len(), nights()[1].len() + nights()[2].len());
+    let st = stats(&idx);
+    assert_eq!(st["articles"], held.len());
+    // A copy of an expired lone article is new again; a copy of an article still held is a
+    // duplicate, of its cluster's kept copy even when that copy itself expired (it went out in
+    // night 1's deduped.jsonl).
+    let dir2 = dir.path().join("o5");
+    let again = write(
+        dir.path(),
+        "again.jsonl",
+        [
+            line(
+                "other0-1-again",
+                &format!("{} again", words(5001, 200).join(" ")),
+                3,
+            ),
+            line(
+                "lone3-again",
+                &format!("{} update", words(2003, 250).join(" ")),
+                3,
+            ),
+        ]
+        .join("\n"),
+    );
+    ok(
+        &run(
+            &["dedup", s(&again), "--out", s(&dir2), "--index", s(&idx)],
+            None,
+        ),
+        "after expiry",
+    );
+    let r = read_jsonl(&dir2.join("articles.jsonl"));
+    assert_eq!(
+        (&r[0]["canonical"], &r[0]["duplicate_of"]),
+        (&serde_json::json!(true), &serde_json::Value::Null)
+    );
+    assert_eq!(
+        (&r[1]["canonical"], &r[1]["duplicate_of"]),
+        (&serde_json::json!(false), &serde_json::json!("lone3"))
+    );
+}
