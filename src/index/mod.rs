@@ -1317,19 +1317,21 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     match fs::read(&path) {
         Ok(data) => Manifest::decode(&path, &data).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // No manifest: a new index, unless files say an index was here.
+            // No manifest: a new index. Files of the first update (generation 1) are what an
+            // interrupted first update left; files of a later one mean a lost manifest.
             let listed = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
             for entry in listed.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if name.starts_with("seg-") || name.starts_with("state-") {
-                    if fs::metadata(dir.join(MANIFEST_TMP)).is_ok() {
-                        // The very first update was interrupted before its commit.
-                        continue;
-                    }
+                let generation = name
+                    .strip_prefix("seg-")
+                    .or_else(|| name.strip_prefix("state-"))
+                    .and_then(|rest| rest.get(..8))
+                    .and_then(|g| g.parse::<u64>().ok());
+                if generation.is_some_and(|g| g > 1) {
                     return Err(damaged(
                         &path,
-                        "the manifest is missing but index files are present; refusing to start over",
+                        "the manifest is missing but files of a committed index are present; refusing to start over",
                     ));
                 }
             }

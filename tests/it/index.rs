@@ -526,6 +526,92 @@ fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
     assert!(saw_old > 5 && saw_new > 0, "old {saw_old}, new {saw_new}");
 }
 
+/// A kill at any step of the very first update leaves no index, or the whole first batch.
+#[test]
+fn a_kill_during_the_first_update_leaves_no_index_or_the_whole_batch() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let done = dir.path().join("done");
+    ok(
+        &run(
+            &[
+                "dedup",
+                s(&files[0]),
+                "--out",
+                s(&dir.path().join("o")),
+                "--index",
+                s(&done),
+            ],
+            None,
+        ),
+        "night 1",
+    );
+    let new = export(&done);
+    let (mut saw_none, mut saw_new) = (0, 0);
+    for step in 1..200 {
+        let idx = dir.path().join(format!("first{step}"));
+        let out = storyhash()
+            .args([
+                "dedup",
+                s(&files[0]),
+                "--out",
+                s(&dir.path().join("oc")),
+                "--index",
+                s(&idx),
+                "--quiet",
+            ])
+            .env("STORYHASH_INDEX_CRASH_AT", step.to_string())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break;
+        }
+        assert_eq!(out.status.signal(), Some(9), "step {step}");
+        let stats = run(&["index", "export", s(&idx)], None);
+        if stats.status.success() {
+            assert_eq!(export(&idx), new, "step {step}");
+            saw_new += 1;
+        } else {
+            assert!(
+                String::from_utf8_lossy(&stats.stderr).contains("no index here"),
+                "step {step}"
+            );
+            saw_none += 1;
+        }
+        ok(
+            &run(
+                &[
+                    "dedup",
+                    s(&files[0]),
+                    "--out",
+                    s(&dir.path().join("o2")),
+                    "--index",
+                    s(&idx),
+                    "--quiet",
+                    "--skip-invalid",
+                ],
+                None,
+            ),
+            "rerun",
+        );
+        assert_eq!(
+            export(&idx),
+            new,
+            "step {step}: the rerun ends in the new state"
+        );
+        assert_eq!(
+            listing(&idx),
+            manifest_files(&idx),
+            "step {step}: no leftovers"
+        );
+    }
+    assert!(
+        saw_none > 5 && saw_new > 0,
+        "none {saw_none}, new {saw_new}"
+    );
+}
+
 /// The same with outside kills at random moments of a larger update.
 #[test]
 fn random_kills_from_outside_leave_the_old_or_the_new_index() {
