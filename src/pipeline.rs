@@ -510,7 +510,7 @@ pub fn dedup(
         config,
         &stage,
         &hasher,
-        indexed_ids.as_ref(),
+        indexed_ids.as_deref(),
         progress,
     )?;
     drop(indexed_ids);
@@ -878,7 +878,7 @@ fn scan_and_sign(
     config: &DedupConfig,
     stage: &ShingleStage<'_>,
     hasher: &MinHasher,
-    indexed_ids: Option<&ahash::AHashSet<u128>>,
+    indexed_ids: Option<&[u128]>,
     progress: &dyn Progress,
 ) -> Result<ScanOutput> {
     let k = config.num_perm;
@@ -968,7 +968,8 @@ fn scan_and_sign(
                             .find(|a| a.id.as_str() == article.id.as_str())
                     });
                     let indexed = earlier.is_none()
-                        && indexed_ids.is_some_and(|ids| ids.contains(&id_hash(&article.id)));
+                        && indexed_ids
+                            .is_some_and(|ids| ids.binary_search(&id_hash(&article.id)).is_ok());
                     match earlier {
                         None if indexed => {
                             let stats = out.stats.index.get_or_insert_default();

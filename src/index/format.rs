@@ -35,6 +35,8 @@ pub enum Kind {
     Bands = 3,
     /// Clusters, stories and learned boilerplate.
     State = 4,
+    /// Sorted 128-bit hashes of one segment's ids.
+    Ids = 5,
 }
 
 /// The error for a damaged or foreign index file.
@@ -261,6 +263,29 @@ impl BinReader {
             .map_err(|e| Error::io(&self.path, e))?;
         self.hasher.update(buf);
         self.left -= buf.len() as u64;
+        Ok(())
+    }
+
+    /// Reads `n` bytes into `buf` (replacing its contents), hashing them in one go.
+    pub fn read_into(&mut self, n: u64, buf: &mut Vec<u8>) -> Result<()> {
+        if n > self.left {
+            return Err(damaged(
+                &self.path,
+                "file is damaged: a block runs past its end",
+            ));
+        }
+        buf.clear();
+        buf.resize(n as usize, 0);
+        self.read(buf)
+    }
+
+    /// Reads and hashes everything up to the trailer without looking at it.
+    pub fn skip_rest(&mut self) -> Result<()> {
+        let mut buf = Vec::new();
+        while self.left > 0 {
+            let n = self.left.min(1 << 20);
+            self.read_into(n, &mut buf)?;
+        }
         Ok(())
     }
 

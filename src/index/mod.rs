@@ -43,6 +43,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ahash::{AHashMap, AHashSet};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -159,6 +160,7 @@ struct Segment {
     oldest: Option<i64>,
     newest: Option<i64>,
     docs_file: FileEntry,
+    ids_file: FileEntry,
     sig_file: FileEntry,
     bands_file: FileEntry,
 }
@@ -193,7 +195,7 @@ impl Manifest {
     fn files(&self) -> impl Iterator<Item = &FileEntry> {
         self.segments
             .iter()
-            .flat_map(|s| [&s.docs_file, &s.sig_file, &s.bands_file])
+            .flat_map(|s| [&s.docs_file, &s.ids_file, &s.sig_file, &s.bands_file])
             .chain(&self.state)
     }
 
@@ -476,12 +478,13 @@ impl Index {
         )
     }
 
-    /// Streams every indexed article of `segment` in order, with its signature when
-    /// `want_sig(local)` says so.
+    /// Streams the article records of `segment` in order, calling `f` for those `want(local)`
+    /// selects (none: the file is only checked).
     fn read_segment(
         &self,
         segment: &Segment,
         mut want: impl FnMut(u64) -> bool,
+        any: bool,
         mut f: impl FnMut(u64, IndexedArticle) -> Result<()>,
     ) -> Result<()> {
         let mut r = self.reader(&segment.docs_file, Kind::Docs)?;
@@ -492,28 +495,40 @@ impl Index {
                 "file is damaged: article count differs from the manifest",
             ));
         }
-        for local in 0..n {
-            let a = read_article(&mut r)?;
-            if want(local) {
-                f(local, a)?;
+        if any {
+            for local in 0..n {
+                let a = read_article(&mut r)?;
+                if want(local) {
+                    f(local, a)?;
+                }
             }
+        } else {
+            r.skip_rest()?;
         }
         r.finish(segment.docs_file.checksum())
     }
 
-    /// The 128-bit hashes of every indexed id (tonight's ids must be new).
-    pub fn ids(&self) -> Result<AHashSet<u128>> {
-        let mut ids = AHashSet::with_capacity(self.manifest.articles as usize);
+    /// The 128-bit hashes of every indexed id, sorted (tonight's ids must be new).
+    pub fn ids(&self) -> Result<Vec<u128>> {
+        let mut ids: Vec<u128> = Vec::with_capacity(self.manifest.articles as usize);
+        let mut buf = Vec::new();
         for segment in &self.manifest.segments {
-            self.read_segment(
-                segment,
-                |_| true,
-                |_, a| {
-                    ids.insert(id_hash(&a.article.id));
-                    Ok(())
-                },
-            )?;
+            let mut r = self.reader(&segment.ids_file, Kind::Ids)?;
+            let n = r.count(16)?;
+            if n != segment.docs {
+                return Err(damaged(
+                    r.path(),
+                    "file is damaged: id count differs from the manifest",
+                ));
+            }
+            r.read_into(16 * n, &mut buf)?;
+            ids.extend(
+                buf.chunks_exact(16)
+                    .map(|b| u128::from_le_bytes(b.try_into().expect("16 bytes"))),
+            );
+            r.finish(segment.ids_file.checksum())?;
         }
+        ids.par_sort_unstable();
         Ok(ids)
     }
 
@@ -548,6 +563,7 @@ impl Index {
             .filter(|&d| eligible[d as usize])
             .collect();
         let mut packed: Vec<(u32, u32, u32)> = Vec::new();
+        let mut block: Vec<u8> = Vec::new();
         let mut tonight: Vec<(u64, u32)> = Vec::with_capacity(docs.len());
         for band in 0..lsh.bands {
             let (lo, hi) = (band * lsh.rows, (band + 1) * lsh.rows);
@@ -563,28 +579,38 @@ impl Index {
                 let mut run_key = None;
                 let mut run_len = 0usize;
                 let mut last_key = 0u64;
-                for i in 0..n {
-                    let key = r.u64()?;
-                    let local = r.u32()?;
-                    if i > 0 && key < last_key {
-                        return Err(damaged(r.path(), "file is damaged: band keys out of order"));
-                    }
-                    last_key = key;
-                    if run_key != Some(key) {
-                        run_key = Some(key);
-                        run_len = 0;
-                    }
-                    run_len += 1;
-                    if run_len > MAX_BUCKET {
-                        continue;
-                    }
-                    while t < tonight.len() && tonight[t].0 < key {
-                        t += 1;
-                    }
-                    let mut j = t;
-                    while j < tonight.len() && tonight[j].0 == key {
-                        packed.push((tonight[j].1, seg as u32, local));
-                        j += 1;
+                let mut i = 0u64;
+                while i < n {
+                    // Blocks of up to 64k entries: one read and one hash update each.
+                    let take = (n - i).min(1 << 16);
+                    r.read_into(12 * take, &mut block)?;
+                    i += take;
+                    for entry in block.chunks_exact(12) {
+                        let key = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+                        let local = u32::from_le_bytes(entry[8..].try_into().expect("4 bytes"));
+                        if key < last_key {
+                            return Err(damaged(
+                                r.path(),
+                                "file is damaged: band keys out of order",
+                            ));
+                        }
+                        last_key = key;
+                        if run_key != Some(key) {
+                            run_key = Some(key);
+                            run_len = 0;
+                        }
+                        run_len += 1;
+                        if run_len > MAX_BUCKET {
+                            continue;
+                        }
+                        while t < tonight.len() && tonight[t].0 < key {
+                            t += 1;
+                        }
+                        let mut j = t;
+                        while j < tonight.len() && tonight[j].0 == key {
+                            packed.push((tonight[j].1, seg as u32, local));
+                            j += 1;
+                        }
                     }
                 }
             }
@@ -620,27 +646,32 @@ impl Index {
                     "file is damaged: shape differs from the manifest",
                 ));
             }
-            let mut row = vec![0u8; 2 * k];
             let mut p = 0;
-            for local in 0..n as u32 {
-                r.read(&mut row)?;
-                if p < pairs.len() && pairs[p].0 == local {
-                    let sig: Vec<Slot> = row
-                        .chunks_exact(2)
-                        .map(|b| Slot::from_le_bytes([b[0], b[1]]))
-                        .collect();
-                    let mut any = false;
-                    while p < pairs.len() && pairs[p].0 == local {
-                        let doc = pairs[p].1;
-                        if estimate_jaccard(sigs.get(doc as usize), &sig) >= threshold {
-                            accepted.push((seg as u32, local, doc));
-                            any = true;
+            let mut local = 0u32;
+            while u64::from(local) < n {
+                // Blocks of up to 4,096 signatures: one read and one hash update each.
+                let take = (n - u64::from(local)).min(4096);
+                r.read_into(take * 2 * k as u64, &mut block)?;
+                for row in block.chunks_exact(2 * k) {
+                    if p < pairs.len() && pairs[p].0 == local {
+                        let sig: Vec<Slot> = row
+                            .chunks_exact(2)
+                            .map(|b| Slot::from_le_bytes([b[0], b[1]]))
+                            .collect();
+                        let mut any = false;
+                        while p < pairs.len() && pairs[p].0 == local {
+                            let doc = pairs[p].1;
+                            if estimate_jaccard(sigs.get(doc as usize), &sig) >= threshold {
+                                accepted.push((seg as u32, local, doc));
+                                any = true;
+                            }
+                            p += 1;
                         }
-                        p += 1;
+                        if any {
+                            wanted_sigs.insert((seg as u32, local), sig);
+                        }
                     }
-                    if any {
-                        wanted_sigs.insert((seg as u32, local), sig);
-                    }
+                    local += 1;
                 }
             }
             r.finish(segment.sig_file.checksum())?;
@@ -654,13 +685,12 @@ impl Index {
             let seg = seg as u32;
             let lo = accepted.partition_point(|&(s, _, _)| s < seg);
             let hi = accepted.partition_point(|&(s, _, _)| s <= seg);
-            if lo == hi {
-                continue;
-            }
+            // Every segment's records are read (checked) even without a match.
             let locals: AHashSet<u32> = accepted[lo..hi].iter().map(|&(_, l, _)| l).collect();
             self.read_segment(
                 segment,
                 |local| locals.contains(&(local as u32)),
+                !locals.is_empty(),
                 |local, mut a| {
                     a.cluster = self.state.cluster_of(a.g, a.cluster);
                     let sig = wanted_sigs
@@ -775,6 +805,7 @@ impl Index {
             self.read_segment(
                 segment,
                 |_| true,
+                true,
                 |_, mut a| {
                     a.cluster = self.state.cluster_of(a.g, a.cluster);
                     f(&a)
@@ -794,6 +825,7 @@ impl Index {
             self.read_segment(
                 segment,
                 |_| true,
+                true,
                 |_, a| {
                     if let Some(p) = a.article.published {
                         oldest = Some(oldest.map_or(p, |o| o.min(p)));
@@ -810,23 +842,21 @@ impl Index {
                     "file is damaged: shape differs from the manifest",
                 ));
             }
-            let mut row = vec![0u8; 2 * k];
-            for _ in 0..n {
-                r.read(&mut row)?;
-            }
+            r.skip_rest()?;
             r.finish(segment.sig_file.checksum())?;
             let mut r = self.reader(&segment.bands_file, Kind::Bands)?;
             r.u32()?;
             r.u32()?;
             for _ in 0..self.manifest.params.bands {
                 let n = r.count(12)?;
-                for _ in 0..n {
-                    r.u64()?;
-                    r.u32()?;
-                }
+                r.read_into(12 * n, &mut Vec::new())?;
             }
             r.finish(segment.bands_file.checksum())?;
-            files_verified += 3;
+            let mut r = self.reader(&segment.ids_file, Kind::Ids)?;
+            let n = r.count(16)?;
+            r.read_into(16 * n, &mut Vec::new())?;
+            r.finish(segment.ids_file.checksum())?;
+            files_verified += 4;
         }
         let live: Vec<&ClusterEntry> = self
             .state
@@ -879,18 +909,18 @@ impl Index {
         let batch_no = self.manifest.batches + 1;
         let n = batch.articles.len();
 
-        // State: clusters, merges, overrides; tonight's article records.
+        // State: clusters, merges, overrides; tonight's articles' clusters.
         let mut state = self.state.clone();
-        let mut records: Vec<IndexedArticle> = Vec::with_capacity(n);
-        for (doc, a) in batch.articles.iter().enumerate() {
-            records.push(IndexedArticle {
-                g: base_g + doc as u64,
-                batch: batch_no,
-                article: a.clone(),
-                cluster: None,
-                story: batch.story_of.map(|s| s[doc]),
-                has_shingles: batch.has_shingles[doc],
-            });
+        let mut cluster_of: Vec<Option<u32>> = vec![None; n];
+        let record_of = |doc: usize, cluster: Option<u32>| Record {
+            g: base_g + doc as u64,
+            batch: batch_no,
+            article: &batch.articles[doc],
+            cluster,
+            story: batch.story_of.map(|s| s[doc]),
+            has_shingles: batch.has_shingles[doc],
+        };
+        for a in batch.articles {
             if let Some(p) = a.published {
                 state.newest = Some(state.newest.map_or(p, |o| o.max(p)));
             }
@@ -901,7 +931,7 @@ impl Index {
             for &m in &c.members {
                 let m = m as usize;
                 if m < n {
-                    records[m].cluster = Some(id);
+                    cluster_of[m] = Some(id);
                     joined += 1;
                 } else {
                     let old = &batch.history.articles[m - n];
@@ -930,7 +960,16 @@ impl Index {
                 None => {
                     let kept = c.canonical as usize;
                     let (canonical, canonical_sig) = if kept < n {
-                        (records[kept].clone(), batch.signatures.get(kept).to_vec())
+                        let r = record_of(kept, Some(id));
+                        let a = IndexedArticle {
+                            g: r.g,
+                            batch: r.batch,
+                            article: r.article.clone(),
+                            cluster: r.cluster,
+                            story: r.story,
+                            has_shingles: r.has_shingles,
+                        };
+                        (a, batch.signatures.get(kept).to_vec())
                     } else {
                         let old = &batch.history.articles[kept - n];
                         (old.clone(), batch.history.signatures[kept - n].clone())
@@ -970,8 +1009,9 @@ impl Index {
             let segment = self.write_segment(
                 &stem,
                 batch_no,
-                &records,
-                |i| batch.signatures.get(i).to_vec(),
+                n,
+                |doc| record_of(doc, cluster_of[doc]),
+                |doc| batch.signatures.get(doc),
                 &mut written,
             )?;
             manifest.segments.push(segment);
@@ -1025,68 +1065,98 @@ impl Index {
         Ok(stats)
     }
 
-    fn write_segment(
+    /// Writes one segment: `n` article records, their signatures, band keys and id hashes.
+    fn write_segment<'a>(
         &self,
         stem: &str,
         batch_no: u32,
-        records: &[IndexedArticle],
-        sig_of: impl Fn(usize) -> Vec<Slot>,
+        n: usize,
+        record_of: impl Fn(usize) -> Record<'a>,
+        sig_of: impl Fn(usize) -> &'a [Slot] + Sync,
         written: &mut Vec<String>,
     ) -> Result<Segment> {
         let p = &self.manifest.params;
         let name = |ext: &str| format!("{stem}.{ext}");
         let mut w = BinWriter::create(self.dir.join(name("docs")), Kind::Docs, self.fingerprint)?;
         written.push(name("docs"));
-        w.u64(records.len() as u64)?;
-        for r in records {
-            write_article(&mut w, r)?;
+        w.u64(n as u64)?;
+        let (mut oldest, mut newest): (Option<i64>, Option<i64>) = (None, None);
+        let mut ids: Vec<u128> = Vec::with_capacity(n);
+        for local in 0..n {
+            let r = record_of(local);
+            if let Some(d) = r.article.published {
+                oldest = Some(oldest.map_or(d, |o| o.min(d)));
+                newest = Some(newest.map_or(d, |o| o.max(d)));
+            }
+            ids.push(id_hash(&r.article.id));
+            write_record(&mut w, &r)?;
         }
         let docs_file = FileEntry::new(name("docs"), w.finish()?);
 
+        let mut w = BinWriter::create(self.dir.join(name("ids")), Kind::Ids, self.fingerprint)?;
+        written.push(name("ids"));
+        ids.sort_unstable();
+        w.u64(n as u64)?;
+        let mut block: Vec<u8> = Vec::with_capacity(16 * n.min(1 << 16));
+        for chunk in ids.chunks(1 << 16) {
+            block.clear();
+            for id in chunk {
+                block.extend_from_slice(&id.to_le_bytes());
+            }
+            w.bytes(&block)?;
+        }
+        drop(ids);
+        let ids_file = FileEntry::new(name("ids"), w.finish()?);
+
         let mut w = BinWriter::create(self.dir.join(name("sig")), Kind::Sigs, self.fingerprint)?;
         written.push(name("sig"));
-        w.u64(records.len() as u64)?;
+        w.u64(n as u64)?;
         w.u32(p.num_perm as u32)?;
-        let mut keys: Vec<Vec<(u64, u32)>> = vec![Vec::new(); p.bands];
-        let mut row: Vec<u8> = Vec::with_capacity(2 * p.num_perm);
-        for (local, r) in records.iter().enumerate() {
-            let sig = sig_of(local);
-            row.clear();
-            for s in &sig {
-                row.extend_from_slice(&s.to_le_bytes());
-            }
-            w.bytes(&row)?;
-            if r.has_shingles {
-                for (band, k) in keys.iter_mut().enumerate() {
-                    k.push((
-                        band_key(&sig[band * p.rows..(band + 1) * p.rows]),
-                        local as u32,
-                    ));
+        for start in (0..n).step_by(4096) {
+            block.clear();
+            for local in start..(start + 4096).min(n) {
+                for s in sig_of(local) {
+                    block.extend_from_slice(&s.to_le_bytes());
                 }
             }
+            w.bytes(&block)?;
         }
         let sig_file = FileEntry::new(name("sig"), w.finish()?);
 
+        // Band keys, one band at a time (memory: one band's keys).
         let mut w = BinWriter::create(self.dir.join(name("bands")), Kind::Bands, self.fingerprint)?;
         written.push(name("bands"));
         w.u32(p.bands as u32)?;
         w.u32(p.rows as u32)?;
-        for mut band in keys {
-            band.sort_unstable();
-            w.u64(band.len() as u64)?;
-            for (key, local) in band {
-                w.u64(key)?;
-                w.u32(local)?;
+        let eligible: Vec<u32> = (0..n as u32)
+            .filter(|&l| record_of(l as usize).has_shingles)
+            .collect();
+        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(eligible.len());
+        for band in 0..p.bands {
+            keys.clear();
+            keys.par_extend(eligible.par_iter().map(|&l| {
+                let sig = sig_of(l as usize);
+                (band_key(&sig[band * p.rows..(band + 1) * p.rows]), l)
+            }));
+            keys.par_sort_unstable();
+            w.u64(keys.len() as u64)?;
+            for chunk in keys.chunks(1 << 16) {
+                block.clear();
+                for &(key, local) in chunk {
+                    block.extend_from_slice(&key.to_le_bytes());
+                    block.extend_from_slice(&local.to_le_bytes());
+                }
+                w.bytes(&block)?;
             }
         }
         let bands_file = FileEntry::new(name("bands"), w.finish()?);
-        let dates = records.iter().filter_map(|r| age_date(r, None));
         Ok(Segment {
             batch: batch_no,
-            docs: records.len() as u64,
-            oldest: dates.clone().min(),
-            newest: dates.max(),
+            docs: n as u64,
+            oldest,
+            newest,
             docs_file,
+            ids_file,
             sig_file,
             bands_file,
         })
@@ -1118,6 +1188,7 @@ impl Index {
             self.read_segment(
                 &segment,
                 |_| true,
+                true,
                 |local, a| {
                     if age_date(&a, batch_newest).is_some_and(|d| d < cutoff) {
                         gone.push(a);
@@ -1163,8 +1234,14 @@ impl Index {
             }
             r.finish(segment.sig_file.checksum())?;
             let stem = format!("seg-{generation:08}-{i}");
-            let mut rewritten =
-                self.write_segment(&stem, segment.batch, &keep, |i| sigs[i].clone(), written)?;
+            let mut rewritten = self.write_segment(
+                &stem,
+                segment.batch,
+                keep.len(),
+                |i| keep[i].record(),
+                |i| &sigs[i],
+                written,
+            )?;
             rewritten.newest = rewritten.newest.max(batch_newest);
             kept_segments.push(rewritten);
         }
@@ -1186,7 +1263,7 @@ impl Index {
         for (&id, c) in &s.clusters {
             w.u32(id)?;
             w.u64(c.size)?;
-            write_article(&mut w, &c.canonical)?;
+            write_record(&mut w, &c.canonical.record())?;
             for slot in &c.canonical_sig {
                 w.bytes(&slot.to_le_bytes())?;
             }
@@ -1257,7 +1334,31 @@ pub fn id_hash(id: &ArticleId) -> u128 {
     xxhash_rust::xxh3::xxh3_128(id.as_str().as_bytes())
 }
 
-fn write_article(w: &mut BinWriter, a: &IndexedArticle) -> Result<()> {
+/// An article record to write, borrowed.
+#[derive(Debug, Clone, Copy)]
+struct Record<'a> {
+    g: u64,
+    batch: u32,
+    article: &'a Article,
+    cluster: Option<u32>,
+    story: Option<u32>,
+    has_shingles: bool,
+}
+
+impl IndexedArticle {
+    fn record(&self) -> Record<'_> {
+        Record {
+            g: self.g,
+            batch: self.batch,
+            article: &self.article,
+            cluster: self.cluster,
+            story: self.story,
+            has_shingles: self.has_shingles,
+        }
+    }
+}
+
+fn write_record(w: &mut BinWriter, a: &Record<'_>) -> Result<()> {
     w.u64(a.g)?;
     w.u32(a.batch)?;
     w.i64(a.article.published.unwrap_or(NONE_I64))?;

@@ -393,7 +393,7 @@ fn manifest_files(idx: &Path) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = ["MANIFEST", "LOCK"].map(String::from).into();
     names.insert(m["state"]["name"].as_str().unwrap().to_string());
     for seg in m["segments"].as_array().unwrap() {
-        for f in ["docs_file", "sig_file", "bands_file"] {
+        for f in ["docs_file", "ids_file", "sig_file", "bands_file"] {
             names.insert(seg[f]["name"].as_str().unwrap().to_string());
         }
     }
