@@ -308,6 +308,12 @@ impl DedupRun {
             .map_or(position, |ids| ids[position as usize])
     }
 
+    /// With an index: whether story `id` began in an earlier batch.
+    pub fn story_continued(&self, id: u32) -> Option<bool> {
+        let index = self.index.as_ref()?;
+        Some(id < index.index.next_story())
+    }
+
     /// The batch (night) that indexed article `doc` came from, if it is one.
     pub fn earlier_batch(&self, doc: usize) -> Option<u32> {
         let index = self.index.as_ref()?;

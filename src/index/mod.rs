@@ -521,11 +521,16 @@ impl Index {
                     "file is damaged: id count differs from the manifest",
                 ));
             }
-            r.read_into(16 * n, &mut buf)?;
-            ids.extend(
-                buf.chunks_exact(16)
-                    .map(|b| u128::from_le_bytes(b.try_into().expect("16 bytes"))),
-            );
+            let mut left = n;
+            while left > 0 {
+                let take = left.min(1 << 16);
+                r.read_into(16 * take, &mut buf)?;
+                ids.extend(
+                    buf.chunks_exact(16)
+                        .map(|b| u128::from_le_bytes(b.try_into().expect("16 bytes"))),
+                );
+                left -= take;
+            }
             r.finish(segment.ids_file.checksum())?;
         }
         ids.par_sort_unstable();

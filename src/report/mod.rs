@@ -96,6 +96,9 @@ struct ArticleLine<'a> {
     earlier_batch: Option<Option<u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     story: Option<u32>,
+    /// With an index and stories: whether the story began in an earlier batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    story_continued: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -108,6 +111,9 @@ struct StoryLine<'a> {
     last_published: Option<String>,
     articles: Vec<&'a ArticleId>,
     dup_clusters: Vec<u32>,
+    /// With an index: whether the story began in an earlier batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continued: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -206,6 +212,10 @@ pub fn write_dedup(
                 .as_ref()
                 .map(|_| canonical.and_then(|c| run.earlier_batch(c))),
             story: run.stories.as_ref().map(|s| run.story_id(s.story_of[doc])),
+            story_continued: run
+                .stories
+                .as_ref()
+                .and_then(|s| run.story_continued(run.story_id(s.story_of[doc]))),
         })?;
     }
     file.commit()?;
@@ -399,6 +409,7 @@ fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> S
             .map(|&d| &articles[d as usize].id)
             .collect(),
         dup_clusters,
+        continued: run.story_continued(idx),
     }
 }
 

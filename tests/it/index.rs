@@ -290,7 +290,21 @@ fn stories_carry_over_and_ids_are_never_reused() {
         .collect();
     let other = story(&stories_after[2], "other2-0");
     assert!(!night1.contains(&other));
+    // Tonight's outputs say which stories began on an earlier night.
+    let night3 = read_jsonl(&dir.path().join("out3/articles.jsonl"));
+    let continued =
+        |id: &str| night3.iter().find(|r| r["id"] == id).unwrap()["story_continued"].clone();
+    assert_eq!(continued("lone2-later"), true);
+    assert_eq!(continued("other2-0"), false);
     let lines = read_jsonl(&dir.path().join("out3/stories.jsonl"));
+    let line_of = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["articles"].as_array().unwrap().iter().any(|a| a == id))
+            .unwrap()
+    };
+    assert_eq!(line_of("lone2-later")["continued"], true);
+    assert_eq!(line_of("other2-0")["continued"], false);
     let ids: Vec<u64> = lines.iter().map(|l| l["story"].as_u64().unwrap()).collect();
     let distinct: BTreeSet<u64> = ids.iter().copied().collect();
     assert_eq!(ids.len(), distinct.len(), "one line per story");
