@@ -265,20 +265,27 @@ pub fn fold_slot(value: u32) -> Slot {
     (value.wrapping_mul(0x9E37_79B1) >> 16) as Slot
 }
 
-/// A flat row-major matrix of signatures: document `d` owns `slots[d*k..(d+1)*k]`, each slot
-/// folded to 16 bits by [`fold_slot`].
+/// Signatures by document, each slot folded to 16 bits by [`fold_slot`]: document `d` owns
+/// one contiguous row of `num_perm` slots. Rows live in blocks of [`BLOCK_DOCS`] documents,
+/// each allocated at its final size, so a growing matrix never holds more than one partly
+/// filled block beyond what it stores (a single `Vec` would double, and copy, as it grows).
 #[derive(Debug, Clone, Default)]
 pub struct Signatures {
     num_perm: usize,
-    slots: Vec<Slot>,
+    len: usize,
+    blocks: Vec<Vec<Slot>>,
 }
+
+/// Documents per block of [`Signatures`] (a power of two).
+pub const BLOCK_DOCS: usize = 1 << 14;
 
 impl Signatures {
     /// An empty matrix of `num_perm`-slot signatures.
     pub fn new(num_perm: usize) -> Signatures {
         Signatures {
             num_perm,
-            slots: Vec::new(),
+            len: 0,
+            blocks: Vec::new(),
         }
     }
 
@@ -289,37 +296,53 @@ impl Signatures {
 
     /// Number of signatures.
     pub fn len(&self) -> usize {
-        self.slots.len().checked_div(self.num_perm).unwrap_or(0)
+        self.len
     }
 
     /// True when the matrix holds no signature.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len == 0
     }
 
     /// The (folded) signature of document `doc`.
     pub fn get(&self, doc: usize) -> &[Slot] {
-        &self.slots[doc * self.num_perm..(doc + 1) * self.num_perm]
+        assert!(doc < self.len, "signature {doc} of {}", self.len);
+        let at = (doc % BLOCK_DOCS) * self.num_perm;
+        &self.blocks[doc / BLOCK_DOCS][at..at + self.num_perm]
     }
 
     /// Replaces the signature of document `doc` with a freshly computed one.
     pub fn set(&mut self, doc: usize, signature: &[u32]) {
-        let row = &mut self.slots[doc * self.num_perm..(doc + 1) * self.num_perm];
+        assert!(doc < self.len, "signature {doc} of {}", self.len);
+        let at = (doc % BLOCK_DOCS) * self.num_perm;
+        let row = &mut self.blocks[doc / BLOCK_DOCS][at..at + self.num_perm];
         for (slot, &value) in row.iter_mut().zip(signature) {
             *slot = fold_slot(value);
         }
     }
 
+    /// The row of the next document, in a block with room for it.
+    fn next_row(&mut self) -> &mut Vec<Slot> {
+        if self.len.is_multiple_of(BLOCK_DOCS) {
+            self.blocks
+                .push(Vec::with_capacity(BLOCK_DOCS * self.num_perm));
+        }
+        self.len += 1;
+        self.blocks.last_mut().expect("a block was just made")
+    }
+
     /// Appends one signature that is already folded (read from an index).
     pub fn push_folded(&mut self, slots: &[Slot]) {
-        debug_assert_eq!(slots.len(), self.num_perm);
-        self.slots.extend_from_slice(slots);
+        assert_eq!(slots.len(), self.num_perm);
+        self.next_row().extend_from_slice(slots);
     }
 
     /// Appends the rows of a block computed elsewhere (`block.len()` a multiple of `num_perm`).
     pub fn extend_from_block(&mut self, block: &[u32]) {
-        debug_assert_eq!(block.len() % self.num_perm, 0);
-        self.slots.extend(block.iter().map(|&v| fold_slot(v)));
+        assert_eq!(block.len() % self.num_perm.max(1), 0);
+        for row in block.chunks_exact(self.num_perm) {
+            self.next_row().extend(row.iter().map(|&v| fold_slot(v)));
+        }
     }
 }
 
@@ -327,6 +350,29 @@ impl Signatures {
 mod tests {
     use super::*;
     use crate::shingle::DEFAULT_SEED;
+
+    #[test]
+    fn signatures_span_blocks() {
+        let k = 3;
+        let mut sigs = Signatures::new(k);
+        let n = 2 * BLOCK_DOCS + 7;
+        let row = |d: usize| [d as u32, (d * 7) as u32, u32::MAX - d as u32];
+        for d in 0..n {
+            if d % 2 == 0 {
+                sigs.extend_from_block(&row(d));
+            } else {
+                let folded: Vec<Slot> = row(d).iter().map(|&v| fold_slot(v)).collect();
+                sigs.push_folded(&folded);
+            }
+        }
+        sigs.set(BLOCK_DOCS, &row(5));
+        assert_eq!(sigs.len(), n);
+        for d in [0, 1, BLOCK_DOCS - 1, BLOCK_DOCS, BLOCK_DOCS + 1, n - 1] {
+            let src = if d == BLOCK_DOCS { 5 } else { d };
+            let expected: Vec<Slot> = row(src).iter().map(|&v| fold_slot(v)).collect();
+            assert_eq!(sigs.get(d), &expected[..], "doc {d}");
+        }
+    }
 
     fn set(range: std::ops::Range<u64>) -> Vec<u64> {
         range.map(crate::shingle::fmix64).collect()

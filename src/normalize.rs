@@ -106,6 +106,9 @@ impl Sightings {
 /// not teach the learner that the article's own lines are boilerplate.
 #[derive(Debug, Default)]
 pub struct BoilerplateLearner {
+    /// Lines seen in one article so far (most lines): the fingerprint of that article.
+    once: AHashMap<u64, u32>,
+    /// Lines seen in two or more different articles.
     seen: AHashMap<u64, Sightings>,
 }
 
@@ -170,7 +173,23 @@ impl BoilerplateLearner {
     /// Adds one article's lines.
     pub fn add(&mut self, sample: &LineSample) {
         for &(key, fingerprint) in &sample.keys {
-            self.seen.entry(key).or_default().add(fingerprint);
+            if let Some(s) = self.seen.get_mut(&key) {
+                s.add(fingerprint);
+                continue;
+            }
+            match self.once.get(&key) {
+                None => {
+                    self.once.insert(key, fingerprint);
+                }
+                Some(&first) if first == fingerprint => {}
+                Some(&first) => {
+                    self.once.remove(&key);
+                    let mut s = Sightings::default();
+                    s.add(first);
+                    s.add(fingerprint);
+                    self.seen.insert(key, s);
+                }
+            }
         }
     }
 

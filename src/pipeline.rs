@@ -909,7 +909,10 @@ fn scan_and_sign(
         },
     };
     // Doc indices per id hash; collisions are resolved by comparing the ids themselves.
-    let mut seen_ids: AHashMap<u64, Vec<u32>> = AHashMap::new();
+    // The first document per id hash, and (rarely) later ones whose different id has the same
+    // hash: 12 bytes per article instead of a list each.
+    let mut seen_ids: AHashMap<u64, u32> = AHashMap::new();
+    let mut same_hash: AHashMap<u64, Vec<u32>> = AHashMap::new();
     let names = &config.fields;
     let learn = config.learn_boilerplate;
     let nothing_learned = LearnedBoilerplate::default();
@@ -968,9 +971,10 @@ fn scan_and_sign(
                 Scanned::Bad { id, reason } => (id, reason),
                 Scanned::Good(article, sample, nonempty, terms) => {
                     let hash = xxhash_rust::xxh3::xxh3_64(article.id.as_str().as_bytes());
-                    let earlier = seen_ids.get(&hash).and_then(|docs| {
-                        docs.iter()
-                            .map(|&d| &out.articles[d as usize])
+                    let earlier = seen_ids.get(&hash).and_then(|&first| {
+                        std::iter::once(first)
+                            .chain(same_hash.get(&hash).into_iter().flatten().copied())
+                            .map(|d| &out.articles[d as usize])
                             .find(|a| a.id.as_str() == article.id.as_str())
                     });
                     let indexed = earlier.is_none()
@@ -1003,10 +1007,15 @@ fn scan_and_sign(
                             ));
                         }
                         None => {
-                            seen_ids
-                                .entry(hash)
-                                .or_default()
-                                .push(out.articles.len() as u32);
+                            let doc = out.articles.len() as u32;
+                            match seen_ids.entry(hash) {
+                                std::collections::hash_map::Entry::Vacant(e) => {
+                                    e.insert(doc);
+                                }
+                                std::collections::hash_map::Entry::Occupied(_) => {
+                                    same_hash.entry(hash).or_default().push(doc);
+                                }
+                            }
                             if let Some(sample) = &sample {
                                 out.learner.add(sample);
                             }
