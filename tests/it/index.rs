@@ -146,19 +146,7 @@ fn three_nightly_batches_give_the_clusters_of_one_run() {
     let mut after_night: Vec<Vec<serde_json::Map<String, serde_json::Value>>> = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let out_dir = dir.path().join(format!("out{}", i + 1));
-        let out = run(
-            &[
-                "dedup",
-                s(f),
-                "--out",
-                s(&out_dir),
-                "--index",
-                s(&idx),
-                "--verify",
-                "estimate",
-            ],
-            None,
-        );
+        let out = night(f, &out_dir, &idx, &["--verify", "estimate"]);
         ok(&out, "a nightly run");
         after_night.push(export(&idx));
     }
@@ -316,48 +304,13 @@ fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
     let files = write_nights(dir.path());
     let idx = dir.path().join("idx");
     let out_dir = dir.path().join("out");
-    ok(
-        &run(
-            &[
-                "dedup",
-                s(&files[0]),
-                "--out",
-                s(&out_dir),
-                "--index",
-                s(&idx),
-            ],
-            None,
-        ),
-        "night 1",
-    );
-    let out = run(
-        &[
-            "dedup",
-            s(&files[1]),
-            "--out",
-            s(&out_dir),
-            "--index",
-            s(&idx),
-            "--ngram",
-            "3",
-        ],
-        None,
-    );
+    ok(&night(&files[0], &out_dir, &idx, &[]), "night 1");
+    let out = night(&files[1], &out_dir, &idx, &["--ngram", "3"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--ngram 3 (index: 5)"), "{err}");
     // Night 1 again: every id is known; with --skip-invalid each is a reject with its reason.
-    let out = run(
-        &[
-            "dedup",
-            s(&files[0]),
-            "--out",
-            s(&out_dir),
-            "--index",
-            s(&idx),
-        ],
-        None,
-    );
+    let out = night(&files[0], &out_dir, &idx, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -421,73 +374,62 @@ fn listing(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Kills night 3's update at each of its steps in turn (SIGKILL from a test hook) and checks
-/// that the index then opens, holds exactly the old or exactly the new state, and that the
-/// next run cleans up and succeeds.
-#[test]
-fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
-    use std::os::unix::process::ExitStatusExt;
-    let dir = tempdir();
-    let files = write_nights(dir.path());
-    let base = dir.path().join("base");
-    for f in &files[..2] {
-        ok(
-            &run(
-                &[
-                    "dedup",
-                    s(f),
-                    "--out",
-                    s(&dir.path().join("o")),
-                    "--index",
-                    s(&base),
-                ],
-                None,
-            ),
-            "setup",
-        );
-    }
-    let old = export(&base);
-    let done = dir.path().join("done");
-    copy_dir(&base, &done);
-    ok(
-        &run(
-            &[
-                "dedup",
-                s(&files[2]),
-                "--out",
-                s(&dir.path().join("o")),
-                "--index",
-                s(&done),
-            ],
-            None,
-        ),
-        "night 3",
-    );
-    let new = export(&done);
-    assert_ne!(old, new);
+/// Runs `dedup INPUT --out OUT --index IDX EXTRA...`.
+fn night(input: &Path, out: &Path, idx: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["dedup", s(input), "--out", s(out), "--index", s(idx)];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
 
-    let mut killed_at = 0;
-    let (mut saw_old, mut saw_new) = (0, 0);
+/// What an index holds, or `None` where there is no index yet.
+fn held(idx: &Path) -> Option<Vec<serde_json::Map<String, serde_json::Value>>> {
+    let out = run(&["index", "export", s(idx)], None);
+    if out.status.success() {
+        Some(export(idx))
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no index here"), "{err}");
+        None
+    }
+}
+
+/// Adds `batch` to copies of the index `start` (or to no index), killing the update with
+/// SIGKILL (test hook) at its first step, its second, and so on until it completes. After each
+/// kill the index must hold exactly the state before or after the update, check out, and a
+/// rerun must clean up and end in the state after. Returns how many kills left each state.
+fn kill_at_every_step(dir: &Path, start: Option<&Path>, batch: &Path) -> (usize, usize) {
+    use std::os::unix::process::ExitStatusExt;
+    let fresh = |name: &str| {
+        let idx = dir.join(name);
+        if let Some(start) = start {
+            copy_dir(start, &idx);
+        }
+        idx
+    };
+    let before = start.and_then(held);
+    let done = fresh("done");
+    ok(&night(batch, &dir.join("o"), &done, &[]), "the update");
+    let after = held(&done);
+    assert!(after.is_some() && after != before);
+    let (mut saw_before, mut saw_after) = (0, 0);
     for step in 1..200 {
-        let idx = dir.path().join(format!("crash{step}"));
-        copy_dir(&base, &idx);
+        let idx = fresh(&format!("crash{step}"));
         let out = storyhash()
             .args([
                 "dedup",
-                s(&files[2]),
+                s(batch),
                 "--out",
-                s(&dir.path().join(format!("oc{step}"))),
+                s(&dir.join("oc")),
                 "--index",
                 s(&idx),
                 "--quiet",
             ])
             .env("STORYHASH_INDEX_CRASH_AT", step.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .output()
             .unwrap();
         if out.status.success() {
-            break; // past the last step
+            assert!(step > 15, "the update has many steps ({step})");
+            return (saw_before, saw_after);
         }
         assert_eq!(
             out.status.signal(),
@@ -496,122 +438,26 @@ fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        killed_at = step;
-        let now = export(&idx);
-        if now == old {
-            saw_old += 1;
-        } else if now == new {
-            saw_new += 1;
+        let now = held(&idx);
+        if now == before {
+            saw_before += 1;
+        } else if now == after {
+            saw_after += 1;
         } else {
             panic!("step {step}: the index holds neither the old nor the new state");
         }
-        stats(&idx); // every file checks out
+        if now.is_some() {
+            stats(&idx); // every file checks out
+        }
         // The next run cleans up what the killed one left and does the update (or, when the
         // kill came after the commit, finds every id known).
         ok(
-            &run(
-                &[
-                    "dedup",
-                    s(&files[2]),
-                    "--out",
-                    s(&dir.path().join("o2")),
-                    "--index",
-                    s(&idx),
-                    "--quiet",
-                    "--skip-invalid",
-                ],
-                None,
-            ),
+            &night(batch, &dir.join("o2"), &idx, &["--quiet", "--skip-invalid"]),
             "rerun",
         );
         assert_eq!(
-            export(&idx),
-            new,
-            "step {step}: the rerun ends in the new state"
-        );
-        assert_eq!(
-            listing(&idx),
-            manifest_files(&idx),
-            "step {step}: no leftovers after the rerun"
-        );
-        std::fs::remove_dir_all(&idx).unwrap();
-    }
-    assert!(killed_at >= 15, "the update has many steps ({killed_at})");
-    assert!(saw_old > 5 && saw_new > 0, "old {saw_old}, new {saw_new}");
-}
-
-/// A kill at any step of the very first update leaves no index, or the whole first batch.
-#[test]
-fn a_kill_during_the_first_update_leaves_no_index_or_the_whole_batch() {
-    use std::os::unix::process::ExitStatusExt;
-    let dir = tempdir();
-    let files = write_nights(dir.path());
-    let done = dir.path().join("done");
-    ok(
-        &run(
-            &[
-                "dedup",
-                s(&files[0]),
-                "--out",
-                s(&dir.path().join("o")),
-                "--index",
-                s(&done),
-            ],
-            None,
-        ),
-        "night 1",
-    );
-    let new = export(&done);
-    let (mut saw_none, mut saw_new) = (0, 0);
-    for step in 1..200 {
-        let idx = dir.path().join(format!("first{step}"));
-        let out = storyhash()
-            .args([
-                "dedup",
-                s(&files[0]),
-                "--out",
-                s(&dir.path().join("oc")),
-                "--index",
-                s(&idx),
-                "--quiet",
-            ])
-            .env("STORYHASH_INDEX_CRASH_AT", step.to_string())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            break;
-        }
-        assert_eq!(out.status.signal(), Some(9), "step {step}");
-        let stats = run(&["index", "export", s(&idx)], None);
-        if stats.status.success() {
-            assert_eq!(export(&idx), new, "step {step}");
-            saw_new += 1;
-        } else {
-            assert!(
-                String::from_utf8_lossy(&stats.stderr).contains("no index here"),
-                "step {step}"
-            );
-            saw_none += 1;
-        }
-        ok(
-            &run(
-                &[
-                    "dedup",
-                    s(&files[0]),
-                    "--out",
-                    s(&dir.path().join("o2")),
-                    "--index",
-                    s(&idx),
-                    "--quiet",
-                    "--skip-invalid",
-                ],
-                None,
-            ),
-            "rerun",
-        );
-        assert_eq!(
-            export(&idx),
-            new,
+            held(&idx),
+            after,
             "step {step}: the rerun ends in the new state"
         );
         assert_eq!(
@@ -619,11 +465,31 @@ fn a_kill_during_the_first_update_leaves_no_index_or_the_whole_batch() {
             manifest_files(&idx),
             "step {step}: no leftovers"
         );
+        std::fs::remove_dir_all(&idx).unwrap();
     }
-    assert!(
-        saw_none > 5 && saw_new > 0,
-        "none {saw_none}, new {saw_new}"
-    );
+    panic!("the update never completed");
+}
+
+/// Kills night 3's update at each of its steps in turn.
+#[test]
+fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let base = dir.path().join("base");
+    for f in &files[..2] {
+        ok(&night(f, &dir.path().join("o"), &base, &[]), "setup");
+    }
+    let (old, new) = kill_at_every_step(dir.path(), Some(&base), &files[2]);
+    assert!(old > 5 && new > 0, "old {old}, new {new}");
+}
+
+/// A kill at any step of the very first update leaves no index, or the whole first batch.
+#[test]
+fn a_kill_during_the_first_update_leaves_no_index_or_the_whole_batch() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let (none, new) = kill_at_every_step(dir.path(), None, &files[0]);
+    assert!(none > 5 && new > 0, "none {none}, new {new}");
 }
 
 /// The same with outside kills at random moments of a larger update.
@@ -642,37 +508,14 @@ fn random_kills_from_outside_leave_the_old_or_the_new_index() {
     let batch = write(dir.path(), "big.jsonl", big.join("\n"));
     let base = dir.path().join("base");
     ok(
-        &run(
-            &[
-                "dedup",
-                s(&files[0]),
-                "--out",
-                s(&dir.path().join("o")),
-                "--index",
-                s(&base),
-            ],
-            None,
-        ),
+        &night(&files[0], &dir.path().join("o"), &base, &[]),
         "setup",
     );
     let old = export(&base);
     let done = dir.path().join("done");
     copy_dir(&base, &done);
     let clock = std::time::Instant::now();
-    ok(
-        &run(
-            &[
-                "dedup",
-                s(&batch),
-                "--out",
-                s(&dir.path().join("o")),
-                "--index",
-                s(&done),
-            ],
-            None,
-        ),
-        "big",
-    );
+    ok(&night(&batch, &dir.path().join("o"), &done, &[]), "big");
     let full = clock.elapsed();
     let new = export(&done);
     let mut seed = 12345u64;
@@ -712,20 +555,7 @@ fn a_damaged_file_is_reported_by_name_and_not_used() {
     let files = write_nights(dir.path());
     let idx = dir.path().join("idx");
     for f in &files[..2] {
-        ok(
-            &run(
-                &[
-                    "dedup",
-                    s(f),
-                    "--out",
-                    s(&dir.path().join("o")),
-                    "--index",
-                    s(&idx),
-                ],
-                None,
-            ),
-            "setup",
-        );
+        ok(&night(f, &dir.path().join("o"), &idx, &[]), "setup");
     }
     let pristine = dir.path().join("pristine");
     copy_dir(&idx, &pristine);
@@ -741,17 +571,7 @@ fn a_damaged_file_is_reported_by_name_and_not_used() {
         data[mid] ^= 0x20;
         std::fs::write(&path, &data).unwrap();
         let out_dir = dir.path().join("o3");
-        let out = run(
-            &[
-                "dedup",
-                s(&files[2]),
-                "--out",
-                s(&out_dir),
-                "--index",
-                s(&idx),
-            ],
-            None,
-        );
+        let out = night(&files[2], &out_dir, &idx, &[]);
         assert_eq!(out.status.code(), Some(3), "{name}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -807,17 +627,7 @@ fn a_second_writer_is_refused_and_a_killed_writer_does_not_block() {
     let files = write_nights(dir.path());
     let idx = dir.path().join("idx");
     ok(
-        &run(
-            &[
-                "dedup",
-                s(&files[0]),
-                "--out",
-                s(&dir.path().join("o")),
-                "--index",
-                s(&idx),
-            ],
-            None,
-        ),
+        &night(&files[0], &dir.path().join("o"), &idx, &[]),
         "night 1",
     );
     let first = storyhash()
@@ -837,17 +647,7 @@ fn a_second_writer_is_refused_and_a_killed_writer_does_not_block() {
         .unwrap();
     let pid = first.id();
     wait_for_lock(&idx, pid);
-    let second = run(
-        &[
-            "dedup",
-            s(&files[2]),
-            "--out",
-            s(&dir.path().join("o2")),
-            "--index",
-            s(&idx),
-        ],
-        None,
-    );
+    let second = night(&files[2], &dir.path().join("o2"), &idx, &[]);
     assert_eq!(second.status.code(), Some(3));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
@@ -878,17 +678,7 @@ fn a_second_writer_is_refused_and_a_killed_writer_does_not_block() {
     third.kill().unwrap();
     third.wait().unwrap();
     ok(
-        &run(
-            &[
-                "dedup",
-                s(&files[2]),
-                "--out",
-                s(&dir.path().join("o4")),
-                "--index",
-                s(&idx),
-            ],
-            None,
-        ),
+        &night(&files[2], &dir.path().join("o4"), &idx, &[]),
         "after the kill",
     );
     assert_eq!(stats(&idx)["batches"], 3);
@@ -913,19 +703,7 @@ fn retention_drops_old_articles() {
     let idx = dir.path().join("idx");
     for f in &files {
         ok(
-            &run(
-                &[
-                    "dedup",
-                    s(f),
-                    "--out",
-                    s(&dir.path().join("o")),
-                    "--index",
-                    s(&idx),
-                    "--index-max-age",
-                    "1.5",
-                ],
-                None,
-            ),
+            &night(f, &dir.path().join("o"), &idx, &["--index-max-age", "1.5"]),
             "night",
         );
     }
@@ -959,13 +737,7 @@ fn retention_drops_old_articles() {
         ]
         .join("\n"),
     );
-    ok(
-        &run(
-            &["dedup", s(&again), "--out", s(&dir2), "--index", s(&idx)],
-            None,
-        ),
-        "after expiry",
-    );
+    ok(&night(&again, &dir2, &idx, &[]), "after expiry");
     let r = read_jsonl(&dir2.join("articles.jsonl"));
     assert_eq!(
         (&r[0]["canonical"], &r[0]["duplicate_of"]),
