@@ -21,10 +21,14 @@
 //!    at least [`StoryConfig::threshold`]. A missing edge counts as similarity 0, so a story
 //!    cannot grow by a chain of weak links: every merge needs the two sides to agree on average.
 //!    Connected components are clustered in parallel.
-//! 5. **Centroid passes** ([`reassign_by_centroid`]): average link leaves a few units alone
-//!    whose words are spread over a story rather than concentrated on one member; each such
-//!    unit joins the neighboring story whose centroid (the sum of its unit vectors) is most
-//!    similar to it, when that cosine is at least [`StoryConfig::attach_threshold`].
+//! 5. **Centroid passes** ([`reassign_by_centroid`]), against story centroids (the sum of a
+//!    story's unit vectors): average link merges whole stories, so a unit can end up in a story
+//!    that fits it worse than a neighboring one; it moves when the other story's centroid is
+//!    more similar to it than the rest of its own story, by more than
+//!    [`StoryConfig::move_margin`]. And average link leaves a few units alone whose words are
+//!    spread over a story rather than concentrated on one member; each joins the neighboring
+//!    story with the most similar centroid, when that cosine is at least
+//!    [`StoryConfig::attach_threshold`].
 //!
 //! Defaults suit both headline-only input and full bodies; they were tuned on development data
 //! only (UCI headlines of March and April 2014, and half of the Giveme5W1H stories): the
@@ -46,11 +50,14 @@ use crate::cluster::Clusters;
 use crate::ingest::Article;
 
 /// Headline-only inputs (most texts empty) merge at this average similarity by default.
-pub const HEADLINE_THRESHOLD: f64 = 0.04;
+pub const HEADLINE_THRESHOLD: f64 = 0.035;
 /// Inputs with bodies merge at this average similarity by default.
 pub const BODY_THRESHOLD: f64 = 0.1;
 /// Inputs larger than this get a same-day window by default; smaller ones none.
 pub const AUTO_WINDOW_MIN_ARTICLES: usize = 5000;
+/// A unit moves to another story when that story's centroid is more similar to it than the
+/// rest of its own story by more than this cosine.
+pub const MOVE_MARGIN: f64 = 0.075;
 /// A unit left alone by average link joins the story whose centroid is at least this similar.
 pub const ATTACH_THRESHOLD: f64 = 0.2;
 /// The default window for large inputs: half a day either way, so date-only inputs compare
@@ -91,7 +98,11 @@ pub struct StoryConfig {
     pub max_neighbors: usize,
     /// Edges weaker than this are not kept.
     pub min_edge: f32,
-    /// After average link, a unit alone in its story joins the neighboring story whose
+    /// After average link, a unit of a larger story moves to the neighboring story whose
+    /// centroid is most similar to it, when that cosine beats the one to the rest of its own
+    /// story by more than this; `None`: never.
+    pub move_margin: Option<f64>,
+    /// After that, a unit alone in its story joins the neighboring story whose
     /// centroid is most similar to it, when that cosine is at least this; `None`: never.
     pub attach_threshold: Option<f64>,
 }
@@ -108,6 +119,7 @@ impl Default for StoryConfig {
             max_df_share: 0.2,
             max_neighbors: 100,
             min_edge: 0.02,
+            move_margin: Some(MOVE_MARGIN),
             attach_threshold: Some(ATTACH_THRESHOLD),
         }
     }
@@ -231,7 +243,9 @@ pub struct StoryStats {
     pub edges: u64,
     /// Merges made by average-link clustering.
     pub merges: u64,
-    /// Units alone after average link that joined a story by its centroid.
+    /// Units that moved to another story by its centroid after average link.
+    pub moved_units: u64,
+    /// Units alone after average link (and the move) that joined a story by its centroid.
     pub attached_units: u64,
     /// The threshold used (chosen when not given).
     pub threshold: f64,
@@ -460,6 +474,14 @@ pub fn cluster_stories(
     edges.dedup_by_key(|e| (e.0, e.1));
 
     let (mut root_of_unit, merges) = average_link_by_component(n_units, &edges, threshold);
+    let moved_units = config.move_margin.map_or(0, |margin| {
+        reassign_by_centroid(
+            &vectors,
+            &edges,
+            &mut root_of_unit,
+            Reassign::Members { margin },
+        )
+    });
     let attached_units = config.attach_threshold.map_or(0, |threshold| {
         reassign_by_centroid(
             &vectors,
@@ -512,6 +534,7 @@ pub fn cluster_stories(
         indexed_terms: term_ids.len() as u64,
         edges: edges.len() as u64,
         merges,
+        moved_units,
         attached_units,
         threshold,
         window_days,
@@ -527,6 +550,13 @@ pub fn cluster_stories(
 /// Which units [`reassign_by_centroid`] may move, and when.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reassign {
+    /// A unit of a story of two or more units moves to a neighboring story (of two or more
+    /// units) whose centroid is more similar to it than the rest of its own story is, by more
+    /// than `margin` in cosine.
+    Members {
+        /// How much more similar the other story must be.
+        margin: f64,
+    },
     /// A unit alone in its story joins the neighboring story (of two or more units) whose
     /// centroid is most similar to it, when that cosine is at least `threshold`.
     Singles {
@@ -630,16 +660,15 @@ pub fn reassign_by_centroid(
         .into_par_iter()
         .filter_map(|unit| {
             let own = story_of_root[before[unit] as usize];
-            let Reassign::Singles { threshold } = rule;
-            if own != u32::MAX {
+            if (own == u32::MAX) != matches!(rule, Reassign::Singles { .. }) {
                 return None;
             }
             let v = &vectors[unit];
-            let norm = v
+            let norm2 = v
                 .iter()
                 .map(|&(_, w)| f64::from(w) * f64::from(w))
-                .sum::<f64>()
-                .sqrt();
+                .sum::<f64>();
+            let norm = norm2.sqrt();
             if norm == 0.0 {
                 return None;
             }
@@ -653,13 +682,31 @@ pub fn reassign_by_centroid(
             let mut best: Option<(f64, u32)> = None;
             for story in candidates {
                 let (centroid, centroid_norm) = &centroids[story as usize];
+                if *centroid_norm == 0.0 {
+                    continue;
+                }
                 let cosine = dot_sorted(v, centroid) / (norm * centroid_norm);
                 if best.is_none_or(|(b, _)| cosine > b) {
                     best = Some((cosine, story));
                 }
             }
             let (cosine, story) = best?;
-            (cosine >= threshold).then_some((unit as u32, story_root[story as usize]))
+            let moves = match rule {
+                Reassign::Singles { threshold } => cosine >= threshold,
+                Reassign::Members { margin } => {
+                    // The cosine to the rest of its own story: its centroid less this unit.
+                    let (centroid, centroid_norm) = &centroids[own as usize];
+                    let dot = dot_sorted(v, centroid);
+                    let rest2 = centroid_norm * centroid_norm - 2.0 * dot + norm2;
+                    let own_cosine = if rest2 > 1e-12 {
+                        (dot - norm2) / (norm * rest2.sqrt())
+                    } else {
+                        0.0
+                    };
+                    cosine > own_cosine + margin
+                }
+            };
+            moves.then_some((unit as u32, story_root[story as usize]))
         })
         .collect();
     for &(unit, root) in &moves {
@@ -1012,6 +1059,39 @@ mod tests {
         for &(threshold, expected) in cases {
             let root = reassign_case(Reassign::Singles { threshold });
             assert_eq!(root, expected, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn members_move_to_a_clearly_nearer_story() {
+        // Unit 2 sits in story 0 but is mostly about term 7, the subject of story {3, 4}:
+        // cosine 0.30 to the rest of its story, 0.95 to story 3. Unit 5 is alone.
+        let vectors: Vec<Vec<(u64, f32)>> = vec![
+            vec![(1, 1.0)],
+            vec![(1, 1.0)],
+            vec![(1, 0.3), (7, 0.95)],
+            vec![(7, 1.0)],
+            vec![(7, 1.0)],
+            vec![(7, 1.0)],
+        ];
+        let edges = [
+            (0, 1, 1.0),
+            (0, 2, 0.3),
+            (1, 2, 0.3),
+            (2, 3, 0.95),
+            (3, 4, 1.0),
+            (3, 5, 1.0),
+        ];
+        let cases: &[(Reassign, [u32; 6], u64)] = &[
+            (Reassign::Members { margin: 0.5 }, [0, 0, 3, 3, 3, 5], 1),
+            (Reassign::Members { margin: 0.7 }, [0, 0, 0, 3, 3, 5], 0),
+            // Singles move only unit 5, which members never do.
+            (Reassign::Singles { threshold: 0.5 }, [0, 0, 0, 3, 3, 3], 1),
+        ];
+        for &(rule, expected, moves) in cases {
+            let mut root = vec![0, 0, 0, 3, 3, 5];
+            let moved = reassign_by_centroid(&vectors, &edges, &mut root, rule);
+            assert_eq!((root, moved), (expected.to_vec(), moves), "{rule:?}");
         }
     }
 
