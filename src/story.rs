@@ -21,6 +21,14 @@
 //!    at least [`StoryConfig::threshold`]. A missing edge counts as similarity 0, so a story
 //!    cannot grow by a chain of weak links: every merge needs the two sides to agree on average.
 //!    Connected components are clustered in parallel.
+//! 5. **Centroid passes** ([`reassign_by_centroid`]), against story centroids (the sum of a
+//!    story's unit vectors): average link merges whole stories, so a unit can end up in a story
+//!    that fits it worse than a neighboring one; it moves when the other story's centroid is
+//!    more similar to it than the rest of its own story, by more than
+//!    [`StoryConfig::move_margin`]. And average link leaves a few units alone whose words are
+//!    spread over a story rather than concentrated on one member; each joins the neighboring
+//!    story with the most similar centroid, when that cosine is at least
+//!    [`StoryConfig::attach_threshold`].
 //!
 //! Defaults suit both headline-only input and full bodies; they were tuned on development data
 //! only (UCI headlines of March and April 2014, and half of the Giveme5W1H stories): the
@@ -42,11 +50,16 @@ use crate::cluster::Clusters;
 use crate::ingest::Article;
 
 /// Headline-only inputs (most texts empty) merge at this average similarity by default.
-pub const HEADLINE_THRESHOLD: f64 = 0.04;
+pub const HEADLINE_THRESHOLD: f64 = 0.035;
 /// Inputs with bodies merge at this average similarity by default.
 pub const BODY_THRESHOLD: f64 = 0.1;
 /// Inputs larger than this get a same-day window by default; smaller ones none.
 pub const AUTO_WINDOW_MIN_ARTICLES: usize = 5000;
+/// A unit moves to another story when that story's centroid is more similar to it than the
+/// rest of its own story by more than this cosine.
+pub const MOVE_MARGIN: f64 = 0.075;
+/// A unit left alone by average link joins the story whose centroid is at least this similar.
+pub const ATTACH_THRESHOLD: f64 = 0.2;
 /// The default window for large inputs: half a day either way, so date-only inputs compare
 /// within one calendar day.
 pub const AUTO_WINDOW_DAYS: f64 = 0.5;
@@ -85,6 +98,13 @@ pub struct StoryConfig {
     pub max_neighbors: usize,
     /// Edges weaker than this are not kept.
     pub min_edge: f32,
+    /// After average link, a unit of a larger story moves to the neighboring story whose
+    /// centroid is most similar to it, when that cosine beats the one to the rest of its own
+    /// story by more than this; `None`: never.
+    pub move_margin: Option<f64>,
+    /// After that, a unit alone in its story joins the neighboring story whose
+    /// centroid is most similar to it, when that cosine is at least this; `None`: never.
+    pub attach_threshold: Option<f64>,
 }
 
 impl Default for StoryConfig {
@@ -99,6 +119,8 @@ impl Default for StoryConfig {
             max_df_share: 0.2,
             max_neighbors: 100,
             min_edge: 0.02,
+            move_margin: Some(MOVE_MARGIN),
+            attach_threshold: Some(ATTACH_THRESHOLD),
         }
     }
 }
@@ -221,6 +243,10 @@ pub struct StoryStats {
     pub edges: u64,
     /// Merges made by average-link clustering.
     pub merges: u64,
+    /// Units that moved to another story by its centroid after average link.
+    pub moved_units: u64,
+    /// Units alone after average link (and the move) that joined a story by its centroid.
+    pub attached_units: u64,
     /// The threshold used (chosen when not given).
     pub threshold: f64,
     /// The window used, in days (`None`: no window).
@@ -447,7 +473,23 @@ pub fn cluster_stories(
     edges.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(x.2.total_cmp(&y.2)));
     edges.dedup_by_key(|e| (e.0, e.1));
 
-    let (root_of_unit, merges) = average_link_by_component(n_units, &edges, threshold);
+    let (mut root_of_unit, merges) = average_link_by_component(n_units, &edges, threshold);
+    let moved_units = config.move_margin.map_or(0, |margin| {
+        reassign_by_centroid(
+            &vectors,
+            &edges,
+            &mut root_of_unit,
+            Reassign::Members { margin },
+        )
+    });
+    let attached_units = config.attach_threshold.map_or(0, |threshold| {
+        reassign_by_centroid(
+            &vectors,
+            &edges,
+            &mut root_of_unit,
+            Reassign::Singles { threshold },
+        )
+    });
 
     // Stories, numbered by their first article.
     let mut story_of_root: AHashMap<u32, u32> = AHashMap::new();
@@ -492,6 +534,8 @@ pub fn cluster_stories(
         indexed_terms: term_ids.len() as u64,
         edges: edges.len() as u64,
         merges,
+        moved_units,
+        attached_units,
         threshold,
         window_days,
         multi_article_stories: stories.iter().filter(|s| s.articles.len() > 1).count() as u64,
@@ -501,6 +545,174 @@ pub fn cluster_stories(
         story_of,
         stats,
     }
+}
+
+/// Which units [`reassign_by_centroid`] may move, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reassign {
+    /// A unit of a story of two or more units moves to a neighboring story (of two or more
+    /// units) whose centroid is more similar to it than the rest of its own story is, by more
+    /// than `margin` in cosine.
+    Members {
+        /// How much more similar the other story must be.
+        margin: f64,
+    },
+    /// A unit alone in its story joins the neighboring story (of two or more units) whose
+    /// centroid is most similar to it, when that cosine is at least `threshold`.
+    Singles {
+        /// The least cosine to the centroid.
+        threshold: f64,
+    },
+}
+
+/// Sparse vectors sorted by key, summed: the result sorted by key. The sum of each key runs in
+/// the order of `vectors`, so it is the same on every run.
+fn sum_sorted<'a>(vectors: impl Iterator<Item = &'a [(u64, f32)]>) -> Vec<(u64, f64)> {
+    let mut all: Vec<(u64, f32)> = vectors.flatten().copied().collect();
+    // Stable: equal keys keep the order of `vectors`.
+    all.sort_by_key(|x| x.0);
+    let mut sum: Vec<(u64, f64)> = Vec::new();
+    for (t, w) in all {
+        match sum.last_mut() {
+            Some(last) if last.0 == t => last.1 += f64::from(w),
+            _ => sum.push((t, f64::from(w))),
+        }
+    }
+    sum
+}
+
+/// The dot product of two sparse vectors sorted by key.
+fn dot_sorted(a: &[(u64, f32)], b: &[(u64, f64)]) -> f64 {
+    let (mut i, mut j, mut dot) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            Ordering::Less => i += 1,
+            Ordering::Greater => j += 1,
+            Ordering::Equal => {
+                dot += f64::from(a[i].1) * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    dot
+}
+
+/// Moves units between the stories of `root_of_unit` (each unit's story, named by a member)
+/// by cosine similarity to story centroids, as `rule` allows, and returns how many moved.
+///
+/// A story's centroid is the sum of its units' vectors (`vectors[unit]`, sorted by key). A
+/// unit only considers the stories of its neighbors in `edges`, so the pass costs about as
+/// much as reading the graph once. Every unit decides against the centroids as they were
+/// before the pass, so the result does not depend on the order units are visited in (nor on
+/// the thread count); ties go to the story named by the smaller unit.
+pub fn reassign_by_centroid(
+    vectors: &[Vec<(u64, f32)>],
+    edges: &[(u32, u32, f32)],
+    root_of_unit: &mut [u32],
+    rule: Reassign,
+) -> u64 {
+    let n = vectors.len();
+    // Stories of two or more units, densely numbered in order of their name.
+    let mut units_of_root: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (unit, &root) in root_of_unit.iter().enumerate() {
+        units_of_root[root as usize].push(unit as u32);
+    }
+    let mut story_of_root = vec![u32::MAX; n];
+    let mut story_members: Vec<&[u32]> = Vec::new();
+    let mut story_root: Vec<u32> = Vec::new();
+    for (root, units) in units_of_root.iter().enumerate() {
+        if units.len() > 1 {
+            story_of_root[root] = story_members.len() as u32;
+            story_members.push(units);
+            story_root.push(root as u32);
+        }
+    }
+    let centroids: Vec<(Vec<(u64, f64)>, f64)> = story_members
+        .par_iter()
+        .map(|units| {
+            let sum = sum_sorted(units.iter().map(|&u| &vectors[u as usize][..]));
+            let norm = sum.iter().map(|&(_, w)| w * w).sum::<f64>().sqrt();
+            (sum, norm)
+        })
+        .collect();
+    // Neighbors as compressed rows: the edges of unit u are neighbors[offsets[u]..offsets[u + 1]].
+    let mut offsets = vec![0usize; n + 1];
+    for &(a, b, _) in edges {
+        offsets[a as usize + 1] += 1;
+        offsets[b as usize + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut neighbors = vec![0u32; offsets[n]];
+    let mut fill = offsets.clone();
+    for &(a, b, _) in edges {
+        neighbors[fill[a as usize]] = b;
+        fill[a as usize] += 1;
+        neighbors[fill[b as usize]] = a;
+        fill[b as usize] += 1;
+    }
+    drop(fill);
+
+    let before: &[u32] = root_of_unit;
+    let moves: Vec<(u32, u32)> = (0..n)
+        .into_par_iter()
+        .filter_map(|unit| {
+            let own = story_of_root[before[unit] as usize];
+            if (own == u32::MAX) != matches!(rule, Reassign::Singles { .. }) {
+                return None;
+            }
+            let v = &vectors[unit];
+            let norm2 = v
+                .iter()
+                .map(|&(_, w)| f64::from(w) * f64::from(w))
+                .sum::<f64>();
+            let norm = norm2.sqrt();
+            if norm == 0.0 {
+                return None;
+            }
+            let mut candidates: Vec<u32> = neighbors[offsets[unit]..offsets[unit + 1]]
+                .iter()
+                .map(|&x| story_of_root[before[x as usize] as usize])
+                .filter(|&story| story != u32::MAX && story != own)
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            let mut best: Option<(f64, u32)> = None;
+            for story in candidates {
+                let (centroid, centroid_norm) = &centroids[story as usize];
+                if *centroid_norm == 0.0 {
+                    continue;
+                }
+                let cosine = dot_sorted(v, centroid) / (norm * centroid_norm);
+                if best.is_none_or(|(b, _)| cosine > b) {
+                    best = Some((cosine, story));
+                }
+            }
+            let (cosine, story) = best?;
+            let moves = match rule {
+                Reassign::Singles { threshold } => cosine >= threshold,
+                Reassign::Members { margin } => {
+                    // The cosine to the rest of its own story: its centroid less this unit.
+                    let (centroid, centroid_norm) = &centroids[own as usize];
+                    let dot = dot_sorted(v, centroid);
+                    let rest2 = centroid_norm * centroid_norm - 2.0 * dot + norm2;
+                    let own_cosine = if rest2 > 1e-12 {
+                        (dot - norm2) / (norm * rest2.sqrt())
+                    } else {
+                        0.0
+                    };
+                    cosine > own_cosine + margin
+                }
+            };
+            moves.then_some((unit as u32, story_root[story as usize]))
+        })
+        .collect();
+    for &(unit, root) in &moves {
+        root_of_unit[unit as usize] = root;
+    }
+    moves.len() as u64
 }
 
 /// Average-link agglomerative clustering over a sparse similarity graph (missing edges are 0).
@@ -798,6 +1010,88 @@ mod tests {
                 average_link_naive(n, &edges, threshold),
                 "{edges:?} t={threshold}"
             );
+        }
+    }
+
+    #[test]
+    fn sparse_sums_and_dots() {
+        let a: &[(u64, f32)] = &[(1, 1.0), (3, 2.0)];
+        let b: &[(u64, f32)] = &[(2, 0.5), (3, 1.0)];
+        let sum = sum_sorted([a, b].into_iter());
+        assert_eq!(sum, vec![(1, 1.0), (2, 0.5), (3, 3.0)]);
+        assert_eq!(dot_sorted(a, &sum), 1.0 + 6.0);
+        assert_eq!(dot_sorted(&[], &sum), 0.0);
+    }
+
+    /// Two stories with centroids (1.4, 1.4): {0, 1} (named 0) on terms 1 and 2, {5, 6}
+    /// (named 6) on terms 7 and 8; the other units start alone.
+    fn reassign_case(rule: Reassign) -> Vec<u32> {
+        let vectors: Vec<Vec<(u64, f32)>> = vec![
+            vec![(1, 0.8), (2, 0.6)],
+            vec![(1, 0.6), (2, 0.8)],
+            vec![(1, 1.0)],           // cosine 0.707 to story 0, with an edge to it
+            vec![(9, 1.0)],           // an edge to story 0, no shared term
+            vec![(2, 1.0)],           // like unit 2, but no edge
+            vec![(7, 0.6), (8, 0.8)], // story 6
+            vec![(7, 0.8), (8, 0.6)], // story 6
+            vec![(1, 0.5), (7, 0.5)], // cosine 0.5 to both stories: the smaller name wins
+        ];
+        let edges = [
+            (0, 1, 0.96),
+            (0, 2, 0.8),
+            (1, 3, 0.1),
+            (5, 6, 0.96),
+            (1, 7, 0.4),
+            (6, 7, 0.4),
+        ];
+        let mut root = vec![0, 0, 2, 3, 4, 6, 6, 7];
+        reassign_by_centroid(&vectors, &edges, &mut root, rule);
+        root
+    }
+
+    #[test]
+    fn singles_join_the_nearest_story_centroid_above_the_threshold() {
+        let cases: &[(f64, [u32; 8])] = &[
+            (0.45, [0, 0, 0, 3, 4, 6, 6, 0]),
+            (0.6, [0, 0, 0, 3, 4, 6, 6, 7]),
+            (0.8, [0, 0, 2, 3, 4, 6, 6, 7]),
+        ];
+        for &(threshold, expected) in cases {
+            let root = reassign_case(Reassign::Singles { threshold });
+            assert_eq!(root, expected, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn members_move_to_a_clearly_nearer_story() {
+        // Unit 2 sits in story 0 but is mostly about term 7, the subject of story {3, 4}:
+        // cosine 0.30 to the rest of its story, 0.95 to story 3. Unit 5 is alone.
+        let vectors: Vec<Vec<(u64, f32)>> = vec![
+            vec![(1, 1.0)],
+            vec![(1, 1.0)],
+            vec![(1, 0.3), (7, 0.95)],
+            vec![(7, 1.0)],
+            vec![(7, 1.0)],
+            vec![(7, 1.0)],
+        ];
+        let edges = [
+            (0, 1, 1.0),
+            (0, 2, 0.3),
+            (1, 2, 0.3),
+            (2, 3, 0.95),
+            (3, 4, 1.0),
+            (3, 5, 1.0),
+        ];
+        let cases: &[(Reassign, [u32; 6], u64)] = &[
+            (Reassign::Members { margin: 0.5 }, [0, 0, 3, 3, 3, 5], 1),
+            (Reassign::Members { margin: 0.7 }, [0, 0, 0, 3, 3, 5], 0),
+            // Singles move only unit 5, which members never do.
+            (Reassign::Singles { threshold: 0.5 }, [0, 0, 0, 3, 3, 3], 1),
+        ];
+        for &(rule, expected, moves) in cases {
+            let mut root = vec![0, 0, 0, 3, 3, 5];
+            let moved = reassign_by_centroid(&vectors, &edges, &mut root, rule);
+            assert_eq!((root, moved), (expected.to_vec(), moves), "{rule:?}");
         }
     }
 

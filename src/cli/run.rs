@@ -16,7 +16,7 @@ pub(crate) struct RunCmdArgs {
 #[derive(Args, Debug)]
 pub(crate) struct StoryArgs {
     /// Average cosine similarity (TF-IDF of title and lead) at which two stories merge
-    /// [default: 0.04 when most texts are empty (headlines), else 0.1]
+    /// [default: 0.035 when most texts are empty (headlines), else 0.1]
     #[arg(long)]
     story_threshold: Option<f64>,
     /// Articles published further apart than this many days are never compared: a number,

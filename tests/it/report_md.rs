@@ -232,7 +232,8 @@ fn report_md_of_run_matches_its_golden_file() {
             "| stories of two or more articles | ",
             "## Largest stories",
             "| story | articles | headline | outlets | published | near-duplicate clusters |",
-            "| 0 | 4 | Storm closes harbor as river rises (id wire-1) | 4: coast.example, ",
+            // The wire cluster (3 articles) and both other reports: the whole harbor story.
+            "| 0 | 5 | Storm closes harbor as river rises (id wire-1) | 5: coast.example, ",
             "2024-03-05 to 2024-03-06 | 1 |",
             "## Largest duplicate clusters",
         ],
