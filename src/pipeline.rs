@@ -333,6 +333,26 @@ impl DedupRun {
             .stories
             .as_ref()
             .map(|s| s.story_of.iter().map(|&p| self.story_id(p)).collect());
+        let story_updates: Vec<crate::index::StoryUpdate> = self
+            .stories
+            .as_ref()
+            .map(|s| {
+                s.stories
+                    .iter()
+                    .enumerate()
+                    .map(|(p, st)| {
+                        let (first, last) = story_span(st, &self.articles[..n]);
+                        crate::index::StoryUpdate {
+                            id: self.story_id(p as u32),
+                            size: st.articles.len() as u64,
+                            first,
+                            last,
+                            centroid: s.centroids.get(p).cloned().unwrap_or_default(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let batch = crate::index::Batch {
             articles: &self.articles[..n],
             signatures: &self.signatures,
@@ -340,6 +360,7 @@ impl DedupRun {
             clusters: &self.clusters,
             history: &index_run.history,
             story_of: story_of.as_deref(),
+            story_updates: &story_updates,
             learned: &index_run.learned,
         };
         index_run
@@ -682,7 +703,11 @@ pub fn dedup(
         let clock = Instant::now();
         let stories = if history.is_some() {
             let tonight = clusters.restricted(batch_len);
-            cluster_stories(&articles[..batch_len], &terms, &tonight, story_config)
+            let with_centroids = StoryConfig {
+                centroids: true,
+                ..story_config.clone()
+            };
+            cluster_stories(&articles[..batch_len], &terms, &tonight, &with_centroids)
         } else {
             cluster_stories(&articles, &terms, &clusters, story_config)
         };
@@ -694,10 +719,14 @@ pub fn dedup(
     if let (Some(stories), Some(found), Some(index)) = (stories.as_mut(), &history, &index) {
         story_ids = Some(number_stories(
             stories,
+            &articles,
             &clusters,
             batch_len,
             found,
-            index.next_story(),
+            index,
+            config.stories.as_ref().map_or(f64::INFINITY, |s| {
+                s.resolved_link_threshold(&articles[..batch_len])
+            }),
         ));
     }
     let index = match (index, history) {
@@ -734,10 +763,12 @@ pub fn dedup(
 /// get new ids from `next` in order. Returns the id of each story, by position.
 fn number_stories(
     stories: &mut Stories,
+    articles: &[Article],
     clusters: &Clusters,
     batch_len: usize,
     found: &HistoryMatch,
-    next: u32,
+    index: &Index,
+    link_threshold: f64,
 ) -> Vec<u32> {
     let old_of_cluster: Vec<Option<u32>> = clusters
         .clusters
@@ -750,7 +781,7 @@ fn number_stories(
                 .min()
         })
         .collect();
-    let old: Vec<Option<u32>> = stories
+    let mut old: Vec<Option<u32>> = stories
         .stories
         .iter()
         .map(|st| {
@@ -760,15 +791,36 @@ fn number_stories(
                 .min()
         })
         .collect();
+    // The others join the old story whose centroid is most like theirs, if any is enough so.
+    if !stories.centroids.is_empty() {
+        let spans: Vec<(Option<i64>, Option<i64>)> = stories
+            .stories
+            .iter()
+            .map(|st| story_span(st, articles))
+            .collect();
+        let linked = index.link_stories(&stories.centroids, &spans, link_threshold);
+        for (o, l) in old.iter_mut().zip(linked) {
+            if o.is_none() {
+                *o = l;
+            }
+        }
+    }
     // Stories that join the same old story merge into the first of them.
     let mut first_with: BTreeMap<u32, usize> = BTreeMap::new();
     let mut merged: Vec<crate::story::Story> = Vec::new();
     let mut ids: Vec<u32> = Vec::new();
     let mut position: Vec<usize> = Vec::with_capacity(stories.stories.len());
-    let mut next = next;
+    let mut next = index.next_story();
+    let mut centroids = std::mem::take(&mut stories.centroids).into_iter();
+    let mut merged_centroids: Vec<Vec<(u64, f32)>> = Vec::new();
     for (st, old) in std::mem::take(&mut stories.stories).into_iter().zip(old) {
+        let centroid = centroids.next().unwrap_or_default();
         match old.and_then(|o| first_with.get(&o).map(|&p| (o, p))) {
             Some((_, p)) => {
+                let (a, b) = (merged[p].articles.len() as f32, st.articles.len() as f32);
+                if let Some(c) = merged_centroids.get_mut(p) {
+                    *c = crate::story::weighted_sum(c, a, &centroid, b);
+                }
                 merged[p].articles.extend(st.articles);
                 position.push(p);
             }
@@ -782,6 +834,7 @@ fn number_stories(
                 }
                 position.push(merged.len());
                 merged.push(st);
+                merged_centroids.push(centroid);
                 ids.push(id);
             }
         }
@@ -795,7 +848,19 @@ fn number_stories(
     stories.stats.multi_article_stories =
         merged.iter().filter(|s| s.articles.len() > 1).count() as u64;
     stories.stories = merged;
+    if !merged_centroids.iter().all(Vec::is_empty) {
+        stories.centroids = merged_centroids;
+    }
     ids
+}
+
+/// The first and last publication dates of a story's articles.
+fn story_span(story: &crate::story::Story, articles: &[Article]) -> (Option<i64>, Option<i64>) {
+    let dates = story
+        .articles
+        .iter()
+        .filter_map(|&d| articles[d as usize].published);
+    (dates.clone().min(), dates.max())
 }
 
 /// The kept copy of a component that holds indexed articles: the one an earlier night kept

@@ -123,6 +123,7 @@ pub(crate) fn run(args: &IndexArgs) -> i32 {
                  clusters         {} of two or more, holding {} articles; {} merged into older ones\n\
                  dates            {} … {}\n\
                  boilerplate      {} learned lines\n\
+                 stories          {} remembered for linking (active in the last {} batches)\n\
                  on disk          {} bytes in {} segments\n\
                  checked          {} files, every checksum matches\n",
                 stats.path,
@@ -145,6 +146,8 @@ pub(crate) fn run(args: &IndexArgs) -> i32 {
                 stats.oldest.as_deref().unwrap_or("-"),
                 stats.newest.as_deref().unwrap_or("-"),
                 stats.learned_boilerplate_lines,
+                stats.stories_remembered,
+                storyhash::index::STORY_MEMORY_BATCHES,
                 stats.bytes,
                 stats.segments,
                 stats.files_verified,

@@ -34,6 +34,12 @@ pub(crate) struct StoryArgs {
     /// Extra weight of names, acronyms and numbers.
     #[arg(long, default_value_t = StoryConfig::default().entity_weight)]
     entity_weight: f32,
+    /// With --index: the cosine between story centroids at which tonight's story joins one the
+    /// index remembers (active in the last 7 batches, dates at most 30 days apart): a number,
+    /// `off`, or `auto` (0.15 when most articles have a text; off for headline-only input,
+    /// which then joins earlier stories through near-duplicates only)
+    #[arg(long, default_value = "auto", value_parser = parse_link)]
+    story_link_threshold: LinkThreshold,
 }
 
 /// Runs `run` and returns the exit code.
@@ -46,9 +52,27 @@ pub(crate) fn run(args: &RunCmdArgs) -> i32 {
         lead_chars: s.lead_chars,
         title_weight: s.title_weight,
         entity_weight: s.entity_weight,
+        link_threshold: s.story_link_threshold.0,
         ..StoryConfig::default()
     });
     run_with(&args.dedup, config)
+}
+
+/// `--story-link-threshold`: `None` for `auto`.
+#[derive(Debug, Clone, Copy)]
+struct LinkThreshold(Option<f64>);
+
+fn parse_link(s: &str) -> Result<LinkThreshold, String> {
+    match s {
+        "auto" => Ok(LinkThreshold(None)),
+        "off" => Ok(LinkThreshold(Some(f64::INFINITY))),
+        _ => match s.parse::<f64>() {
+            Ok(t) if (0.0..=1.0).contains(&t) => Ok(LinkThreshold(Some(t))),
+            _ => Err(format!(
+                "expected a cosine in [0, 1], `off` or `auto`, got `{s}`"
+            )),
+        },
+    }
 }
 
 fn parse_window(s: &str) -> Result<Window, String> {

@@ -748,3 +748,74 @@ fn retention_drops_old_articles() {
         (&serde_json::json!(false), &serde_json::json!("lone3"))
     );
 }
+
+/// With bodies, tonight's story on an event an earlier night covered, in other words, joins
+/// that night's story by its terms; an unrelated one does not; `off` links nothing.
+#[test]
+fn a_story_continues_across_nights_by_its_terms() {
+    let article = |id: &str, title: &str, text: &str, day: u32| {
+        serde_json::json!({
+            "id": id, "title": title, "text": text, "source": format!("{id}.example"),
+            "published": format!("2026-11-{day:02}T09:00:00Z"),
+        })
+        .to_string()
+    };
+    let night1 = [
+        article(
+            "v1",
+            "Eyjafjallajokull volcano erupts, ash cloud closes Iceland airspace",
+            "The Eyjafjallajokull volcano in southern Iceland erupted overnight, sending an ash cloud over Reykjavik. Icelandic aviation authorities closed the airspace and Keflavik airport cancelled flights.",
+            1,
+        ),
+        article(
+            "b1",
+            "Central bank holds interest rates steady",
+            "The central bank kept its benchmark rate unchanged on Tuesday, citing slowing inflation and a cooling labor market, and signalled cuts could come next year.",
+            1,
+        ),
+        article(
+            "f1",
+            "Champions League: late goal sends holders through",
+            "A stoppage-time header sent the holders into the quarter-finals after a tense second leg in which the visitors had led for most of the night.",
+            1,
+        ),
+    ];
+    let night2 = [
+        article(
+            "v2",
+            "Flights grounded across Europe as Eyjafjallajokull ash spreads",
+            "Airlines grounded thousands of flights as ash from Iceland's Eyjafjallajokull volcano drifted south; Keflavik and Reykjavik remained shut and aviation authorities warned of further eruption.",
+            2,
+        ),
+        article(
+            "m2",
+            "Museum returns looted bronzes",
+            "A national museum handed back a collection of bronze sculptures taken during colonial rule, after years of negotiations with the government.",
+            2,
+        ),
+    ];
+    let dir = tempdir();
+    let n1 = write(dir.path(), "n1.jsonl", night1.join("\n"));
+    let n2 = write(dir.path(), "n2.jsonl", night2.join("\n"));
+    let out = dir.path().join("o");
+    for (link, joins) in [("auto", true), ("off", false)] {
+        let idx = dir.path().join(format!("idx-{link}"));
+        for n in [&n1, &n2] {
+            let args = ["run", s(n), "--out", s(&out), "--index", s(&idx)];
+            let args = [&args[..], &["--story-link-threshold", link]].concat();
+            ok(&run(&args, None), link);
+        }
+        let held = export(&idx);
+        let story = |id: &str| {
+            held.iter().find(|r| r["id"] == id).unwrap()["story"]
+                .as_u64()
+                .unwrap()
+        };
+        assert_eq!(story("v2") == story("v1"), joins, "{link}");
+        let old: BTreeSet<u64> = ["v1", "b1", "f1"].iter().map(|i| story(i)).collect();
+        assert!(
+            !old.contains(&story("m2")),
+            "{link}: an unrelated story stays new"
+        );
+    }
+}
