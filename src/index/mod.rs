@@ -12,7 +12,7 @@
 //! IDX/state-GGGGGGGG.bin        clusters (kept copy and its signature), merges, learned boilerplate
 //! ```
 //!
-//! Every file is written once and never changed (see [`format`]: header with the format
+//! Every file is written once and never changed (see [`mod@format`]: header with the format
 //! version and the parameters' fingerprint, XXH3-64 trailer). An update writes the new
 //! segment and the new state under names of the next generation, fsyncs them, writes
 //! `MANIFEST.tmp`, fsyncs it, renames it over `MANIFEST` and fsyncs the directory: the rename
