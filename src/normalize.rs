@@ -400,58 +400,84 @@ fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     }
 }
 
-/// Byte classes for the ASCII tokenizer.
-const SEP: u8 = 0;
-const LOWER: u8 = 1;
-const UPPER: u8 = 2;
-const APOSTROPHE: u8 = 3;
+/// Eight copies of a byte, for word-at-a-time (SWAR) byte tests.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
 
-static ASCII_CLASS: [u8; 256] = {
-    let mut table = [SEP; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            LOWER
-        } else if c.is_ascii_uppercase() {
-            UPPER
-        } else if c == b'\'' {
-            APOSTROPHE
-        } else {
-            SEP
-        };
-        b += 1;
+/// The high bit of every byte.
+const HIGH_BITS: u64 = splat(0x80);
+
+/// Sets the high bit of each byte of `w` that lies in `lo..=hi`; every byte of `w` must be ASCII
+/// and `lo` at least 1, so that no sum carries into the next byte.
+#[inline(always)]
+fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = w.wrapping_add(splat(0x80 - lo));
+    let above_hi = w.wrapping_add(splat(0x7f - hi));
+    at_least_lo & !above_hi & HIGH_BITS
+}
+
+/// High bits of the word bytes (ASCII letters and digits) of eight ASCII bytes.
+#[inline(always)]
+fn word_bytes(w: u64) -> u64 {
+    // Setting bit 5 folds capitals onto small letters and leaves digits as they are.
+    bytes_in_range(w | splat(0x20), b'a', b'z') | bytes_in_range(w, b'0', b'9')
+}
+
+/// High bits of the capital letters of eight ASCII bytes.
+#[inline(always)]
+fn capital_bytes(w: u64) -> u64 {
+    bytes_in_range(w, b'A', b'Z')
+}
+
+/// The eight bytes from `i` as a little-endian word, padded with NULs (separators) past the end.
+#[inline(always)]
+fn load8(bytes: &[u8], i: usize) -> u64 {
+    match bytes.get(i..i + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().expect("the range is eight bytes")),
+        None => {
+            let mut padded = [0u8; 8];
+            let tail = bytes.get(i..).unwrap_or(&[]);
+            padded[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(padded)
+        }
     }
-    table
-};
+}
 
-/// The ASCII fast path: a word without capitals or apostrophes is passed on as it lies in the
-/// text, with no copy.
+/// The ASCII fast path, eight bytes at a time: a word without capitals or apostrophes is passed
+/// on as it lies in the text, with no copy. [`unicode_tokens`] is its oracle.
 fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     let n = bytes.len();
-    let class = |i: usize| ASCII_CLASS[bytes[i] as usize];
     let mut i = 0;
     while i < n {
-        while i < n && !matches!(class(i), LOWER | UPPER) {
-            i += 1;
+        // Skip separators (apostrophes outside words too).
+        let words = word_bytes(load8(bytes, i));
+        if words == 0 {
+            i += 8;
+            continue;
         }
-        if i == n {
-            break;
-        }
+        i += (words.trailing_zeros() / 8) as usize;
         let start = i;
-        let mut upper = false;
+        let mut capitals = 0;
         let mut apostrophe = false;
         loop {
-            while i < n {
-                match class(i) {
-                    LOWER => {}
-                    UPPER => upper = true,
-                    _ => break,
+            // Run to the first separator; the padding past the end is one.
+            loop {
+                let w = load8(bytes, i);
+                let separators = !word_bytes(w) & HIGH_BITS;
+                let run = (separators.trailing_zeros() / 8) as usize;
+                // The bits below the first separator's high bit (all of them when there is none).
+                let in_run = separators.wrapping_sub(1) & !separators;
+                capitals |= capital_bytes(w) & in_run;
+                i += run;
+                if run < 8 {
+                    break;
                 }
-                i += 1;
             }
             // An apostrophe inside a word joins its halves.
-            if i + 1 < n && class(i) == APOSTROPHE && matches!(class(i + 1), LOWER | UPPER) {
+            if bytes.get(i) == Some(&b'\'')
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)
+            {
                 apostrophe = true;
                 i += 1;
                 continue;
@@ -459,7 +485,7 @@ fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
             break;
         }
         let token = &bytes[start..i];
-        if !upper && !apostrophe {
+        if capitals == 0 && !apostrophe {
             emit(token);
         } else {
             buf.clear();
@@ -474,7 +500,42 @@ fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     }
 }
 
+/// The Unicode path: [`naive_tokens`] with a shortcut for ASCII letters and digits.
 fn unicode_tokens(
+    chars: impl Iterator<Item = char>,
+    buf: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    buf.clear();
+    let mut chars = chars.peekable();
+    while let Some(c) = chars.next() {
+        // ASCII letters and digits, most of any text, skip the Unicode tables.
+        if c.is_ascii_alphanumeric() {
+            buf.push((c as u8).to_ascii_lowercase());
+            continue;
+        }
+        let in_word = !buf.is_empty();
+        if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+            for lower in c.to_lowercase() {
+                buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+        } else if is_apostrophe(c) && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            // An apostrophe inside a word joins its halves.
+        } else if in_word {
+            emit(buf);
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        emit(buf);
+        buf.clear();
+    }
+}
+
+/// The definition of a line's words, one character at a time: the oracle of the fast paths
+/// ([`ascii_tokens`], [`unicode_tokens`]) in tests, given the line's NFKC characters.
+#[cfg(test)]
+fn naive_tokens(
     chars: impl Iterator<Item = char>,
     buf: &mut Vec<u8>,
     emit: &mut impl FnMut(&[u8]),
@@ -645,26 +706,156 @@ mod tests {
         }
     }
 
-    /// The ASCII fast path and the general Unicode path cut every ASCII line the same way.
+    /// Lines of random pieces: ASCII words, capitals, digits, apostrophes of every kind, hyphens,
+    /// control characters, accented and decomposed letters, combining marks, CJK, fullwidth forms
+    /// and ligatures (which NFKC changes).
+    fn random_lines(count: usize, seed: u64) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "a",
+            "Z",
+            "q",
+            "9",
+            "0",
+            "word",
+            "WORD",
+            "Word",
+            "don't",
+            "O'Neil",
+            "rock'n'roll",
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "'",
+            "’",
+            "ʼ",
+            "‘",
+            "-",
+            "—",
+            "–",
+            ".",
+            ",",
+            "\"",
+            "“",
+            "”",
+            "\u{0}",
+            "\u{7}",
+            "\u{1f}",
+            "\u{7f}",
+            "é",
+            "É",
+            "e\u{301}",
+            "\u{301}",
+            "\u{308}",
+            "ß",
+            "İ",
+            "Σ",
+            "ς",
+            "東京",
+            "日本語",
+            "한국",
+            "ｆｕｌｌ",
+            "ﬁ",
+            "①",
+            "½",
+            "\u{a0}",
+            "\u{200b}",
+            "\u{feff}",
+            "हिन्दी",
+            "ا",
+            "٣",
+            "🙂",
+            "x'",
+            "'x",
+            "12,000",
+            "3.5",
+            "abcdefghijklmnop",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "e-mail",
+            "@",
+            "`",
+            "[",
+            "{",
+            "_",
+            "~",
+        ];
+        let mut state = seed;
+        let mut next = move || {
+            state = crate::shingle::fmix64(state.wrapping_add(0x9E37_79B9_7F4A_7C15));
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = (next() % 24) as usize;
+                (0..len)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Real lines: every line of the sample corpora's texts and titles.
+    fn real_lines() -> Vec<String> {
+        let mut lines = Vec::new();
+        for corpus in [
+            include_str!("../data/sample.jsonl"),
+            include_str!("../data/headlines-sample.jsonl"),
+        ] {
+            for record in corpus.lines() {
+                let v: serde_json::Value =
+                    serde_json::from_str(record).expect("sample lines are JSON");
+                for field in ["text", "title"] {
+                    if let Some(text) = v[field].as_str() {
+                        lines.extend(text.lines().map(str::to_string));
+                    }
+                }
+            }
+        }
+        lines.extend(
+            include_str!("../data/seed-article.txt")
+                .lines()
+                .map(str::to_string),
+        );
+        lines
+    }
+
+    fn tokens_of(
+        line: &str,
+        cut: impl Fn(&str, &mut Vec<u8>, &mut dyn FnMut(&[u8])),
+    ) -> Vec<String> {
+        let mut tokens = Vec::new();
+        cut(line, &mut Vec::new(), &mut |t: &[u8]| {
+            tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"))
+        });
+        tokens
+    }
+
+    /// The fast paths ([`ascii_tokens`] eight bytes at a time, [`unicode_tokens`] with its ASCII
+    /// shortcut, and the NFKC quick check that skips normalizing) cut every line as the
+    /// definition does.
     #[test]
-    fn ascii_fast_path_agrees_with_unicode_path() {
-        let alphabet: Vec<char> = "aZ9q ' -.,\t\"x'YY0".chars().collect();
-        let mut state = 0x1234_5678_u64;
-        for _ in 0..5000 {
-            let len = (crate::shingle::fmix64(state) % 24) as usize;
-            let line: String = (0..len)
-                .map(|_| {
-                    state = crate::shingle::fmix64(state.wrapping_add(1));
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
-            let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            let mut buf = Vec::new();
-            ascii_tokens(line.as_bytes(), &mut buf, &mut |t: &[u8]| {
-                fast.push(t.to_vec())
+    fn fast_tokenizers_agree_with_the_naive_one() {
+        let mut lines = real_lines();
+        assert!(lines.len() > 1000);
+        lines.extend(random_lines(50_000, 1));
+        // Pure-ASCII lines exercise the word-at-a-time path at every alignment.
+        lines.extend(
+            random_lines(20_000, 2)
+                .into_iter()
+                .map(|l| l.chars().filter(char::is_ascii).collect()),
+        );
+        for line in &lines {
+            let fast = tokens_of(line, |l, buf, emit| line_tokens(l, buf, &mut |t| emit(t)));
+            let naive = tokens_of(line, |l, buf, emit| {
+                naive_tokens(l.nfkc(), buf, &mut |t| emit(t))
             });
-            unicode_tokens(line.nfkc(), &mut buf, &mut |t: &[u8]| slow.push(t.to_vec()));
-            assert_eq!(fast, slow, "line {line:?}");
+            assert_eq!(fast, naive, "line {line:?}");
+            if line.is_ascii() {
+                let ascii = tokens_of(line, |l, buf, emit| {
+                    ascii_tokens(l.as_bytes(), buf, &mut |t| emit(t))
+                });
+                assert_eq!(ascii, naive, "line {line:?}");
+            }
         }
     }
 
