@@ -177,6 +177,10 @@ impl BoilerplateLearner {
 }
 
 /// Words that make up share/like widgets.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "is_lower_widget_word matches these; tests hold it to the list")
+)]
 const WIDGET_WORDS: &[&str] = &[
     "share",
     "this",
@@ -262,8 +266,48 @@ fn is_widget_word(word: &str) -> bool {
     for (l, b) in lower.iter_mut().zip(word.bytes()) {
         *l = b.to_ascii_lowercase();
     }
-    let lower = &lower[..word.len()];
-    word.is_empty() || WIDGET_WORDS.iter().any(|w| w.as_bytes() == lower)
+    word.is_empty() || is_lower_widget_word(&lower[..word.len()])
+}
+
+/// True when `lower` is one of [`WIDGET_WORDS`]: a `match`, which compiles to a test of the
+/// length and then of a few bytes, where a scan of the list costs a comparison per entry. A test
+/// checks it against the list.
+fn is_lower_widget_word(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"share"
+            | b"this"
+            | b"twitter"
+            | b"facebook"
+            | b"whatsapp"
+            | b"telegram"
+            | b"linkedin"
+            | b"reddit"
+            | b"pinterest"
+            | b"email"
+            | b"e-mail"
+            | b"print"
+            | b"tumblr"
+            | b"pocket"
+            | b"skype"
+            | b"messenger"
+            | b"like"
+            | b"loading"
+            | b"tweet"
+            | b"pin"
+            | b"it"
+            | b"mail"
+            | b"copy"
+            | b"link"
+            | b"x"
+            | b"threads"
+            | b"mastodon"
+            | b"flipboard"
+            | b"on"
+            | b"via"
+            | b"sms"
+            | b"more"
+    )
 }
 
 /// Case-insensitive (ASCII) substring test without allocating.
@@ -360,6 +404,35 @@ fn strip_trailing_widget(line: &str) -> &str {
 
 /// Strips a dateline such as `SEOUL, South Korea —` or `WASHINGTON (Reuters) -`.
 fn strip_dateline(line: &str) -> &str {
+    // The dateline's first word is in capitals. It is the text before the first space or comma
+    // whether or not a dash follows (every dash opens with a space), so it is checked first:
+    // most lines fail here, before the four dash searches.
+    let first_word = line.split([' ', ',']).next().unwrap_or("");
+    let all_caps = first_word.len() >= 3
+        && first_word
+            .chars()
+            .all(|c| c.is_uppercase() || c == '.' || c == '\'');
+    if !all_caps {
+        return line;
+    }
+    let mut head_len = line.len().min(80);
+    while !line.is_char_boundary(head_len) {
+        head_len -= 1;
+    }
+    let head = &line[..head_len];
+    let dash = [" — ", " – ", " -- ", " - "]
+        .iter()
+        .filter_map(|d| head.find(d).map(|i| (i, d.len())))
+        .min();
+    match dash {
+        Some((pos, dash_len)) if line.is_char_boundary(pos + dash_len) => &line[pos + dash_len..],
+        _ => line,
+    }
+}
+
+/// The dateline rule as first written, dashes searched first: the oracle of [`strip_dateline`].
+#[cfg(test)]
+fn naive_strip_dateline(line: &str) -> &str {
     let mut head_len = line.len().min(80);
     while !line.is_char_boundary(head_len) {
         head_len -= 1;
@@ -677,6 +750,52 @@ mod tests {
         // Multi-byte characters around the 80-byte dateline window must not split.
         let long = format!("{}é — x", "a".repeat(79));
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
+    }
+
+    #[test]
+    fn dateline_fast_path_agrees_with_the_naive_one() {
+        let mut lines = real_lines();
+        lines.extend(random_lines(20_000, 3));
+        let datelines = [
+            "SEOUL, South Korea — x",
+            "WASHINGTON (Reuters) - y",
+            "U.S. -- z",
+            "AB - c",
+        ];
+        for (i, d) in datelines.iter().enumerate() {
+            lines.push(d.to_string());
+            lines.extend(
+                random_lines(2_000, 10 + i as u64)
+                    .into_iter()
+                    .map(|l| format!("{d}{l}")),
+            );
+            lines.extend(
+                random_lines(2_000, 20 + i as u64)
+                    .into_iter()
+                    .map(|l| format!("{l}{d}")),
+            );
+        }
+        for line in &lines {
+            assert_eq!(strip_dateline(line), naive_strip_dateline(line), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn widget_word_match_is_the_list() {
+        let mut candidates: Vec<String> = WIDGET_WORDS.iter().map(|w| w.to_string()).collect();
+        for w in WIDGET_WORDS {
+            candidates.push(format!("{w}s"));
+            candidates.push(w[1..].to_string());
+            candidates.push(w[..w.len() - 1].to_string());
+        }
+        candidates.extend(["", "shar", "x-", "face book"].map(String::from));
+        for word in &candidates {
+            assert_eq!(
+                is_lower_widget_word(word.as_bytes()),
+                WIDGET_WORDS.contains(&word.as_str()),
+                "{word:?}"
+            );
+        }
     }
 
     #[test]
