@@ -179,7 +179,10 @@ impl BoilerplateLearner {
 /// Words that make up share/like widgets.
 #[cfg_attr(
     not(test),
-    expect(dead_code, reason = "is_lower_widget_word matches these; tests hold it to the list")
+    expect(
+        dead_code,
+        reason = "is_lower_widget_word matches these; tests hold it to the list"
+    )
 )]
 const WIDGET_WORDS: &[&str] = &[
     "share",
@@ -490,77 +493,72 @@ fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
     at_least_lo & !above_hi & HIGH_BITS
 }
 
-/// High bits of the word bytes (ASCII letters and digits) of eight ASCII bytes.
+/// Gathers the high bits of the eight bytes of `m` into one byte (first byte in the lowest bit).
 #[inline(always)]
-fn word_bytes(w: u64) -> u64 {
-    // Setting bit 5 folds capitals onto small letters and leaves digits as they are.
-    bytes_in_range(w | splat(0x20), b'a', b'z') | bytes_in_range(w, b'0', b'9')
+fn gather_high_bits(m: u64) -> u64 {
+    // Each high bit, moved down to the bottom of its byte, is multiplied into its own place in
+    // the top byte; no two partial products meet, so nothing carries.
+    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
-/// High bits of the capital letters of eight ASCII bytes.
-#[inline(always)]
-fn capital_bytes(w: u64) -> u64 {
-    bytes_in_range(w, b'A', b'Z')
+/// Bitmaps of one block of 64 ASCII bytes: bit `j` stands for byte `j`.
+struct BlockBits {
+    /// Letters and digits.
+    word: u64,
+    /// Capital letters.
+    capital: u64,
+    /// Apostrophes (left empty when the line has none).
+    apostrophe: u64,
 }
 
-/// The eight bytes from `i` as a little-endian word, padded with NULs (separators) past the end.
 #[inline(always)]
-fn load8(bytes: &[u8], i: usize) -> u64 {
-    match bytes.get(i..i + 8) {
-        Some(b) => u64::from_le_bytes(b.try_into().expect("the range is eight bytes")),
-        None => {
-            let mut padded = [0u8; 8];
-            let tail = bytes.get(i..).unwrap_or(&[]);
-            padded[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(padded)
+fn block_bits<const APOSTROPHES: bool>(block: &[u8; 64]) -> BlockBits {
+    let mut bits = BlockBits {
+        word: 0,
+        capital: 0,
+        apostrophe: 0,
+    };
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks are eight bytes"));
+        let letters = bytes_in_range(w | splat(0x20), b'a', b'z');
+        let word = letters | bytes_in_range(w, b'0', b'9');
+        // A letter without bit 5 (moved up to the high bit) is a capital.
+        let capitals = letters & !(w << 2);
+        bits.word |= gather_high_bits(word) << (8 * k);
+        bits.capital |= gather_high_bits(capitals) << (8 * k);
+        if APOSTROPHES {
+            let apostrophes = bytes_in_range(w, b'\'', b'\'');
+            bits.apostrophe |= gather_high_bits(apostrophes) << (8 * k);
         }
+    }
+    bits
+}
+
+/// A mask of the lowest `n` bits (`n` at most 64).
+#[inline(always)]
+fn low_bits(n: u32) -> u64 {
+    u64::MAX.checked_shr(64 - n).unwrap_or(0)
+}
+
+/// The ASCII fast path, 64 bytes at a time: each block becomes a bitmap of its word bytes, and
+/// the words are the runs of ones, found with `trailing_zeros`. A word without capitals or
+/// apostrophes is passed on as it lies in the text, with no copy. [`naive_tokens`] is its oracle.
+fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+    if memchr::memchr(b'\'', bytes).is_some() {
+        ascii_tokens_in::<true>(bytes, buf, emit);
+    } else {
+        ascii_tokens_in::<false>(bytes, buf, emit);
     }
 }
 
-/// The ASCII fast path, eight bytes at a time: a word without capitals or apostrophes is passed
-/// on as it lies in the text, with no copy. [`unicode_tokens`] is its oracle.
-fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
-    let n = bytes.len();
-    let mut i = 0;
-    while i < n {
-        // Skip separators (apostrophes outside words too).
-        let words = word_bytes(load8(bytes, i));
-        if words == 0 {
-            i += 8;
-            continue;
-        }
-        i += (words.trailing_zeros() / 8) as usize;
-        let start = i;
-        let mut capitals = 0;
-        let mut apostrophe = false;
-        loop {
-            // Run to the first separator; the padding past the end is one.
-            loop {
-                let w = load8(bytes, i);
-                let separators = !word_bytes(w) & HIGH_BITS;
-                let run = (separators.trailing_zeros() / 8) as usize;
-                // The bits below the first separator's high bit (all of them when there is none).
-                let in_run = separators.wrapping_sub(1) & !separators;
-                capitals |= capital_bytes(w) & in_run;
-                i += run;
-                if run < 8 {
-                    break;
-                }
-            }
-            // An apostrophe inside a word joins its halves.
-            if bytes.get(i) == Some(&b'\'')
-                && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)
-            {
-                apostrophe = true;
-                i += 1;
-                continue;
-            }
-            break;
-        }
-        let token = &bytes[start..i];
-        if capitals == 0 && !apostrophe {
-            emit(token);
-        } else {
+fn ascii_tokens_in<const APOSTROPHES: bool>(
+    bytes: &[u8],
+    buf: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    let mut emit_word = |start: usize, end: usize, needs_copy: bool| {
+        let token = &bytes[start..end];
+        if needs_copy {
             buf.clear();
             buf.extend(
                 token
@@ -569,7 +567,65 @@ fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
                     .map(u8::to_ascii_lowercase),
             );
             emit(buf);
+        } else {
+            emit(token);
         }
+    };
+    // A word that runs on past the end of its block: where it starts, and whether it has
+    // capitals or apostrophes so far.
+    let mut open: Option<(usize, bool)> = None;
+    let mut after_word = false;
+    let mut padded = [0u8; 64];
+    for base in (0..bytes.len()).step_by(64) {
+        let block: &[u8; 64] = match bytes.get(base..base + 64) {
+            Some(block) => block.try_into().expect("the range is 64 bytes"),
+            None => {
+                // The last block, padded with NULs (separators).
+                let tail = &bytes[base..];
+                padded[..tail.len()].copy_from_slice(tail);
+                &padded
+            }
+        };
+        let bits = block_bits::<APOSTROPHES>(block);
+        // An apostrophe between two word bytes joins them.
+        let joins = if APOSTROPHES {
+            let before = (bits.word << 1) | u64::from(after_word);
+            let next_is_word = bytes.get(base + 64).is_some_and(u8::is_ascii_alphanumeric);
+            let after = (bits.word >> 1) | (u64::from(next_is_word) << 63);
+            bits.apostrophe & before & after
+        } else {
+            0
+        };
+        after_word = bits.word >> 63 != 0;
+        let mut in_word = bits.word | joins;
+        let needs_copy = bits.capital | joins;
+        if let Some((start, copy)) = open {
+            let run = in_word.trailing_ones();
+            let copy = copy || needs_copy & low_bits(run) != 0;
+            if run == 64 {
+                open = Some((start, copy));
+                continue;
+            }
+            emit_word(start, base + run as usize, copy);
+            open = None;
+            in_word &= !low_bits(run);
+        }
+        while in_word != 0 {
+            let first = in_word.trailing_zeros();
+            let run = (in_word >> first).trailing_ones();
+            let word = low_bits(run) << first;
+            let copy = needs_copy & word != 0;
+            let start = base + first as usize;
+            if first + run == 64 {
+                open = Some((start, copy));
+                break;
+            }
+            emit_word(start, start + run as usize, copy);
+            in_word &= !word;
+        }
+    }
+    if let Some((start, copy)) = open {
+        emit_word(start, bytes.len(), copy);
     }
 }
 
@@ -963,6 +1019,17 @@ mod tests {
                 .into_iter()
                 .map(|l| l.chars().filter(char::is_ascii).collect()),
         );
+        // Words and apostrophes across the 64-byte block boundaries of the ASCII path.
+        let ascii: Vec<String> = lines
+            .iter()
+            .filter(|l| l.is_ascii())
+            .take(3000)
+            .cloned()
+            .collect();
+        for (i, line) in ascii.iter().enumerate() {
+            let pad = ["x", " ", "'", "Q"][i % 4].repeat(50 + i % 30);
+            lines.push(format!("{pad}{line}"));
+        }
         for line in &lines {
             let fast = tokens_of(line, |l, buf, emit| line_tokens(l, buf, &mut |t| emit(t)));
             let naive = tokens_of(line, |l, buf, emit| {
