@@ -273,7 +273,23 @@ const BOILERPLATE_OPENINGS: &[(&str, usize)] = &[
 const MAX_WIDGET_WORD: usize = 9;
 
 fn is_widget_word(word: &str) -> bool {
-    let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+    let not_kept = |c: char| !c.is_alphanumeric() && c != '-';
+    // Widget words are ASCII; for ASCII, `char::is_alphanumeric` is the byte test.
+    let word = if word.is_ascii() {
+        let bytes = word.as_bytes();
+        let not_kept = |b: &u8| !b.is_ascii_alphanumeric() && *b != b'-';
+        let start = bytes
+            .iter()
+            .position(|b| !not_kept(b))
+            .unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|b| !not_kept(b))
+            .map_or(start, |i| i + 1);
+        &word[start..end]
+    } else {
+        word.trim_matches(not_kept)
+    };
     if word.len() > MAX_WIDGET_WORD {
         return false;
     }
@@ -325,6 +341,33 @@ fn is_lower_widget_word(lower: &[u8]) -> bool {
     )
 }
 
+/// `line.split_ascii_whitespace().next()`, without the iterator's per-byte closure calls.
+fn first_ascii_word(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let len = bytes[start..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(bytes.len() - start);
+    Some(&line[start..start + len])
+}
+
+/// `line.split_ascii_whitespace().next_back()`, without the iterator's per-byte closure calls.
+fn last_ascii_word(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace())? + 1;
+    let start = bytes[..end]
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(0, |i| i + 1);
+    Some(&line[start..end])
+}
+
+/// `line.split_whitespace().count() <= max`, counting no further than it needs to.
+fn at_most_words(line: &str, max: usize) -> bool {
+    line.split_whitespace().nth(max).is_none()
+}
+
 /// Case-insensitive (ASCII) substring test without allocating.
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
@@ -359,11 +402,8 @@ fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
     }
     // Widget lines are a dozen short words at most; cookie notices a few sentences.
     if line.len() <= 160
-        && line
-            .split_ascii_whitespace()
-            .next()
-            .is_some_and(is_widget_word)
-        && line.split_whitespace().count() <= 12
+        && first_ascii_word(line).is_some_and(is_widget_word)
+        && at_most_words(line, 12)
         && line.split_whitespace().all(is_widget_word)
     {
         return true;
@@ -372,29 +412,43 @@ fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
         && line.len() <= 600
         && COOKIES.find(line.as_bytes()).is_some()
         && (contains_ignore_case(line, "we use") || contains_ignore_case(line, "this site uses"))
-        && line.split_whitespace().count() <= 60
+        && at_most_words(line, 60)
 }
+
+/// For each first byte, the [`BOILERPLATE_OPENINGS`] that begin with it, as a bitmask of their
+/// indices: a line looks only at the openings that can match.
+static OPENINGS_BY_FIRST_BYTE: [u64; 256] = {
+    assert!(BOILERPLATE_OPENINGS.len() <= 64);
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < BOILERPLATE_OPENINGS.len() {
+        table[BOILERPLATE_OPENINGS[i].0.as_bytes()[0] as usize] |= 1 << i;
+        i += 1;
+    }
+    table
+};
 
 fn matches_opening(line: &str) -> bool {
     let bytes = line.as_bytes();
-    let first = bytes[0].to_ascii_lowercase();
-    BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
+    let mut candidates = OPENINGS_BY_FIRST_BYTE[usize::from(bytes[0].to_ascii_lowercase())];
+    while candidates != 0 {
+        let (prefix, max_words) = BOILERPLATE_OPENINGS[candidates.trailing_zeros() as usize];
+        candidates &= candidates - 1;
         let prefix = prefix.as_bytes();
-        prefix[0] == first
-            && bytes.len() >= prefix.len()
+        if bytes.len() >= prefix.len()
             && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
-            && line.split_whitespace().count() <= max_words
-    })
+            && at_most_words(line, max_words)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Cuts a trailing share widget ("… Share this: Twitter Facebook") off a line of text.
 fn strip_trailing_widget(line: &str) -> &str {
     // Most lines end in a word of text, not of a widget.
-    if !line
-        .split_ascii_whitespace()
-        .next_back()
-        .is_some_and(is_widget_word)
-    {
+    if !last_ascii_word(line).is_some_and(is_widget_word) {
         return line;
     }
     // A widget tail is a dozen short words: look only at the end of the line.
@@ -402,12 +456,14 @@ fn strip_trailing_widget(line: &str) -> &str {
     while !line.is_char_boundary(tail_start) {
         tail_start += 1;
     }
-    let tail = &line.as_bytes()[tail_start..];
+    // Many lines end in "it", "on" or "more": search a lowercased copy of the tail with memmem
+    // rather than compare every window case-insensitively.
+    let mut lower = [0u8; 160];
+    let tail = &mut lower[..line.len() - tail_start];
+    tail.copy_from_slice(&line.as_bytes()[tail_start..]);
+    tail.make_ascii_lowercase();
     for marker in [&b"share this"[..], &b"like this:"[..]] {
-        if let Some(pos) = tail
-            .windows(marker.len())
-            .position(|w| w.eq_ignore_ascii_case(marker))
-        {
+        if let Some(pos) = memchr::memmem::find(tail, marker) {
             let pos = tail_start + pos;
             if line[pos..].split_whitespace().all(is_widget_word) {
                 return line[..pos].trim_end();
@@ -845,6 +901,150 @@ mod tests {
                 .filter(|l| !l.is_empty())
                 .collect();
             assert_eq!(trimmed_lines(text).collect::<Vec<_>>(), naive, "{text:?}");
+        }
+    }
+
+    /// The line checks as first written (at 45b2856): the oracles of the fast ones.
+    mod naive {
+        use super::super::*;
+
+        pub fn is_widget_word(word: &str) -> bool {
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+            if word.len() > MAX_WIDGET_WORD {
+                return false;
+            }
+            let mut lower = [0u8; MAX_WIDGET_WORD];
+            for (l, b) in lower.iter_mut().zip(word.bytes()) {
+                *l = b.to_ascii_lowercase();
+            }
+            let lower = &lower[..word.len()];
+            word.is_empty() || WIDGET_WORDS.iter().any(|w| w.as_bytes() == lower)
+        }
+
+        pub fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
+            let Some(&first) = line.as_bytes().first() else {
+                return false;
+            };
+            if may_open_boilerplate(first) && matches_opening(line) {
+                return true;
+            }
+            if line.len() <= 160
+                && line
+                    .split_ascii_whitespace()
+                    .next()
+                    .is_some_and(is_widget_word)
+                && line.split_whitespace().count() <= 12
+                && line.split_whitespace().all(is_widget_word)
+            {
+                return true;
+            }
+            text_mentions_cookies
+                && line.len() <= 600
+                && COOKIES.find(line.as_bytes()).is_some()
+                && (contains_ignore_case(line, "we use")
+                    || contains_ignore_case(line, "this site uses"))
+                && line.split_whitespace().count() <= 60
+        }
+
+        fn matches_opening(line: &str) -> bool {
+            let bytes = line.as_bytes();
+            let first = bytes[0].to_ascii_lowercase();
+            BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
+                let prefix = prefix.as_bytes();
+                prefix[0] == first
+                    && bytes.len() >= prefix.len()
+                    && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+                    && line.split_whitespace().count() <= max_words
+            })
+        }
+
+        pub fn strip_trailing_widget(line: &str) -> &str {
+            if !line
+                .split_ascii_whitespace()
+                .next_back()
+                .is_some_and(is_widget_word)
+            {
+                return line;
+            }
+            let mut tail_start = line.len().saturating_sub(160);
+            while !line.is_char_boundary(tail_start) {
+                tail_start += 1;
+            }
+            let tail = &line.as_bytes()[tail_start..];
+            for marker in [&b"share this"[..], &b"like this:"[..]] {
+                if let Some(pos) = tail
+                    .windows(marker.len())
+                    .position(|w| w.eq_ignore_ascii_case(marker))
+                {
+                    let pos = tail_start + pos;
+                    if line[pos..].split_whitespace().all(is_widget_word) {
+                        return line[..pos].trim_end();
+                    }
+                }
+            }
+            line
+        }
+    }
+
+    /// Lines that the boilerplate checks have something to say about: openings in any case,
+    /// widget lines and tails, cookie notices, each with random text around.
+    fn boilerplate_lines() -> Vec<String> {
+        let mut lines = real_lines();
+        lines.extend(random_lines(20_000, 5));
+        let mut seeds = 100;
+        let mut with_random = |lines: &mut Vec<String>, piece: String| {
+            seeds += 1;
+            for tail in random_lines(50, seeds) {
+                lines.push(format!("{piece}{tail}"));
+                lines.push(format!("{tail}{piece}"));
+                lines.push(format!("{tail} {piece}"));
+            }
+            lines.push(piece);
+        };
+        for (opening, _) in BOILERPLATE_OPENINGS {
+            with_random(&mut lines, opening.to_string());
+            with_random(&mut lines, opening.to_uppercase());
+        }
+        for word in WIDGET_WORDS {
+            with_random(&mut lines, format!("{word} "));
+            with_random(
+                &mut lines,
+                format!(" Share this: {}, ", word.to_uppercase()),
+            );
+            with_random(&mut lines, format!("\"{word}\" Like this: Like Loading..."));
+        }
+        with_random(&mut lines, "We use cookies.".to_string());
+        with_random(&mut lines, "\u{b}Twitter\u{c}Facebook\u{a0}x ".to_string());
+        lines
+    }
+
+    #[test]
+    fn boilerplate_checks_agree_with_the_naive_ones() {
+        for line in &boilerplate_lines() {
+            for cookies in [false, true] {
+                assert_eq!(
+                    is_known_boilerplate_in(line, cookies),
+                    naive::is_known_boilerplate_in(line, cookies),
+                    "{line:?}"
+                );
+            }
+            assert_eq!(
+                strip_trailing_widget(line),
+                naive::strip_trailing_widget(line),
+                "{line:?}"
+            );
+            for word in line.split(' ') {
+                assert_eq!(
+                    is_widget_word(word),
+                    naive::is_widget_word(word),
+                    "{word:?}"
+                );
+            }
+            assert_eq!(first_ascii_word(line), line.split_ascii_whitespace().next());
+            assert_eq!(
+                last_ascii_word(line),
+                line.split_ascii_whitespace().next_back()
+            );
         }
     }
 
