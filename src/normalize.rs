@@ -536,6 +536,9 @@ fn is_apostrophe(c: char) -> bool {
 fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     if line.is_ascii() {
         ascii_tokens(line.as_bytes(), buf, emit);
+    } else if let Some(stand_in) = ascii_stand_in(line) {
+        // Curly quotes and dashes in an otherwise ASCII line: the ASCII path on a copy.
+        ascii_tokens(&stand_in, buf, emit);
     } else if is_nfkc_quick(line.chars()) == IsNormalized::Yes {
         // Most non-ASCII news text (curly quotes, dashes, accented letters) is already NFKC.
         unicode_tokens(line.chars(), buf, emit);
@@ -543,6 +546,44 @@ fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
         unicode_tokens(line.nfkc(), buf, emit);
     }
 }
+
+/// A copy of `line` with each non-ASCII character replaced by an ASCII character that cuts words
+/// the same way, if every one has such a stand-in.
+///
+/// The stand-ins are `'` for the curly apostrophes and a space for the punctuation below: characters
+/// that are neither alphanumeric nor combining marks, that NFKC leaves alone and that cannot
+/// make a line fail the NFKC quick check (a test checks all of this). Letters, digits and marks
+/// outside ASCII have none: their lines take the Unicode path.
+fn ascii_stand_in(line: &str) -> Option<Vec<u8>> {
+    // One allocation per such line: few lines have non-ASCII characters, and the caller's buffer
+    // is busy lowering words.
+    let mut out = Vec::with_capacity(line.len());
+    let mut rest = line;
+    loop {
+        let ascii_len = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest.as_bytes()[..ascii_len]);
+        rest = &rest[ascii_len..];
+        let Some(c) = rest.chars().next() else {
+            return Some(out);
+        };
+        out.push(match c {
+            // Not 'ʼ', an apostrophe that is also a letter.
+            '’' | '‘' => b'\'',
+            c if STAND_IN_SPACES.contains(&c) => b' ',
+            _ => return None,
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+/// Punctuation common in news text that separates words as a space does.
+const STAND_IN_SPACES: &[char] = &[
+    '“', '”', '„', '‚', '«', '»', '‹', '›', '—', '–', '•', '·', '£', '€', '©', '®', '°', '§', '¶',
+    '†', '‡', '¡', '¿',
+];
 
 /// Eight copies of a byte, for word-at-a-time (SWAR) byte tests.
 const fn splat(b: u8) -> u64 {
@@ -873,6 +914,30 @@ mod tests {
         // Multi-byte characters around the 80-byte dateline window must not split.
         let long = format!("{}é — x", "a".repeat(79));
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
+    }
+
+    /// The stand-ins cut words as the characters they replace do, on any NFKC line.
+    #[test]
+    fn stand_in_punctuation_is_inert() {
+        use unicode_normalization::char::canonical_combining_class;
+        for &c in STAND_IN_SPACES {
+            assert!(
+                !c.is_alphanumeric() && !is_combining_mark(c) && !is_apostrophe(c),
+                "{c}"
+            );
+            assert_eq!(canonical_combining_class(c), 0, "{c}");
+            assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
+            assert_eq!(
+                c.to_string().nfkc().collect::<String>(),
+                c.to_string(),
+                "{c}"
+            );
+        }
+        for c in ['’', '‘'] {
+            assert!(is_apostrophe(c) && !c.is_alphanumeric() && !is_combining_mark(c));
+            assert_eq!(canonical_combining_class(c), 0, "{c}");
+            assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
+        }
     }
 
     #[test]
