@@ -668,13 +668,14 @@ fn ascii_tokens_in<const APOSTROPHES: bool>(
     let mut emit_word = |start: usize, end: usize, needs_copy: bool| {
         let token = &bytes[start..end];
         if needs_copy {
+            // Copy, then lower and filter in place: an `extend` through `filter` would store the
+            // length after every byte.
             buf.clear();
-            buf.extend(
-                token
-                    .iter()
-                    .filter(|&&b| b != b'\'')
-                    .map(u8::to_ascii_lowercase),
-            );
+            buf.extend_from_slice(token);
+            buf.make_ascii_lowercase();
+            if APOSTROPHES {
+                buf.retain(|&b| b != b'\'');
+            }
             emit(buf);
         } else {
             emit(token);
