@@ -6,11 +6,19 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use storyhash::ingest::{FieldNames, parse_record_in};
 use storyhash::minhash::{MinHasher, SketchKind};
 use storyhash::normalize::{LearnedBoilerplate, canonical_text, for_each_token};
 use storyhash::shingle::{
     DEFAULT_SEED, ShingleConfig, ShingleScratch, grams_from_token_hashes, hash_token, shingles,
 };
+
+/// The sample corpus's lines, as the input holds them.
+fn records() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.jsonl");
+    let corpus = std::fs::read_to_string(path).expect("data/sample.jsonl is in the repository");
+    corpus.lines().map(str::to_string).collect()
+}
 
 /// Real article texts from the sample corpus.
 fn texts() -> Vec<String> {
@@ -118,6 +126,35 @@ fn bench_signature_stage(c: &mut Criterion) {
             })
         });
     }
+
+    // The whole signature stage from the input line: JSON parsed, text cut and hashed, signed.
+    let records = records();
+    let names = FieldNames::default();
+    let hasher = MinHasher::new(SketchKind::Oph, 128, DEFAULT_SEED);
+    group.bench_function("parse_and_sign_oph", |b| {
+        let mut buf = Vec::new();
+        let mut text_buf = String::new();
+        let mut token_hashes = Vec::new();
+        let mut hashes = Vec::new();
+        let mut sig = vec![0u32; 128];
+        b.iter(|| {
+            let mut signed = 0;
+            for line in &records {
+                let record = parse_record_in(black_box(line.as_bytes()), &names, &mut text_buf)
+                    .expect("sample lines are valid records");
+                let text = record.text.as_deref().unwrap_or("");
+                token_hashes.clear();
+                for_each_token(text, &learned, 0, &mut buf, |w| {
+                    token_hashes.push(hash_token(w, DEFAULT_SEED))
+                });
+                hashes.clear();
+                grams_from_token_hashes(&token_hashes, &config, &mut hashes);
+                hasher.sign(&hashes, &mut sig);
+                signed += usize::from(!hashes.is_empty());
+            }
+            assert_eq!(signed, texts.len());
+        })
+    });
     group.finish();
 }
 

@@ -40,6 +40,21 @@ fn line_key(source_key: u64, line: &str) -> u64 {
     xxh3_64_with_seed(line.as_bytes(), source_key)
 }
 
+/// The lines of `text`, trimmed, without the empty ones: what
+/// `text.lines().map(str::trim).filter(|l| !l.is_empty())` yields, with the line ends found by
+/// memchr's vector search instead of `str::lines`' word-at-a-time one. (`lines` also drops a `\r`
+/// before the `\n`; `trim` drops it here.)
+fn trimmed_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .chain(std::iter::once(text.len()))
+        .filter_map(move |end| {
+            let line = text[start..end].trim();
+            start = end + 1;
+            (!line.is_empty()).then_some(line)
+        })
+}
+
 /// Lines of an outlet learned to be boilerplate.
 #[derive(Debug, Default, Clone)]
 pub struct LearnedBoilerplate {
@@ -135,10 +150,7 @@ impl LineSample {
         // make every article look the same.
         let (mut long1, mut total) = (u64::MAX, 0u64);
         let mut short: Vec<(u64, &str)> = Vec::new();
-        let mut lines: Vec<(u64, &str)> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
+        let mut lines: Vec<(u64, &str)> = trimmed_lines(text)
             .map(|l| (xxh3_64_with_seed(l.as_bytes(), 0), l))
             .collect();
         lines.sort_unstable_by_key(|l| l.0);
@@ -208,6 +220,13 @@ impl BoilerplateLearner {
 }
 
 /// Words that make up share/like widgets.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "is_lower_widget_word matches these; tests hold it to the list"
+    )
+)]
 const WIDGET_WORDS: &[&str] = &[
     "share",
     "this",
@@ -285,7 +304,23 @@ const BOILERPLATE_OPENINGS: &[(&str, usize)] = &[
 const MAX_WIDGET_WORD: usize = 9;
 
 fn is_widget_word(word: &str) -> bool {
-    let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+    let not_kept = |c: char| !c.is_alphanumeric() && c != '-';
+    // Widget words are ASCII; for ASCII, `char::is_alphanumeric` is the byte test.
+    let word = if word.is_ascii() {
+        let bytes = word.as_bytes();
+        let not_kept = |b: &u8| !b.is_ascii_alphanumeric() && *b != b'-';
+        let start = bytes
+            .iter()
+            .position(|b| !not_kept(b))
+            .unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|b| !not_kept(b))
+            .map_or(start, |i| i + 1);
+        &word[start..end]
+    } else {
+        word.trim_matches(not_kept)
+    };
     if word.len() > MAX_WIDGET_WORD {
         return false;
     }
@@ -293,8 +328,75 @@ fn is_widget_word(word: &str) -> bool {
     for (l, b) in lower.iter_mut().zip(word.bytes()) {
         *l = b.to_ascii_lowercase();
     }
-    let lower = &lower[..word.len()];
-    word.is_empty() || WIDGET_WORDS.iter().any(|w| w.as_bytes() == lower)
+    word.is_empty() || is_lower_widget_word(&lower[..word.len()])
+}
+
+/// True when `lower` is one of [`WIDGET_WORDS`]: a `match`, which compiles to a test of the
+/// length and then of a few bytes, where a scan of the list costs a comparison per entry. A test
+/// checks it against the list.
+fn is_lower_widget_word(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"share"
+            | b"this"
+            | b"twitter"
+            | b"facebook"
+            | b"whatsapp"
+            | b"telegram"
+            | b"linkedin"
+            | b"reddit"
+            | b"pinterest"
+            | b"email"
+            | b"e-mail"
+            | b"print"
+            | b"tumblr"
+            | b"pocket"
+            | b"skype"
+            | b"messenger"
+            | b"like"
+            | b"loading"
+            | b"tweet"
+            | b"pin"
+            | b"it"
+            | b"mail"
+            | b"copy"
+            | b"link"
+            | b"x"
+            | b"threads"
+            | b"mastodon"
+            | b"flipboard"
+            | b"on"
+            | b"via"
+            | b"sms"
+            | b"more"
+    )
+}
+
+/// `line.split_ascii_whitespace().next()`, without the iterator's per-byte closure calls.
+fn first_ascii_word(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let len = bytes[start..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(bytes.len() - start);
+    Some(&line[start..start + len])
+}
+
+/// `line.split_ascii_whitespace().next_back()`, without the iterator's per-byte closure calls.
+fn last_ascii_word(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace())? + 1;
+    let start = bytes[..end]
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(0, |i| i + 1);
+    Some(&line[start..end])
+}
+
+/// `line.split_whitespace().count() <= max`, counting no further than it needs to.
+fn at_most_words(line: &str, max: usize) -> bool {
+    line.split_whitespace().nth(max).is_none()
 }
 
 /// Case-insensitive (ASCII) substring test without allocating.
@@ -331,11 +433,8 @@ fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
     }
     // Widget lines are a dozen short words at most; cookie notices a few sentences.
     if line.len() <= 160
-        && line
-            .split_ascii_whitespace()
-            .next()
-            .is_some_and(is_widget_word)
-        && line.split_whitespace().count() <= 12
+        && first_ascii_word(line).is_some_and(is_widget_word)
+        && at_most_words(line, 12)
         && line.split_whitespace().all(is_widget_word)
     {
         return true;
@@ -344,29 +443,43 @@ fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
         && line.len() <= 600
         && COOKIES.find(line.as_bytes()).is_some()
         && (contains_ignore_case(line, "we use") || contains_ignore_case(line, "this site uses"))
-        && line.split_whitespace().count() <= 60
+        && at_most_words(line, 60)
 }
+
+/// For each first byte, the [`BOILERPLATE_OPENINGS`] that begin with it, as a bitmask of their
+/// indices: a line looks only at the openings that can match.
+static OPENINGS_BY_FIRST_BYTE: [u64; 256] = {
+    assert!(BOILERPLATE_OPENINGS.len() <= 64);
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < BOILERPLATE_OPENINGS.len() {
+        table[BOILERPLATE_OPENINGS[i].0.as_bytes()[0] as usize] |= 1 << i;
+        i += 1;
+    }
+    table
+};
 
 fn matches_opening(line: &str) -> bool {
     let bytes = line.as_bytes();
-    let first = bytes[0].to_ascii_lowercase();
-    BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
+    let mut candidates = OPENINGS_BY_FIRST_BYTE[usize::from(bytes[0].to_ascii_lowercase())];
+    while candidates != 0 {
+        let (prefix, max_words) = BOILERPLATE_OPENINGS[candidates.trailing_zeros() as usize];
+        candidates &= candidates - 1;
         let prefix = prefix.as_bytes();
-        prefix[0] == first
-            && bytes.len() >= prefix.len()
+        if bytes.len() >= prefix.len()
             && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
-            && line.split_whitespace().count() <= max_words
-    })
+            && at_most_words(line, max_words)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Cuts a trailing share widget ("… Share this: Twitter Facebook") off a line of text.
 fn strip_trailing_widget(line: &str) -> &str {
     // Most lines end in a word of text, not of a widget.
-    if !line
-        .split_ascii_whitespace()
-        .next_back()
-        .is_some_and(is_widget_word)
-    {
+    if !last_ascii_word(line).is_some_and(is_widget_word) {
         return line;
     }
     // A widget tail is a dozen short words: look only at the end of the line.
@@ -374,12 +487,14 @@ fn strip_trailing_widget(line: &str) -> &str {
     while !line.is_char_boundary(tail_start) {
         tail_start += 1;
     }
-    let tail = &line.as_bytes()[tail_start..];
+    // Many lines end in "it", "on" or "more": search a lowercased copy of the tail with memmem
+    // rather than compare every window case-insensitively.
+    let mut lower = [0u8; 160];
+    let tail = &mut lower[..line.len() - tail_start];
+    tail.copy_from_slice(&line.as_bytes()[tail_start..]);
+    tail.make_ascii_lowercase();
     for marker in [&b"share this"[..], &b"like this:"[..]] {
-        if let Some(pos) = tail
-            .windows(marker.len())
-            .position(|w| w.eq_ignore_ascii_case(marker))
-        {
+        if let Some(pos) = memchr::memmem::find(tail, marker) {
             let pos = tail_start + pos;
             if line[pos..].split_whitespace().all(is_widget_word) {
                 return line[..pos].trim_end();
@@ -391,6 +506,35 @@ fn strip_trailing_widget(line: &str) -> &str {
 
 /// Strips a dateline such as `SEOUL, South Korea —` or `WASHINGTON (Reuters) -`.
 fn strip_dateline(line: &str) -> &str {
+    // The dateline's first word is in capitals. It is the text before the first space or comma
+    // whether or not a dash follows (every dash opens with a space), so it is checked first:
+    // most lines fail here, before the four dash searches.
+    let first_word = line.split([' ', ',']).next().unwrap_or("");
+    let all_caps = first_word.len() >= 3
+        && first_word
+            .chars()
+            .all(|c| c.is_uppercase() || c == '.' || c == '\'');
+    if !all_caps {
+        return line;
+    }
+    let mut head_len = line.len().min(80);
+    while !line.is_char_boundary(head_len) {
+        head_len -= 1;
+    }
+    let head = &line[..head_len];
+    let dash = [" — ", " – ", " -- ", " - "]
+        .iter()
+        .filter_map(|d| head.find(d).map(|i| (i, d.len())))
+        .min();
+    match dash {
+        Some((pos, dash_len)) if line.is_char_boundary(pos + dash_len) => &line[pos + dash_len..],
+        _ => line,
+    }
+}
+
+/// The dateline rule as first written, dashes searched first: the oracle of [`strip_dateline`].
+#[cfg(test)]
+fn naive_strip_dateline(line: &str) -> &str {
     let mut head_len = line.len().min(80);
     while !line.is_char_boundary(head_len) {
         head_len -= 1;
@@ -423,6 +567,9 @@ fn is_apostrophe(c: char) -> bool {
 fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     if line.is_ascii() {
         ascii_tokens(line.as_bytes(), buf, emit);
+    } else if let Some(stand_in) = ascii_stand_in(line) {
+        // Curly quotes and dashes in an otherwise ASCII line: the ASCII path on a copy.
+        ascii_tokens(&stand_in, buf, emit);
     } else if is_nfkc_quick(line.chars()) == IsNormalized::Yes {
         // Most non-ASCII news text (curly quotes, dashes, accented letters) is already NFKC.
         unicode_tokens(line.chars(), buf, emit);
@@ -431,81 +578,234 @@ fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     }
 }
 
-/// Byte classes for the ASCII tokenizer.
-const SEP: u8 = 0;
-const LOWER: u8 = 1;
-const UPPER: u8 = 2;
-const APOSTROPHE: u8 = 3;
-
-static ASCII_CLASS: [u8; 256] = {
-    let mut table = [SEP; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            LOWER
-        } else if c.is_ascii_uppercase() {
-            UPPER
-        } else if c == b'\'' {
-            APOSTROPHE
-        } else {
-            SEP
+/// A copy of `line` with each non-ASCII character replaced by an ASCII character that cuts words
+/// the same way, if every one has such a stand-in.
+///
+/// The stand-ins are `'` for the curly apostrophes and a space for the punctuation below: characters
+/// that are neither alphanumeric nor combining marks, that NFKC leaves alone and that cannot
+/// make a line fail the NFKC quick check (a test checks all of this). Letters, digits and marks
+/// outside ASCII have none: their lines take the Unicode path.
+fn ascii_stand_in(line: &str) -> Option<Vec<u8>> {
+    // One allocation per such line: few lines have non-ASCII characters, and the caller's buffer
+    // is busy lowering words.
+    let mut out = Vec::with_capacity(line.len());
+    let mut rest = line;
+    loop {
+        let ascii_len = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest.as_bytes()[..ascii_len]);
+        rest = &rest[ascii_len..];
+        let Some(c) = rest.chars().next() else {
+            return Some(out);
         };
-        b += 1;
-    }
-    table
-};
-
-/// The ASCII fast path: a word without capitals or apostrophes is passed on as it lies in the
-/// text, with no copy.
-fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
-    let n = bytes.len();
-    let class = |i: usize| ASCII_CLASS[bytes[i] as usize];
-    let mut i = 0;
-    while i < n {
-        while i < n && !matches!(class(i), LOWER | UPPER) {
-            i += 1;
-        }
-        if i == n {
-            break;
-        }
-        let start = i;
-        let mut upper = false;
-        let mut apostrophe = false;
-        loop {
-            while i < n {
-                match class(i) {
-                    LOWER => {}
-                    UPPER => upper = true,
-                    _ => break,
-                }
-                i += 1;
-            }
-            // An apostrophe inside a word joins its halves.
-            if i + 1 < n && class(i) == APOSTROPHE && matches!(class(i + 1), LOWER | UPPER) {
-                apostrophe = true;
-                i += 1;
-                continue;
-            }
-            break;
-        }
-        let token = &bytes[start..i];
-        if !upper && !apostrophe {
-            emit(token);
-        } else {
-            buf.clear();
-            buf.extend(
-                token
-                    .iter()
-                    .filter(|&&b| b != b'\'')
-                    .map(u8::to_ascii_lowercase),
-            );
-            emit(buf);
-        }
+        out.push(match c {
+            // Not 'ʼ', an apostrophe that is also a letter.
+            '’' | '‘' => b'\'',
+            c if STAND_IN_SPACES.contains(&c) => b' ',
+            _ => return None,
+        });
+        rest = &rest[c.len_utf8()..];
     }
 }
 
+/// Punctuation common in news text that separates words as a space does.
+const STAND_IN_SPACES: &[char] = &[
+    '“', '”', '„', '‚', '«', '»', '‹', '›', '—', '–', '•', '·', '£', '€', '©', '®', '°', '§', '¶',
+    '†', '‡', '¡', '¿',
+];
+
+/// Eight copies of a byte, for word-at-a-time (SWAR) byte tests.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// The high bit of every byte.
+const HIGH_BITS: u64 = splat(0x80);
+
+/// Sets the high bit of each byte of `w` that lies in `lo..=hi`; every byte of `w` must be ASCII
+/// and `lo` at least 1, so that no sum carries into the next byte.
+#[inline(always)]
+fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = w.wrapping_add(splat(0x80 - lo));
+    let above_hi = w.wrapping_add(splat(0x7f - hi));
+    at_least_lo & !above_hi & HIGH_BITS
+}
+
+/// Gathers the high bits of the eight bytes of `m` into one byte (first byte in the lowest bit).
+#[inline(always)]
+fn gather_high_bits(m: u64) -> u64 {
+    // Each high bit, moved down to the bottom of its byte, is multiplied into its own place in
+    // the top byte; no two partial products meet, so nothing carries.
+    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+/// Bitmaps of one block of 64 ASCII bytes: bit `j` stands for byte `j`.
+struct BlockBits {
+    /// Letters and digits.
+    word: u64,
+    /// Capital letters.
+    capital: u64,
+    /// Apostrophes (left empty when the line has none).
+    apostrophe: u64,
+}
+
+#[inline(always)]
+fn block_bits<const APOSTROPHES: bool>(block: &[u8; 64]) -> BlockBits {
+    let mut bits = BlockBits {
+        word: 0,
+        capital: 0,
+        apostrophe: 0,
+    };
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks are eight bytes"));
+        let letters = bytes_in_range(w | splat(0x20), b'a', b'z');
+        let word = letters | bytes_in_range(w, b'0', b'9');
+        // A letter without bit 5 (moved up to the high bit) is a capital.
+        let capitals = letters & !(w << 2);
+        bits.word |= gather_high_bits(word) << (8 * k);
+        bits.capital |= gather_high_bits(capitals) << (8 * k);
+        if APOSTROPHES {
+            let apostrophes = bytes_in_range(w, b'\'', b'\'');
+            bits.apostrophe |= gather_high_bits(apostrophes) << (8 * k);
+        }
+    }
+    bits
+}
+
+/// A mask of the lowest `n` bits (`n` at most 64).
+#[inline(always)]
+fn low_bits(n: u32) -> u64 {
+    u64::MAX.checked_shr(64 - n).unwrap_or(0)
+}
+
+/// The ASCII fast path, 64 bytes at a time: each block becomes a bitmap of its word bytes, and
+/// the words are the runs of ones, found with `trailing_zeros`. A word without capitals or
+/// apostrophes is passed on as it lies in the text, with no copy. [`naive_tokens`] is its oracle.
+fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+    if memchr::memchr(b'\'', bytes).is_some() {
+        ascii_tokens_in::<true>(bytes, buf, emit);
+    } else {
+        ascii_tokens_in::<false>(bytes, buf, emit);
+    }
+}
+
+fn ascii_tokens_in<const APOSTROPHES: bool>(
+    bytes: &[u8],
+    buf: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    let mut emit_word = |start: usize, end: usize, needs_copy: bool| {
+        let token = &bytes[start..end];
+        if needs_copy {
+            // Copy, then lower and filter in place: an `extend` through `filter` would store the
+            // length after every byte.
+            buf.clear();
+            buf.extend_from_slice(token);
+            buf.make_ascii_lowercase();
+            if APOSTROPHES {
+                buf.retain(|&b| b != b'\'');
+            }
+            emit(buf);
+        } else {
+            emit(token);
+        }
+    };
+    // A word that runs on past the end of its block: where it starts, and whether it has
+    // capitals or apostrophes so far.
+    let mut open: Option<(usize, bool)> = None;
+    let mut after_word = false;
+    let mut padded = [0u8; 64];
+    for base in (0..bytes.len()).step_by(64) {
+        let block: &[u8; 64] = match bytes.get(base..base + 64) {
+            Some(block) => block.try_into().expect("the range is 64 bytes"),
+            None => {
+                // The last block, padded with NULs (separators).
+                let tail = &bytes[base..];
+                padded[..tail.len()].copy_from_slice(tail);
+                &padded
+            }
+        };
+        let bits = block_bits::<APOSTROPHES>(block);
+        // An apostrophe between two word bytes joins them.
+        let joins = if APOSTROPHES {
+            let before = (bits.word << 1) | u64::from(after_word);
+            let next_is_word = bytes.get(base + 64).is_some_and(u8::is_ascii_alphanumeric);
+            let after = (bits.word >> 1) | (u64::from(next_is_word) << 63);
+            bits.apostrophe & before & after
+        } else {
+            0
+        };
+        after_word = bits.word >> 63 != 0;
+        let mut in_word = bits.word | joins;
+        let needs_copy = bits.capital | joins;
+        if let Some((start, copy)) = open {
+            let run = in_word.trailing_ones();
+            let copy = copy || needs_copy & low_bits(run) != 0;
+            if run == 64 {
+                open = Some((start, copy));
+                continue;
+            }
+            emit_word(start, base + run as usize, copy);
+            open = None;
+            in_word &= !low_bits(run);
+        }
+        while in_word != 0 {
+            let first = in_word.trailing_zeros();
+            let run = (in_word >> first).trailing_ones();
+            let word = low_bits(run) << first;
+            let copy = needs_copy & word != 0;
+            let start = base + first as usize;
+            if first + run == 64 {
+                open = Some((start, copy));
+                break;
+            }
+            emit_word(start, start + run as usize, copy);
+            in_word &= !word;
+        }
+    }
+    if let Some((start, copy)) = open {
+        emit_word(start, bytes.len(), copy);
+    }
+}
+
+/// The Unicode path: [`naive_tokens`] with a shortcut for ASCII letters and digits.
 fn unicode_tokens(
+    chars: impl Iterator<Item = char>,
+    buf: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    buf.clear();
+    let mut chars = chars.peekable();
+    while let Some(c) = chars.next() {
+        // ASCII letters and digits, most of any text, skip the Unicode tables.
+        if c.is_ascii_alphanumeric() {
+            buf.push((c as u8).to_ascii_lowercase());
+            continue;
+        }
+        let in_word = !buf.is_empty();
+        if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+            for lower in c.to_lowercase() {
+                buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+        } else if is_apostrophe(c) && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            // An apostrophe inside a word joins its halves.
+        } else if in_word {
+            emit(buf);
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        emit(buf);
+        buf.clear();
+    }
+}
+
+/// The definition of a line's words, one character at a time: the oracle of the fast paths
+/// ([`ascii_tokens`], [`unicode_tokens`]) in tests, given the line's NFKC characters.
+#[cfg(test)]
+fn naive_tokens(
     chars: impl Iterator<Item = char>,
     buf: &mut Vec<u8>,
     emit: &mut impl FnMut(&[u8]),
@@ -561,9 +861,8 @@ fn for_each_token_with(
 ) {
     let mut first = true;
     let cookies = COOKIES.find(text.as_bytes()).is_some();
-    for line in text.lines() {
-        let mut line = line.trim();
-        if line.is_empty() || is_known_boilerplate_in(line, cookies) {
+    for mut line in trimmed_lines(text) {
+        if is_known_boilerplate_in(line, cookies) {
             continue;
         }
         if learned.is_some_and(|l| l.contains(source_key, line)) {
@@ -649,6 +948,249 @@ mod tests {
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
     }
 
+    /// The stand-ins cut words as the characters they replace do, on any NFKC line.
+    #[test]
+    fn stand_in_punctuation_is_inert() {
+        use unicode_normalization::char::canonical_combining_class;
+        for &c in STAND_IN_SPACES {
+            assert!(
+                !c.is_alphanumeric() && !is_combining_mark(c) && !is_apostrophe(c),
+                "{c}"
+            );
+            assert_eq!(canonical_combining_class(c), 0, "{c}");
+            assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
+            assert_eq!(
+                c.to_string().nfkc().collect::<String>(),
+                c.to_string(),
+                "{c}"
+            );
+        }
+        for c in ['’', '‘'] {
+            assert!(is_apostrophe(c) && !c.is_alphanumeric() && !is_combining_mark(c));
+            assert_eq!(canonical_combining_class(c), 0, "{c}");
+            assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
+        }
+    }
+
+    #[test]
+    fn trimmed_lines_are_the_nonempty_trimmed_str_lines() {
+        let mut texts = real_lines();
+        texts.extend(
+            random_lines(5_000, 4)
+                .into_iter()
+                .map(|l| l.replace('q', "\n")),
+        );
+        let breaks = [
+            "\n", "\r\n", "\n\n", " \n ", "\r", "\u{2028}", "\u{85}", "\u{a0}\n",
+        ];
+        for (i, b) in breaks.iter().enumerate() {
+            texts.extend(
+                random_lines(1_000, 30 + i as u64)
+                    .into_iter()
+                    .map(|l| l.replace('a', b)),
+            );
+        }
+        texts.extend(["", "\n", "\n\n", "x\n", "\nx", "x\r\n"].map(String::from));
+        for text in &texts {
+            let naive: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert_eq!(trimmed_lines(text).collect::<Vec<_>>(), naive, "{text:?}");
+        }
+    }
+
+    /// The line checks as first written (at 45b2856): the oracles of the fast ones.
+    mod naive {
+        use super::super::*;
+
+        pub fn is_widget_word(word: &str) -> bool {
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+            if word.len() > MAX_WIDGET_WORD {
+                return false;
+            }
+            let mut lower = [0u8; MAX_WIDGET_WORD];
+            for (l, b) in lower.iter_mut().zip(word.bytes()) {
+                *l = b.to_ascii_lowercase();
+            }
+            let lower = &lower[..word.len()];
+            word.is_empty() || WIDGET_WORDS.iter().any(|w| w.as_bytes() == lower)
+        }
+
+        pub fn is_known_boilerplate_in(line: &str, text_mentions_cookies: bool) -> bool {
+            let Some(&first) = line.as_bytes().first() else {
+                return false;
+            };
+            if may_open_boilerplate(first) && matches_opening(line) {
+                return true;
+            }
+            if line.len() <= 160
+                && line
+                    .split_ascii_whitespace()
+                    .next()
+                    .is_some_and(is_widget_word)
+                && line.split_whitespace().count() <= 12
+                && line.split_whitespace().all(is_widget_word)
+            {
+                return true;
+            }
+            text_mentions_cookies
+                && line.len() <= 600
+                && COOKIES.find(line.as_bytes()).is_some()
+                && (contains_ignore_case(line, "we use")
+                    || contains_ignore_case(line, "this site uses"))
+                && line.split_whitespace().count() <= 60
+        }
+
+        fn matches_opening(line: &str) -> bool {
+            let bytes = line.as_bytes();
+            let first = bytes[0].to_ascii_lowercase();
+            BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
+                let prefix = prefix.as_bytes();
+                prefix[0] == first
+                    && bytes.len() >= prefix.len()
+                    && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+                    && line.split_whitespace().count() <= max_words
+            })
+        }
+
+        pub fn strip_trailing_widget(line: &str) -> &str {
+            if !line
+                .split_ascii_whitespace()
+                .next_back()
+                .is_some_and(is_widget_word)
+            {
+                return line;
+            }
+            let mut tail_start = line.len().saturating_sub(160);
+            while !line.is_char_boundary(tail_start) {
+                tail_start += 1;
+            }
+            let tail = &line.as_bytes()[tail_start..];
+            for marker in [&b"share this"[..], &b"like this:"[..]] {
+                if let Some(pos) = tail
+                    .windows(marker.len())
+                    .position(|w| w.eq_ignore_ascii_case(marker))
+                {
+                    let pos = tail_start + pos;
+                    if line[pos..].split_whitespace().all(is_widget_word) {
+                        return line[..pos].trim_end();
+                    }
+                }
+            }
+            line
+        }
+    }
+
+    /// Lines that the boilerplate checks have something to say about: openings in any case,
+    /// widget lines and tails, cookie notices, each with random text around.
+    fn boilerplate_lines() -> Vec<String> {
+        let mut lines = real_lines();
+        lines.extend(random_lines(20_000, 5));
+        let mut seeds = 100;
+        let mut with_random = |lines: &mut Vec<String>, piece: String| {
+            seeds += 1;
+            for tail in random_lines(50, seeds) {
+                lines.push(format!("{piece}{tail}"));
+                lines.push(format!("{tail}{piece}"));
+                lines.push(format!("{tail} {piece}"));
+            }
+            lines.push(piece);
+        };
+        for (opening, _) in BOILERPLATE_OPENINGS {
+            with_random(&mut lines, opening.to_string());
+            with_random(&mut lines, opening.to_uppercase());
+        }
+        for word in WIDGET_WORDS {
+            with_random(&mut lines, format!("{word} "));
+            with_random(
+                &mut lines,
+                format!(" Share this: {}, ", word.to_uppercase()),
+            );
+            with_random(&mut lines, format!("\"{word}\" Like this: Like Loading..."));
+        }
+        with_random(&mut lines, "We use cookies.".to_string());
+        with_random(&mut lines, "\u{b}Twitter\u{c}Facebook\u{a0}x ".to_string());
+        lines
+    }
+
+    #[test]
+    fn boilerplate_checks_agree_with_the_naive_ones() {
+        for line in &boilerplate_lines() {
+            for cookies in [false, true] {
+                assert_eq!(
+                    is_known_boilerplate_in(line, cookies),
+                    naive::is_known_boilerplate_in(line, cookies),
+                    "{line:?}"
+                );
+            }
+            assert_eq!(
+                strip_trailing_widget(line),
+                naive::strip_trailing_widget(line),
+                "{line:?}"
+            );
+            for word in line.split(' ') {
+                assert_eq!(
+                    is_widget_word(word),
+                    naive::is_widget_word(word),
+                    "{word:?}"
+                );
+            }
+            assert_eq!(first_ascii_word(line), line.split_ascii_whitespace().next());
+            assert_eq!(
+                last_ascii_word(line),
+                line.split_ascii_whitespace().next_back()
+            );
+        }
+    }
+
+    #[test]
+    fn dateline_fast_path_agrees_with_the_naive_one() {
+        let mut lines = real_lines();
+        lines.extend(random_lines(20_000, 3));
+        let datelines = [
+            "SEOUL, South Korea — x",
+            "WASHINGTON (Reuters) - y",
+            "U.S. -- z",
+            "AB - c",
+        ];
+        for (i, d) in datelines.iter().enumerate() {
+            lines.push(d.to_string());
+            lines.extend(
+                random_lines(2_000, 10 + i as u64)
+                    .into_iter()
+                    .map(|l| format!("{d}{l}")),
+            );
+            lines.extend(
+                random_lines(2_000, 20 + i as u64)
+                    .into_iter()
+                    .map(|l| format!("{l}{d}")),
+            );
+        }
+        for line in &lines {
+            assert_eq!(strip_dateline(line), naive_strip_dateline(line), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn widget_word_match_is_the_list() {
+        let mut candidates: Vec<String> = WIDGET_WORDS.iter().map(|w| w.to_string()).collect();
+        for w in WIDGET_WORDS {
+            candidates.push(format!("{w}s"));
+            candidates.push(w[1..].to_string());
+            candidates.push(w[..w.len() - 1].to_string());
+        }
+        candidates.extend(["", "shar", "x-", "face book"].map(String::from));
+        for word in &candidates {
+            assert_eq!(
+                is_lower_widget_word(word.as_bytes()),
+                WIDGET_WORDS.contains(&word.as_str()),
+                "{word:?}"
+            );
+        }
+    }
+
     #[test]
     fn widget_words_fit_the_buffer() {
         assert!(WIDGET_WORDS.iter().all(|w| w.len() <= MAX_WIDGET_WORD));
@@ -676,26 +1218,167 @@ mod tests {
         }
     }
 
-    /// The ASCII fast path and the general Unicode path cut every ASCII line the same way.
+    /// Lines of random pieces: ASCII words, capitals, digits, apostrophes of every kind, hyphens,
+    /// control characters, accented and decomposed letters, combining marks, CJK, fullwidth forms
+    /// and ligatures (which NFKC changes).
+    fn random_lines(count: usize, seed: u64) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "a",
+            "Z",
+            "q",
+            "9",
+            "0",
+            "word",
+            "WORD",
+            "Word",
+            "don't",
+            "O'Neil",
+            "rock'n'roll",
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "'",
+            "’",
+            "ʼ",
+            "‘",
+            "-",
+            "—",
+            "–",
+            ".",
+            ",",
+            "\"",
+            "“",
+            "”",
+            "\u{0}",
+            "\u{7}",
+            "\u{1f}",
+            "\u{7f}",
+            "é",
+            "É",
+            "e\u{301}",
+            "\u{301}",
+            "\u{308}",
+            "ß",
+            "İ",
+            "Σ",
+            "ς",
+            "東京",
+            "日本語",
+            "한국",
+            "ｆｕｌｌ",
+            "ﬁ",
+            "①",
+            "½",
+            "\u{a0}",
+            "\u{200b}",
+            "\u{feff}",
+            "हिन्दी",
+            "ا",
+            "٣",
+            "🙂",
+            "x'",
+            "'x",
+            "12,000",
+            "3.5",
+            "abcdefghijklmnop",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "e-mail",
+            "@",
+            "`",
+            "[",
+            "{",
+            "_",
+            "~",
+        ];
+        let mut state = seed;
+        let mut next = move || {
+            state = crate::shingle::fmix64(state.wrapping_add(0x9E37_79B9_7F4A_7C15));
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = (next() % 24) as usize;
+                (0..len)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Real lines: every line of the sample corpora's texts and titles.
+    fn real_lines() -> Vec<String> {
+        let mut lines = Vec::new();
+        for corpus in [
+            include_str!("../data/sample.jsonl"),
+            include_str!("../data/headlines-sample.jsonl"),
+        ] {
+            for record in corpus.lines() {
+                let v: serde_json::Value =
+                    serde_json::from_str(record).expect("sample lines are JSON");
+                for field in ["text", "title"] {
+                    if let Some(text) = v[field].as_str() {
+                        lines.extend(text.lines().map(str::to_string));
+                    }
+                }
+            }
+        }
+        lines.extend(
+            include_str!("../data/seed-article.txt")
+                .lines()
+                .map(str::to_string),
+        );
+        lines
+    }
+
+    fn tokens_of(
+        line: &str,
+        cut: impl Fn(&str, &mut Vec<u8>, &mut dyn FnMut(&[u8])),
+    ) -> Vec<String> {
+        let mut tokens = Vec::new();
+        cut(line, &mut Vec::new(), &mut |t: &[u8]| {
+            tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"))
+        });
+        tokens
+    }
+
+    /// The fast paths ([`ascii_tokens`] eight bytes at a time, [`unicode_tokens`] with its ASCII
+    /// shortcut, and the NFKC quick check that skips normalizing) cut every line as the
+    /// definition does.
     #[test]
-    fn ascii_fast_path_agrees_with_unicode_path() {
-        let alphabet: Vec<char> = "aZ9q ' -.,\t\"x'YY0".chars().collect();
-        let mut state = 0x1234_5678_u64;
-        for _ in 0..5000 {
-            let len = (crate::shingle::fmix64(state) % 24) as usize;
-            let line: String = (0..len)
-                .map(|_| {
-                    state = crate::shingle::fmix64(state.wrapping_add(1));
-                    alphabet[(state % alphabet.len() as u64) as usize]
-                })
-                .collect();
-            let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            let mut buf = Vec::new();
-            ascii_tokens(line.as_bytes(), &mut buf, &mut |t: &[u8]| {
-                fast.push(t.to_vec())
+    fn fast_tokenizers_agree_with_the_naive_one() {
+        let mut lines = real_lines();
+        assert!(lines.len() > 1000);
+        lines.extend(random_lines(50_000, 1));
+        // Pure-ASCII lines exercise the word-at-a-time path at every alignment.
+        lines.extend(
+            random_lines(20_000, 2)
+                .into_iter()
+                .map(|l| l.chars().filter(char::is_ascii).collect()),
+        );
+        // Words and apostrophes across the 64-byte block boundaries of the ASCII path.
+        let ascii: Vec<String> = lines
+            .iter()
+            .filter(|l| l.is_ascii())
+            .take(3000)
+            .cloned()
+            .collect();
+        for (i, line) in ascii.iter().enumerate() {
+            let pad = ["x", " ", "'", "Q"][i % 4].repeat(50 + i % 30);
+            lines.push(format!("{pad}{line}"));
+        }
+        for line in &lines {
+            let fast = tokens_of(line, |l, buf, emit| line_tokens(l, buf, &mut |t| emit(t)));
+            let naive = tokens_of(line, |l, buf, emit| {
+                naive_tokens(l.nfkc(), buf, &mut |t| emit(t))
             });
-            unicode_tokens(line.nfkc(), &mut buf, &mut |t: &[u8]| slow.push(t.to_vec()));
-            assert_eq!(fast, slow, "line {line:?}");
+            assert_eq!(fast, naive, "line {line:?}");
+            if line.is_ascii() {
+                let ascii = tokens_of(line, |l, buf, emit| {
+                    ascii_tokens(l.as_bytes(), buf, &mut |t| emit(t))
+                });
+                assert_eq!(ascii, naive, "line {line:?}");
+            }
         }
     }
 

@@ -21,7 +21,7 @@ use crate::cluster::{ClusterConfig, Clusters, cluster_with};
 use crate::error::{Error, Result};
 use crate::index::{CommitStats, HistoryMatch, Index, IndexParams, id_hash};
 use crate::ingest::{
-    Article, Chunk, FieldNames, Input, Record, Reject, accept, for_each_chunk, parse_record,
+    Article, Chunk, FieldNames, Input, Record, Reject, accept, for_each_chunk, parse_record_in,
 };
 use crate::lsh::{LshParams, candidates};
 use crate::minhash::{MAX_NUM_PERM, MinHasher, Signatures, SketchKind};
@@ -490,8 +490,16 @@ impl ShingleStage<'_> {
     }
 
     /// The shingle hashes of an accepted article's line, in `scratch.hashes`.
-    fn shingle_line(&self, line: &[u8], learned: &LearnedBoilerplate, scratch: &mut Scratch) {
-        let record = parse_record(line, self.fields)
+    ///
+    /// `text_buf` holds the text when it has escapes, reused from line to line.
+    fn shingle_line(
+        &self,
+        line: &[u8],
+        learned: &LearnedBoilerplate,
+        text_buf: &mut String,
+        scratch: &mut Scratch,
+    ) {
+        let record = parse_record_in(line, self.fields, text_buf)
             .expect("lines were validated in the scan pass and the input has not changed");
         self.shingle(&record, learned, scratch);
     }
@@ -579,12 +587,15 @@ pub fn dedup(
                     .par_chunks_mut(k)
                     .zip(nonempty.par_iter_mut())
                     .zip(wanted)
-                    .for_each_init(Scratch::default, |scratch, ((sig, has), &doc)| {
-                        let line = article_line(chunk, &articles[doc as usize]);
-                        stage.shingle_line(line, &learned, scratch);
-                        *has = !scratch.hashes.is_empty();
-                        hasher.sign(&scratch.hashes, sig);
-                    });
+                    .for_each_init(
+                        Default::default,
+                        |(text_buf, scratch), ((sig, has), &doc)| {
+                            let line = article_line(chunk, &articles[doc as usize]);
+                            stage.shingle_line(line, &learned, text_buf, scratch);
+                            *has = !scratch.hashes.is_empty();
+                            hasher.sign(&scratch.hashes, sig);
+                        },
+                    );
                 for (i, &doc) in wanted.iter().enumerate() {
                     signatures.set(doc as usize, &block[i * k..(i + 1) * k]);
                     has_shingles[doc as usize] = nonempty[i];
@@ -990,7 +1001,7 @@ fn scan_and_sign(
         let scanned: Vec<(Scanned, u64)> = block
             .par_chunks_mut(k)
             .enumerate()
-            .map_init(Scratch::default, |scratch, (idx, sig)| {
+            .map_init(Default::default, |(text_buf, scratch), (idx, sig)| {
                 let line = chunk.line(idx);
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return (Scanned::Blank, 0);
@@ -999,7 +1010,7 @@ fn scan_and_sign(
                     let reason = "line longer than 4 GiB".to_string();
                     return (Scanned::Bad { id: None, reason }, 0);
                 }
-                let record = match parse_record(line, names) {
+                let record = match parse_record_in(line, names, text_buf) {
                     Ok(r) => r,
                     Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
                 };
@@ -1171,21 +1182,21 @@ fn exact_sets(
             next += 1;
         }
         let wanted = &docs[first..next];
-        sets.par_extend(
-            wanted
-                .par_iter()
-                .map_init(Scratch::default, |scratch, &doc| {
-                    stage.shingle_line(
-                        article_line(chunk, &articles[doc as usize]),
-                        learned,
-                        scratch,
-                    );
-                    let mut set = scratch.hashes.clone();
-                    set.sort_unstable();
-                    set.dedup();
-                    set
-                }),
-        );
+        sets.par_extend(wanted.par_iter().map_init(
+            Default::default,
+            |(text_buf, scratch), &doc| {
+                stage.shingle_line(
+                    article_line(chunk, &articles[doc as usize]),
+                    learned,
+                    text_buf,
+                    scratch,
+                );
+                let mut set = scratch.hashes.clone();
+                set.sort_unstable();
+                set.dedup();
+                set
+            },
+        ));
         Ok(())
     })?;
     Ok(ExactSets { docs, sets })

@@ -131,11 +131,27 @@ pub fn grams_from_token_hashes(token_hashes: &[u64], config: &ShingleConfig, out
         out.push(hash_word_gram(token_hashes, config.seed));
         return;
     }
-    out.extend(
-        token_hashes
-            .windows(n)
-            .map(|w| hash_word_gram(w, config.seed)),
-    );
+    // A window length known at compile time unrolls the fold and drops the bounds checks.
+    match n {
+        3 => fixed_grams::<3>(token_hashes, config.seed, out),
+        4 => fixed_grams::<4>(token_hashes, config.seed, out),
+        5 => fixed_grams::<5>(token_hashes, config.seed, out),
+        _ => naive_grams(token_hashes, n, config.seed, out),
+    }
+}
+
+/// [`grams_from_token_hashes`] for windows of `N` tokens (at least `N` of them).
+fn fixed_grams<const N: usize>(token_hashes: &[u64], seed: u64, out: &mut Vec<u64>) {
+    out.extend(token_hashes.windows(N).map(|window| {
+        let window: &[u64; N] = window.try_into().expect("windows are N long");
+        hash_word_gram(window, seed)
+    }));
+}
+
+/// Every window of `n` tokens (at least `n` of them), its length known only at run time: the
+/// oracle of [`fixed_grams`], and the path for other lengths.
+fn naive_grams(token_hashes: &[u64], n: usize, seed: u64, out: &mut Vec<u64>) {
+    out.extend(token_hashes.windows(n).map(|w| hash_word_gram(w, seed)));
 }
 
 /// Character n-grams over the canonical text.
@@ -235,6 +251,24 @@ mod tests {
         let a = run("one two three", word_config(2));
         let b = run("one two three", other);
         assert!(a.iter().zip(&b).all(|(x, y)| x != y));
+    }
+
+    #[test]
+    fn fixed_windows_agree_with_the_naive_fold() {
+        let hashes: Vec<u64> = (0..40u64).map(|i| fmix64(i + 1)).collect();
+        for n in 1..=8 {
+            for len in 0..hashes.len() {
+                let config = word_config(n);
+                let (mut fast, mut naive) = (Vec::new(), Vec::new());
+                grams_from_token_hashes(&hashes[..len], &config, &mut fast);
+                if len >= n {
+                    naive_grams(&hashes[..len], n, config.seed, &mut naive);
+                } else if len > 0 {
+                    naive.push(hash_word_gram(&hashes[..len], config.seed));
+                }
+                assert_eq!(fast, naive, "n {n}, {len} tokens");
+            }
+        }
     }
 
     /// Golden values: if this test fails, the shingle hash changed and every stored signature
