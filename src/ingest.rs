@@ -507,6 +507,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                 }
             }
         }
+        // One field can be both the text and the headline (`--text-field title`).
+        if names.title == names.text {
+            record.title.clone_from(&record.text);
+        }
         Ok(record)
     }
 }

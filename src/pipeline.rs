@@ -155,7 +155,7 @@ impl DedupConfig {
                 && !(d.is_finite() && d > 0.0)
             {
                 return Err(Error::Config(format!(
-                    "index-max-age must be a positive number of days, got {d}"
+                    "--index-max-age must be a positive number of days, got {d}"
                 )));
             }
         }
@@ -511,7 +511,34 @@ pub fn dedup(
     config: &DedupConfig,
     progress: &dyn Progress,
 ) -> Result<DedupRun> {
+    let index = open_index(config)?;
+    dedup_with_index(inputs, config, index, progress)
+}
+
+/// Opens (and locks) the index `config` names, if any. The binary does this before it opens
+/// the inputs, so that a second writer is refused at once, even while standard input is read.
+pub fn open_index(config: &DedupConfig) -> Result<Option<Index>> {
     let lsh = config.validate()?;
+    config
+        .index
+        .as_ref()
+        .map(|ic| Index::open_for_update(&ic.dir, IndexParams::of(config, &lsh)))
+        .transpose()
+}
+
+/// [`dedup`] with the index already opened by [`open_index`] (`None` without one).
+pub fn dedup_with_index(
+    inputs: Vec<Input>,
+    config: &DedupConfig,
+    index: Option<Index>,
+    progress: &dyn Progress,
+) -> Result<DedupRun> {
+    let lsh = config.validate()?;
+    if index.is_some() != config.index.is_some() {
+        return Err(Error::Config(
+            "the index given does not match the configuration's".into(),
+        ));
+    }
     let mut timings = Vec::new();
     let total_bytes: u64 = inputs.iter().map(Input::file_len).sum();
     let stage = ShingleStage {
@@ -522,13 +549,6 @@ pub fn dedup(
 
     // The index, when there is one: locked for the whole run; its ids are taken.
     let clock = Instant::now();
-    let index = match &config.index {
-        Some(ic) => Some(Index::open_for_update(
-            &ic.dir,
-            IndexParams::of(config, &lsh),
-        )?),
-        None => None,
-    };
     let indexed_ids = match &index {
         Some(index) if !index.is_empty() => Some(index.ids()?),
         _ => None,
@@ -709,8 +729,22 @@ pub fn dedup(
     }
     timings.push(("cluster", clock.elapsed().as_secs_f64()));
 
-    // Stories (tonight's articles).
-    let mut stories = config.stories.as_ref().map(|story_config| {
+    // Stories (tonight's articles). When the text field is the headline field, the input is
+    // headlines: no lead beyond the title, and the headline defaults.
+    let headline_text = config.fields.text == config.fields.title;
+    let story_config = config.stories.as_ref().map(|sc| {
+        if headline_text {
+            StoryConfig {
+                lead_chars: 0,
+                threshold: sc.threshold.or(Some(crate::story::HEADLINE_THRESHOLD)),
+                link_threshold: sc.link_threshold.or(Some(f64::INFINITY)),
+                ..sc.clone()
+            }
+        } else {
+            sc.clone()
+        }
+    });
+    let mut stories = story_config.as_ref().map(|story_config| {
         let clock = Instant::now();
         let stories = if history.is_some() {
             let tonight = clusters.restricted(batch_len);

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
-use storyhash::pipeline::{DedupConfig, IndexConfig, dedup, open_inputs};
+use storyhash::pipeline::{DedupConfig, IndexConfig, dedup_with_index, open_index, open_inputs};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
 use storyhash::verify::VerifyMode;
 
@@ -98,8 +98,8 @@ pub(crate) struct DedupArgs {
     /// indexed by earlier runs, then add tonight's. Old ids keep their clusters.
     #[arg(long, value_name = "DIR")]
     index: Option<std::path::PathBuf>,
-    /// With --index: drop indexed articles dated more than DAYS before the newest date seen
-    /// (a rolling window; undated articles age with their batch's newest date).
+    /// With --index: drop indexed articles dated more than DAYS before the median date of
+    /// tonight's batch (a rolling window; undated articles age with their batch's newest date).
     #[arg(long, value_name = "DAYS", requires = "index")]
     index_max_age: Option<f64>,
     #[command(flatten)]
@@ -201,10 +201,13 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         return exit_code(&e);
     }
     let progress = progress_for(&args.run);
-    let result = std::fs::create_dir_all(&args.out)
-        .map_err(|e| storyhash::Error::io(&args.out, e))
-        .and_then(|()| open_inputs(&args.inputs, &args.out))
-        .and_then(|inputs| dedup(inputs, &config, progress.as_ref()))
+    // The index first: a second writer is refused before any input is read.
+    let result = open_index(&config)
+        .and_then(|index| {
+            std::fs::create_dir_all(&args.out).map_err(|e| storyhash::Error::io(&args.out, e))?;
+            Ok((index, open_inputs(&args.inputs, &args.out)?))
+        })
+        .and_then(|(index, inputs)| dedup_with_index(inputs, &config, index, progress.as_ref()))
         .and_then(|mut run| {
             storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref())?;
             // The outputs first: if they cannot be written the index stays as it was.
@@ -234,8 +237,11 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     )
                 });
                 let index = match (&committed, &run.stats.index) {
+                    (Some(c), Some(_)) if c.articles_added == 0 => {
+                        "; nothing to add, the index is unchanged".to_string()
+                    }
                     (Some(c), Some(s)) => format!(
-                        "; {} duplicate earlier articles; index holds {} articles after batch {}{}",
+                        "; duplicates of earlier articles: {}; index holds {} articles after batch {}{}",
                         s.duplicates_of_earlier,
                         c.articles_held,
                         c.batch,

@@ -23,7 +23,7 @@ enum IndexCommand {
         json: bool,
     },
     /// Write every indexed article as JSON Lines to standard output, with its current
-    /// near-duplicate cluster (after merges), story and batch.
+    /// near-duplicate cluster (after merges), story and batch (every file is checked first).
     Export {
         /// The index directory.
         #[arg(value_name = "IDX")]
@@ -52,6 +52,11 @@ fn export(dir: &std::path::Path) -> i32 {
             return exit_code(&e);
         }
     };
+    // Every file is checked first, so that nothing from a damaged index is printed.
+    if let Err(e) = index.stats() {
+        eprintln!("storyhash: {e}");
+        return exit_code(&e);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut broken = false;

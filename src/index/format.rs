@@ -188,6 +188,20 @@ impl BinReader {
             std::io::ErrorKind::NotFound => damaged(&path, "file is missing"),
             _ => Error::io(&path, e),
         })?;
+        BinReader::from_file(path, file, kind, params, expected_bytes)
+    }
+
+    /// [`BinReader::open`] on a file already open (read from its start).
+    pub fn from_file(
+        path: PathBuf,
+        mut file: File,
+        kind: Kind,
+        params: u64,
+        expected_bytes: u64,
+    ) -> Result<BinReader> {
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| Error::io(&path, e))?;
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         if len != expected_bytes {
             return Err(damaged(

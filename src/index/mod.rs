@@ -399,6 +399,9 @@ pub struct IndexStats {
 pub struct Index {
     dir: PathBuf,
     _lock: Option<File>,
+    /// For a reader: every file the manifest names, opened up front, so that a writer that
+    /// commits meanwhile and removes them cannot pull them away (an open file stays readable).
+    pinned: AHashMap<String, File>,
     manifest: Manifest,
     state: State,
     fingerprint: u64,
@@ -410,8 +413,47 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(dir, e))
 }
 
+/// True for the names this module writes (and only those): `MANIFEST.tmp`,
+/// `seg-GGGGGGGG[-k].{docs,ids,sig,bands}`, `state-GGGGGGGG.bin`.
 fn is_index_file(name: &str) -> bool {
-    name == MANIFEST_TMP || name.starts_with("seg-") || name.starts_with("state-")
+    let generation = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit());
+    if name == MANIFEST_TMP {
+        return true;
+    }
+    if let Some(rest) = name.strip_prefix("state-") {
+        return rest.strip_suffix(".bin").is_some_and(generation);
+    }
+    let Some(rest) = name.strip_prefix("seg-") else {
+        return false;
+    };
+    let Some((stem, ext)) = rest.split_once('.') else {
+        return false;
+    };
+    let (g, k) = stem.split_once('-').unwrap_or((stem, "0"));
+    generation(g)
+        && !k.is_empty()
+        && k.bytes().all(|b| b.is_ascii_digit())
+        && matches!(ext, "docs" | "ids" | "sig" | "bands")
+}
+
+/// Writes `manifest` as the index's MANIFEST: a temporary file, fsynced, renamed into place,
+/// the directory fsynced. The rename is the commit.
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let tmp = dir.join(MANIFEST_TMP);
+    {
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(&manifest.encode())
+            .map_err(|e| Error::io(&tmp, e))?;
+        crash_point();
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    }
+    crash_point();
+    let target = dir.join(MANIFEST);
+    fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+    crash_point();
+    sync_dir(dir)?;
+    crash_point();
+    Ok(())
 }
 
 impl Index {
@@ -419,7 +461,17 @@ impl Index {
     /// lock, checks the format and parameters, removes leftovers of an interrupted update and
     /// loads the state.
     pub fn open_for_update(dir: &Path, params: IndexParams) -> Result<Index> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::Index {
+                path: dir.to_path_buf(),
+                reason: "is not a directory (--index takes a directory, created if absent)".into(),
+            });
+        }
+        let fresh = !dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if fresh && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
         let lock = take_lock(dir)?;
         let manifest = match read_manifest(dir)? {
             Some(m) => {
@@ -433,28 +485,81 @@ impl Index {
                 }
                 m
             }
-            None => Manifest::empty(params),
+            None => {
+                // A new index: only in an empty directory (a lost MANIFEST, or someone else's
+                // files, must not be taken for one), and the empty manifest goes first, so
+                // that index files without a MANIFEST always mean damage.
+                let listed = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+                for entry in listed {
+                    let entry = entry.map_err(|e| Error::io(dir, e))?;
+                    // The lock, and a manifest an interrupted creation left unfinished.
+                    if entry.file_name() != LOCK && entry.file_name() != MANIFEST_TMP {
+                        return Err(Error::Index {
+                            path: dir.to_path_buf(),
+                            reason: format!(
+                                "holds no index (no MANIFEST) but is not empty ({} and maybe more); give a new or empty directory, or restore the MANIFEST",
+                                entry.file_name().to_string_lossy()
+                            ),
+                        });
+                    }
+                }
+                let manifest = Manifest::empty(params);
+                write_manifest(dir, &manifest)?;
+                manifest
+            }
         };
-        let mut index = Index::from_manifest(dir, manifest, Some(lock))?;
+        let mut index = Index::from_manifest(dir, manifest, Some(lock), AHashMap::new())?;
         index.remove_leftovers()?;
         format::hold_point();
         Ok(index)
     }
 
-    /// Opens an existing index to read it (no lock: a manifest is replaced atomically).
+    /// Opens an existing index to read it, without the lock: the manifest is replaced
+    /// atomically, and the files it names are opened at once (if a writer removed one between
+    /// reading the manifest and opening it, the manifest is read again).
     pub fn open_read(dir: &Path) -> Result<Index> {
-        let manifest = read_manifest(dir)?.ok_or_else(|| Error::Index {
-            path: dir.to_path_buf(),
-            reason: "no index here (no MANIFEST)".into(),
-        })?;
-        Index::from_manifest(dir, manifest, None)
+        let mut attempts = 0;
+        loop {
+            let manifest = read_manifest(dir)?.ok_or_else(|| Error::Index {
+                path: dir.to_path_buf(),
+                reason: "no index here (no MANIFEST)".into(),
+            })?;
+            let mut pinned = AHashMap::new();
+            let mut missing = None;
+            for f in manifest.files() {
+                match File::open(dir.join(&f.name)) {
+                    Ok(file) => {
+                        pinned.insert(f.name.clone(), file);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        missing = Some(f.name.clone());
+                        break;
+                    }
+                    Err(e) => return Err(Error::io(dir.join(&f.name), e)),
+                }
+            }
+            let Some(name) = missing else {
+                return Index::from_manifest(dir, manifest, None, pinned);
+            };
+            let moved_on = read_manifest(dir)?.is_some_and(|m| m.generation != manifest.generation);
+            if !moved_on || attempts >= 3 {
+                return Err(damaged(&dir.join(name), "file is missing"));
+            }
+            attempts += 1;
+        }
     }
 
-    fn from_manifest(dir: &Path, manifest: Manifest, lock: Option<File>) -> Result<Index> {
+    fn from_manifest(
+        dir: &Path,
+        manifest: Manifest,
+        lock: Option<File>,
+        pinned: AHashMap<String, File>,
+    ) -> Result<Index> {
         let fingerprint = manifest.params.fingerprint();
         let mut index = Index {
             dir: dir.to_path_buf(),
             _lock: lock,
+            pinned,
             manifest,
             state: State::default(),
             fingerprint,
@@ -506,12 +611,14 @@ impl Index {
     }
 
     fn reader(&self, entry: &FileEntry, kind: Kind) -> Result<BinReader> {
-        BinReader::open(
-            self.dir.join(&entry.name),
-            kind,
-            self.fingerprint,
-            entry.bytes,
-        )
+        let path = self.dir.join(&entry.name);
+        match self.pinned.get(&entry.name) {
+            Some(file) => {
+                let file = file.try_clone().map_err(|e| Error::io(&path, e))?;
+                BinReader::from_file(path, file, kind, self.fingerprint, entry.bytes)
+            }
+            None => BinReader::open(path, kind, self.fingerprint, entry.bytes),
+        }
     }
 
     /// Streams the article records of `segment` in order, calling `f` for those `want(local)`
@@ -1028,11 +1135,17 @@ impl Index {
     }
 
     /// Commits tonight's batch: a new segment with `batch`, clusters updated, then (with
-    /// `max_age_days`) articles older than that many days before the newest date dropped.
+    /// `max_age_days`) articles older than that many days before tonight's median date dropped.
     /// Atomic: either all of it is visible afterwards, or none.
     pub fn commit(mut self, batch: &Batch<'_>, max_age_days: Option<f64>) -> Result<CommitStats> {
         let generation = self.manifest.generation + 1;
         let mut stats = CommitStats::default();
+        if batch.articles.is_empty() {
+            // Nothing to add (every line rejected): the index stays as it was.
+            stats.articles_held = self.manifest.articles;
+            stats.batch = self.manifest.batches;
+            return Ok(stats);
+        }
         let base_g = self.state.next_g;
         let batch_no = self.manifest.batches + 1;
         let n = batch.articles.len();
@@ -1180,14 +1293,20 @@ impl Index {
             manifest.segments.push(segment);
         }
 
-        // Retention.
-        if let (Some(days), Some(newest)) = (max_age_days, state.newest) {
-            let cutoff = newest - (days * 86_400.0).round() as i64;
+        // Retention, measured from tonight's median date (not the newest date ever seen: one
+        // article dated decades ahead must not expire the whole index), and never tonight's
+        // own articles. A night without dates expires nothing.
+        let mut dates: Vec<i64> = batch.articles.iter().filter_map(|a| a.published).collect();
+        dates.sort_unstable();
+        if let (Some(days), Some(&median)) = (max_age_days, dates.get(dates.len() / 2)) {
+            let cutoff = median - (days * 86_400.0).round() as i64;
             state
                 .stories
                 .retain(|_, e| e.last.is_none_or(|l| l >= cutoff));
+            let tonight = manifest.segments.pop_if(|s| s.batch == batch_no);
             stats.expired =
                 self.expire(&mut manifest, &mut state, cutoff, generation, &mut written)?;
+            manifest.segments.extend(tonight);
         }
         manifest.articles = manifest.segments.iter().map(|s| s.docs).sum();
 
@@ -1199,29 +1318,16 @@ impl Index {
         manifest.storyhash_version = env!("CARGO_PKG_VERSION").into();
         sync_dir(&self.dir)?;
         crash_point();
-        let tmp = self.dir.join(MANIFEST_TMP);
-        {
-            let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            f.write_all(&manifest.encode())
-                .map_err(|e| Error::io(&tmp, e))?;
-            crash_point();
-            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        }
-        crash_point();
-        let target = self.dir.join(MANIFEST);
-        fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-        crash_point();
-        sync_dir(&self.dir)?;
-        crash_point();
+        write_manifest(&self.dir, &manifest)?;
 
-        // Committed: files the new manifest no longer names go.
+        // Committed. Files the new manifest does not name go; failing to remove one is not a
+        // failed update (the next writer removes leftovers).
         let old_files: Vec<String> = self.manifest.files().map(|f| f.name.clone()).collect();
         self.manifest = manifest;
         let named: AHashSet<&str> = self.manifest.files().map(|f| f.name.as_str()).collect();
-        for name in old_files {
+        for name in old_files.iter().chain(&written) {
             if !named.contains(name.as_str()) {
-                let path = self.dir.join(&name);
-                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                let _ = fs::remove_file(self.dir.join(name));
                 crash_point();
             }
         }
@@ -1598,27 +1704,8 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     let path = dir.join(MANIFEST);
     match fs::read(&path) {
         Ok(data) => Manifest::decode(&path, &data).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // No manifest: a new index. Files of the first update (generation 1) are what an
-            // interrupted first update left; files of a later one mean a lost manifest.
-            let listed = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-            for entry in listed.flatten() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                let generation = name
-                    .strip_prefix("seg-")
-                    .or_else(|| name.strip_prefix("state-"))
-                    .and_then(|rest| rest.get(..8))
-                    .and_then(|g| g.parse::<u64>().ok());
-                if generation.is_some_and(|g| g > 1) {
-                    return Err(damaged(
-                        &path,
-                        "the manifest is missing but files of a committed index are present; refusing to start over",
-                    ));
-                }
-            }
-            Ok(None)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Ok(None),
         Err(e) => Err(Error::io(&path, e)),
     }
 }

@@ -154,10 +154,26 @@ impl<'a> Page<'a> {
             ),
             ("kept", self.kept.to_string()),
         ];
+        let index_rows = stats.index.as_ref().map(|ix| {
+            [
+                (
+                    "index: articles held before tonight",
+                    format!("{} in {} batches", ix.articles_before, ix.batches_before),
+                ),
+                (
+                    "index: candidate and accepted pairs with earlier articles",
+                    format!("{} / {}", ix.candidate_pairs, ix.accepted_pairs),
+                ),
+                (
+                    "index: duplicates of earlier articles",
+                    ix.duplicates_of_earlier.to_string(),
+                ),
+            ]
+        });
         section(&mut self.md, "Counts");
         put!(self.md, "| | count |");
         put!(self.md, "|---|---:|");
-        for (what, value) in rows {
+        for (what, value) in rows.into_iter().chain(index_rows.into_iter().flatten()) {
             put!(self.md, "| {what} | {value} |");
         }
         if let Some(stories) = &run.stories {

@@ -381,11 +381,12 @@ fn night(input: &Path, out: &Path, idx: &Path, extra: &[&str]) -> Output {
     run(&args, None)
 }
 
-/// What an index holds, or `None` where there is no index yet.
+/// What an index holds, or `None` where it holds nothing (no index yet, or the empty one a
+/// first update creates before anything else).
 fn held(idx: &Path) -> Option<Vec<serde_json::Map<String, serde_json::Value>>> {
     let out = run(&["index", "export", s(idx)], None);
     if out.status.success() {
-        Some(export(idx))
+        Some(export(idx)).filter(|articles| !articles.is_empty())
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("no index here"), "{err}");
@@ -397,7 +398,12 @@ fn held(idx: &Path) -> Option<Vec<serde_json::Map<String, serde_json::Value>>> {
 /// SIGKILL (test hook) at its first step, its second, and so on until it completes. After each
 /// kill the index must hold exactly the state before or after the update, check out, and a
 /// rerun must clean up and end in the state after. Returns how many kills left each state.
-fn kill_at_every_step(dir: &Path, start: Option<&Path>, batch: &Path) -> (usize, usize) {
+fn kill_at_every_step(
+    dir: &Path,
+    start: Option<&Path>,
+    batch: &Path,
+    extra: &[&str],
+) -> (usize, usize) {
     use std::os::unix::process::ExitStatusExt;
     let fresh = |name: &str| {
         let idx = dir.join(name);
@@ -408,7 +414,7 @@ fn kill_at_every_step(dir: &Path, start: Option<&Path>, batch: &Path) -> (usize,
     };
     let before = start.and_then(held);
     let done = fresh("done");
-    ok(&night(batch, &dir.join("o"), &done, &[]), "the update");
+    ok(&night(batch, &dir.join("o"), &done, extra), "the update");
     let after = held(&done);
     assert!(after.is_some() && after != before);
     let (mut saw_before, mut saw_after) = (0, 0);
@@ -424,6 +430,7 @@ fn kill_at_every_step(dir: &Path, start: Option<&Path>, batch: &Path) -> (usize,
                 s(&idx),
                 "--quiet",
             ])
+            .args(extra)
             .env("STORYHASH_INDEX_CRASH_AT", step.to_string())
             .output()
             .unwrap();
@@ -451,10 +458,8 @@ fn kill_at_every_step(dir: &Path, start: Option<&Path>, batch: &Path) -> (usize,
         }
         // The next run cleans up what the killed one left and does the update (or, when the
         // kill came after the commit, finds every id known).
-        ok(
-            &night(batch, &dir.join("o2"), &idx, &["--quiet", "--skip-invalid"]),
-            "rerun",
-        );
+        let rerun = [&["--quiet", "--skip-invalid"][..], extra].concat();
+        ok(&night(batch, &dir.join("o2"), &idx, &rerun), "rerun");
         assert_eq!(
             held(&idx),
             after,
@@ -479,7 +484,7 @@ fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
     for f in &files[..2] {
         ok(&night(f, &dir.path().join("o"), &base, &[]), "setup");
     }
-    let (old, new) = kill_at_every_step(dir.path(), Some(&base), &files[2]);
+    let (old, new) = kill_at_every_step(dir.path(), Some(&base), &files[2], &[]);
     assert!(old > 5 && new > 0, "old {old}, new {new}");
 }
 
@@ -488,7 +493,7 @@ fn a_kill_at_any_step_of_an_update_leaves_the_old_or_the_new_index() {
 fn a_kill_during_the_first_update_leaves_no_index_or_the_whole_batch() {
     let dir = tempdir();
     let files = write_nights(dir.path());
-    let (none, new) = kill_at_every_step(dir.path(), None, &files[0]);
+    let (none, new) = kill_at_every_step(dir.path(), None, &files[0], &[]);
     assert!(none > 5 && new > 0, "none {none}, new {new}");
 }
 
@@ -818,4 +823,143 @@ fn a_story_continues_across_nights_by_its_terms() {
             "{link}: an unrelated story stays new"
         );
     }
+}
+
+/// A batch of `n` articles dated `day` (and `day_b` for every other one).
+fn dated_batch(dir: &Path, name: &str, n: u64, seed: u64, days: (u32, u32)) -> PathBuf {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            let day = if i % 2 == 0 { days.0 } else { days.1 };
+            line(&format!("{name}-{i}"), &words(seed + i, 150).join(" "), day)
+        })
+        .collect();
+    write(dir, &format!("{name}.jsonl"), lines.join("\n"))
+}
+
+/// Retention that rewrites a segment (half its articles expire), killed at every step.
+#[test]
+fn a_kill_at_any_step_of_a_retention_rewrite_leaves_the_old_or_the_new_index() {
+    let dir = tempdir();
+    let first = dated_batch(dir.path(), "mixed", 12, 70_000, (1, 5));
+    let later = dated_batch(dir.path(), "later", 6, 80_000, (8, 8));
+    let base = dir.path().join("base");
+    ok(&night(&first, &dir.path().join("o"), &base, &[]), "setup");
+    // Tonight's median date is the 8th: with 5 days, the articles of the 1st expire and those of
+    // the 5th stay, so night 1's segment is rewritten.
+    let (old, new) = kill_at_every_step(dir.path(), Some(&base), &later, &["--index-max-age", "5"]);
+    assert!(old > 5 && new > 0, "old {old}, new {new}");
+    let held = export(&dir.path().join("done"));
+    let ids: BTreeSet<&str> = held.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 6 + 6);
+    assert!(ids.contains("mixed-1") && !ids.contains("mixed-0") && ids.contains("later-0"));
+}
+
+/// One article dated decades ahead must not expire the index (retention is measured from
+/// tonight's median date), and tonight's own articles never expire.
+#[test]
+fn a_date_far_in_the_future_does_not_expire_the_index() {
+    let dir = tempdir();
+    let idx = dir.path().join("idx");
+    let first = dated_batch(dir.path(), "a", 6, 10_000, (1, 2));
+    ok(
+        &night(
+            &first,
+            &dir.path().join("o"),
+            &idx,
+            &["--index-max-age", "30"],
+        ),
+        "night 1",
+    );
+    let mut lines: Vec<String> = (0..5)
+        .map(|i| line(&format!("b-{i}"), &words(20_000 + i, 150).join(" "), 3))
+        .collect();
+    lines.push(
+        serde_json::json!({"id": "typo", "text": words(29_999, 150).join(" "), "published": "2062-11-05T00:00:00Z"})
+            .to_string(),
+    );
+    let second = write(dir.path(), "b.jsonl", lines.join("\n"));
+    ok(
+        &night(
+            &second,
+            &dir.path().join("o"),
+            &idx,
+            &["--index-max-age", "30"],
+        ),
+        "night 2",
+    );
+    assert_eq!(export(&idx).len(), 12, "nothing expired");
+    let third = dated_batch(dir.path(), "c", 4, 30_000, (4, 4));
+    ok(
+        &night(
+            &third,
+            &dir.path().join("o"),
+            &idx,
+            &["--index-max-age", "30"],
+        ),
+        "night 3",
+    );
+    assert_eq!(export(&idx).len(), 16, "still nothing expired");
+}
+
+/// `--index` never takes someone else's directory, or files, for an index.
+#[test]
+fn an_index_directory_is_never_confused_with_other_files() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let out = dir.path().join("o");
+    // A directory with other files is not made into an index, and nothing in it is removed.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    write(&mine, "state-of-the-union.txt", "speech");
+    write(&mine, "seg-notes.md", "notes");
+    let refused = night(&files[0], &out, &mine, &[]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
+    assert!(mine.join("state-of-the-union.txt").exists() && mine.join("seg-notes.md").exists());
+    // A file given as the index.
+    let file = write(dir.path(), "afile", "x");
+    let err = night(&files[0], &out, &file, &[]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("not a directory"));
+    // An index whose MANIFEST was lost is not started over, even after its first night.
+    let idx = dir.path().join("idx");
+    ok(&night(&files[0], &out, &idx, &[]), "night 1");
+    write(&idx, "seg-notes.md", "kept");
+    std::fs::remove_file(idx.join("MANIFEST")).unwrap();
+    let lost = night(&files[1], &out, &idx, &[]);
+    assert_eq!(lost.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&lost.stderr).contains("no MANIFEST"));
+    assert!(idx.join("seg-notes.md").exists());
+}
+
+/// A writer that reads standard input holds the lock from its start, before its input ends.
+#[test]
+fn a_writer_reading_standard_input_holds_the_lock_from_the_start() {
+    use std::io::Write;
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    let mut first = storyhash()
+        .args([
+            "dedup",
+            "-",
+            "--out",
+            s(&dir.path().join("o1")),
+            "--index",
+            s(&idx),
+            "--quiet",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_lock(&idx, first.id());
+    let second = night(&files[1], &dir.path().join("o2"), &idx, &[]);
+    assert_eq!(second.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("being updated by another"));
+    let mut stdin = first.stdin.take().unwrap();
+    stdin.write_all(nights()[0].join("\n").as_bytes()).unwrap();
+    drop(stdin);
+    ok(&first.wait_with_output().unwrap(), "the first writer");
+    assert_eq!(stats(&idx)["articles"], nights()[0].len());
 }
