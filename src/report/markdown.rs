@@ -25,6 +25,8 @@ use crate::verify::VerifyMode;
 
 use super::AtomicFile;
 
+/// Texts shorter than this (in characters) are suspect in a cluster with different headlines.
+const SHORT_TEXT_CHARS: u32 = 300;
 /// The file's name in the output directory.
 pub const FILE_NAME: &str = "report.md";
 /// How many of the largest duplicate clusters are listed.
@@ -467,6 +469,38 @@ impl<'a> Page<'a> {
         if run.clusters.below_threshold > 0 {
             any = true;
             self.chains();
+        }
+        // Clusters of very short texts under different headlines: usually the same page
+        // furniture scraped instead of the articles ("Chat with us in Facebook Messenger…").
+        let short: Vec<&crate::cluster::Cluster> = run
+            .clusters
+            .clusters
+            .iter()
+            .filter(|c| {
+                let a = &run.articles;
+                let titles: std::collections::BTreeSet<Option<&str>> = c
+                    .members
+                    .iter()
+                    .map(|&d| a[d as usize].title.as_deref())
+                    .collect();
+                titles.len() > 1
+                    && c.members
+                        .iter()
+                        .all(|&d| a[d as usize].text_chars < SHORT_TEXT_CHARS)
+            })
+            .collect();
+        if !short.is_empty() {
+            any = true;
+            put!(
+                self.md,
+                "- {} {} of texts under {SHORT_TEXT_CHARS} characters with different headlines (the first kept copy: `{}`): often the same page furniture scraped instead of the articles, which then also join one story.",
+                short.len(),
+                plural(short.len(), "cluster", "clusters"),
+                escape(
+                    run.articles[short[0].canonical as usize].id.as_str(),
+                    REASON_CHARS
+                )
+            );
         }
         if stats.no_shingles > 0 {
             any = true;

@@ -432,3 +432,31 @@ fn huge_buckets_and_no_clusters_show_as_such() {
     assert!(md.contains("No near-duplicate clusters."), "{md}");
     assert!(md.trim_end().ends_with("## Warnings\n\nNone."), "{md}");
 }
+
+/// Page furniture scraped instead of two different articles clusters them (the texts are the
+/// same); the report says so. The same short text under one headline is an ordinary copy.
+#[test]
+fn short_texts_under_different_headlines_are_flagged() {
+    let dir = tempdir();
+    let furniture =
+        "Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds.";
+    let corpus = [
+        jline(json!({"id": "a", "title": "The first shots fired in Las Vegas", "text": furniture})),
+        jline(json!({"id": "b", "title": "China accused of letting oil into North Korea", "text": furniture})),
+    ]
+    .join("\n");
+    write(dir.path(), "furniture.jsonl", &corpus);
+    let md = report_md(dir.path(), "furniture.jsonl", &[]);
+    assert!(
+        md.contains("1 cluster of texts under 300 characters with different headlines"),
+        "{md}"
+    );
+    let same = [
+        jline(json!({"id": "a", "title": "Same headline", "text": furniture})),
+        jline(json!({"id": "b", "title": "Same headline", "text": furniture})),
+    ]
+    .join("\n");
+    write(dir.path(), "copies.jsonl", &same);
+    let md = report_md(dir.path(), "copies.jsonl", &[]);
+    assert!(!md.contains("page furniture"), "{md}");
+}
