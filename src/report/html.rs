@@ -821,7 +821,7 @@ fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
             .filter(|t| !t.trim().is_empty())
             .unwrap_or(head.id.as_str());
         series.push(Series {
-            name: format!("#{story} {}", clip(name, LEGEND_CHARS)),
+            name: format!("#{} {}", run.story_id(story), clip(name, LEGEND_CHARS)),
             values,
             color: series.len() + 1,
         });
@@ -1498,8 +1498,9 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let _ = write!(
         out,
         "<article class=\"card story\" id=\"s{story}\" data-item=\"story\"><header>\
-         <h3>{heading}</h3><div class=\"meta\">Story #{story} · {} articles · {} outlets{span}\
+         <h3>{heading}</h3><div class=\"meta\">Story #{} · {} articles · {} outlets{span}\
          {dup_note}</div>",
+        view.run.story_id(story),
         thousands(st.articles.len() as u64),
         thousands(outlets.len() as u64),
     );
@@ -1544,9 +1545,12 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
             let listed = view.by_size.len() <= SHOWN_CLUSTERS + COMPACT_CLUSTERS
                 || view.by_size[..SHOWN_CLUSTERS + COMPACT_CLUSTERS].contains(&c);
             if listed {
-                format!("<a href=\"#c{c}\">cluster #{c}</a>")
+                format!(
+                    "<a href=\"#c{c}\">cluster #{}</a>",
+                    view.run.clusters.clusters[c as usize].id
+                )
             } else {
-                format!("cluster #{c}")
+                format!("cluster #{}", view.run.clusters.clusters[c as usize].id)
             }
         };
         let dup = match row.cluster {
@@ -1647,10 +1651,11 @@ fn clusters(view: &View<'_>) -> Section {
             let source = clip(kept.source.as_deref().unwrap_or(""), SOURCE_CHARS);
             let _ = write!(
                 body,
-                "<tr data-item data-row data-source=\"{}\" id=\"c{c}\"><td class=\"num\">#{c}</td>\
+                "<tr data-item data-row data-source=\"{}\" id=\"c{c}\"><td class=\"num\">#{}</td>\
                  <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"src\">{}</td>\
                  <td class=\"title\">{}</td></tr>",
                 Esc(&source),
+                cluster.id,
                 thousands(cluster.members.len() as u64),
                 count_outlets(view, &cluster.members),
                 Esc(&source),
@@ -1757,10 +1762,11 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
     let _ = write!(
         out,
         "<article class=\"card cluster\" id=\"c{cluster}\" data-item><header><h3>{heading}</h3>\
-         <div class=\"meta\">Cluster #{cluster} · {} articles · {} outlets{span} · lowest \
+         <div class=\"meta\">Cluster #{} · {} articles · {} outlets{span} · lowest \
          similarity {lowest:.2}</div></header>\
          <table><thead><tr><th></th><th class=\"num\">Similarity</th><th>Outlet</th>\
          <th>Title</th><th>Published</th><th>Id</th></tr></thead><tbody>",
+        c.id,
         thousands(c.members.len() as u64),
         count_outlets(view, &c.members),
     );

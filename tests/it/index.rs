@@ -230,6 +230,21 @@ fn three_nightly_batches_give_the_clusters_of_one_run() {
         .iter()
         .map(|m| (m["id"].as_str().unwrap(), m["earlier_batch"].as_u64()))
         .collect();
+    // report.html numbers clusters as the JSON Lines outputs do (the index's ids).
+    let html = std::fs::read_to_string(dir.path().join("out3/report.html")).unwrap();
+    let position = dups
+        .iter()
+        .position(|c| c["canonical"] == "lone3")
+        .expect("lone3's new cluster is reported");
+    let id = dups[position]["cluster"].as_u64().unwrap();
+    assert_ne!(
+        id, position as u64,
+        "the test needs an id that is not the position"
+    );
+    assert!(
+        html.contains(&format!("Cluster #{id} ·")),
+        "cluster #{id} in report.html"
+    );
     assert!(
         members.contains(&("fam0-a", Some(1))) && members.contains(&("fam0-base", None)),
         "{members:?}"
