@@ -37,6 +37,8 @@ pub enum Kind {
     State = 4,
     /// Sorted 128-bit hashes of one segment's ids.
     Ids = 5,
+    /// The kept copies of the clusters one night made.
+    Kept = 6,
 }
 
 /// The error for a damaged or foreign index file.

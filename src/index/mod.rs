@@ -175,6 +175,10 @@ struct Manifest {
     batches: u32,
     articles: u64,
     segments: Vec<Segment>,
+    /// Kept copies of the clusters made by each night (immutable; dropped when all their
+    /// clusters have expired).
+    #[serde(default)]
+    kept_files: Vec<FileEntry>,
     state: Option<FileEntry>,
 }
 
@@ -188,6 +192,7 @@ impl Manifest {
             batches: 0,
             articles: 0,
             segments: Vec::new(),
+            kept_files: Vec::new(),
             state: None,
         }
     }
@@ -196,6 +201,7 @@ impl Manifest {
         self.segments
             .iter()
             .flat_map(|s| [&s.docs_file, &s.ids_file, &s.sig_file, &s.bands_file])
+            .chain(&self.kept_files)
             .chain(&self.state)
     }
 
@@ -259,14 +265,20 @@ pub struct IndexedArticle {
     pub has_shingles: bool,
 }
 
-/// A multi-article cluster in the index.
+/// A multi-article cluster in the index (its kept copy lives in a kept-copies file).
 #[derive(Debug, Clone)]
 struct ClusterEntry {
     /// Members (kept copy included), as far as retention left them.
     size: u64,
-    /// The kept copy.
-    canonical: IndexedArticle,
-    canonical_sig: Vec<Slot>,
+}
+
+/// The kept copy of a cluster, as a kept-copies file holds it (written once, by the night that
+/// made the cluster).
+#[derive(Debug, Clone)]
+struct KeptCopy {
+    cluster: u32,
+    article: IndexedArticle,
+    signature: Vec<Slot>,
 }
 
 /// A story the index remembers, so that a later night's story on the same event can join it.
@@ -414,13 +426,16 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// True for the names this module writes (and only those): `MANIFEST.tmp`,
-/// `seg-GGGGGGGG[-k].{docs,ids,sig,bands}`, `state-GGGGGGGG.bin`.
+/// `seg-GGGGGGGG[-k].{docs,ids,sig,bands}`, `kept-GGGGGGGG.bin`, `state-GGGGGGGG.bin`.
 fn is_index_file(name: &str) -> bool {
     let generation = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit());
     if name == MANIFEST_TMP {
         return true;
     }
     if let Some(rest) = name.strip_prefix("state-") {
+        return rest.strip_suffix(".bin").is_some_and(generation);
+    }
+    if let Some(rest) = name.strip_prefix("kept-") {
         return rest.strip_suffix(".bin").is_some_and(generation);
     }
     let Some(rest) = name.strip_prefix("seg-") else {
@@ -850,18 +865,27 @@ impl Index {
                 },
             )?;
         }
-        // The kept copies of the clusters they are in.
-        let have: AHashSet<u64> = matched.iter().map(|(a, _)| a.g).collect();
+        // The kept copies of the clusters they are in (every kept-copies file is read, and
+        // checked, to its end).
         let mut clusters: Vec<u32> = matched.iter().filter_map(|(a, _)| a.cluster).collect();
         clusters.sort_unstable();
         clusters.dedup();
-        for c in clusters {
-            if let Some(entry) = self.state.clusters.get(&c)
-                && !have.contains(&entry.canonical.g)
-            {
-                let mut kept = entry.canonical.clone();
-                kept.cluster = Some(c);
-                matched.push((kept, entry.canonical_sig.clone()));
+        let mut kept_g: AHashMap<u32, u64> = AHashMap::new();
+        let mut kept_copies: Vec<KeptCopy> = Vec::new();
+        for entry in &self.manifest.kept_files {
+            self.read_kept(entry, |k| {
+                if clusters.binary_search(&k.cluster).is_ok() {
+                    kept_g.insert(k.cluster, k.article.g);
+                    kept_copies.push(k);
+                }
+            })?;
+        }
+        let have: AHashSet<u64> = matched.iter().map(|(a, _)| a.g).collect();
+        for k in kept_copies {
+            if !have.contains(&k.article.g) {
+                let mut kept = k.article;
+                kept.cluster = Some(k.cluster);
+                matched.push((kept, k.signature));
             }
         }
         // Ordered by g; edges renumbered.
@@ -882,11 +906,7 @@ impl Index {
             let (a, sig) = slots[i as usize].take().expect("each once");
             out.kept.push(match a.cluster {
                 None => true,
-                Some(c) => self
-                    .state
-                    .clusters
-                    .get(&c)
-                    .is_some_and(|e| e.canonical.g == a.g),
+                Some(c) => kept_g.get(&c) == Some(&a.g),
             });
             out.articles.push(a);
             out.signatures.push(sig);
@@ -896,7 +916,6 @@ impl Index {
 
     fn read_state(&self, entry: &FileEntry) -> Result<State> {
         let mut r = self.reader(entry, Kind::State)?;
-        let k = self.manifest.params.num_perm;
         let mut s = State {
             next_g: r.u64()?,
             next_cluster: r.u32()?,
@@ -907,24 +926,12 @@ impl Index {
         let n = r.count(8)?;
         s.learned = (0..n).map(|_| r.u64()).collect::<Result<_>>()?;
         let n = r.count(12)?;
-        for _ in 0..n {
-            let id = r.u32()?;
-            let size = r.u64()?;
-            let canonical = read_article(&mut r)?;
-            let mut row = vec![0u8; 2 * k];
-            r.read(&mut row)?;
-            let canonical_sig = row
-                .chunks_exact(2)
-                .map(|b| Slot::from_le_bytes([b[0], b[1]]))
-                .collect();
-            s.clusters.insert(
-                id,
-                ClusterEntry {
-                    size,
-                    canonical,
-                    canonical_sig,
-                },
-            );
+        let mut block = Vec::new();
+        r.read_into(12 * n, &mut block)?;
+        for b in block.chunks_exact(12) {
+            let id = u32::from_le_bytes(b[..4].try_into().expect("4 bytes"));
+            let size = u64::from_le_bytes(b[4..].try_into().expect("8 bytes"));
+            s.clusters.insert(id, ClusterEntry { size });
         }
         let n = r.count(8)?;
         for _ in 0..n {
@@ -1042,6 +1049,10 @@ impl Index {
             r.finish(segment.ids_file.checksum())?;
             files_verified += 4;
         }
+        for entry in &self.manifest.kept_files {
+            self.read_kept(entry, |_| {})?;
+            files_verified += 1;
+        }
         let live: Vec<&ClusterEntry> = self
             .state
             .clusters
@@ -1153,6 +1164,7 @@ impl Index {
         // State: clusters, merges, overrides; tonight's articles' clusters.
         let mut state = self.state.clone();
         let mut cluster_of: Vec<Option<u32>> = vec![None; n];
+        let mut new_kept: Vec<KeptCopy> = Vec::new();
         let record_of = |doc: usize, cluster: Option<u32>| Record {
             g: base_g + doc as u64,
             batch: batch_no,
@@ -1215,17 +1227,15 @@ impl Index {
                         let old = &batch.history.articles[kept - n];
                         (old.clone(), batch.history.signatures[kept - n].clone())
                     };
-                    state.clusters.insert(
-                        id,
-                        ClusterEntry {
-                            size: joined,
-                            canonical: IndexedArticle {
-                                cluster: Some(id),
-                                ..canonical
-                            },
-                            canonical_sig,
+                    state.clusters.insert(id, ClusterEntry { size: joined });
+                    new_kept.push(KeptCopy {
+                        cluster: id,
+                        article: IndexedArticle {
+                            cluster: Some(id),
+                            ..canonical
                         },
-                    );
+                        signature: canonical_sig,
+                    });
                     stats.new_clusters += 1;
                 }
             }
@@ -1293,6 +1303,15 @@ impl Index {
             manifest.segments.push(segment);
         }
 
+        // Tonight's new clusters' kept copies.
+        if !new_kept.is_empty() {
+            let name = format!("kept-{generation:08}.bin");
+            let entry = self.write_kept(&name, &new_kept)?;
+            written.push(name);
+            manifest.kept_files.push(entry);
+        }
+        drop(new_kept);
+
         // Retention, measured from tonight's median date (not the newest date ever seen: one
         // article dated decades ahead must not expire the whole index), and never tonight's
         // own articles. A night without dates expires nothing.
@@ -1307,6 +1326,16 @@ impl Index {
             stats.expired =
                 self.expire(&mut manifest, &mut state, cutoff, generation, &mut written)?;
             manifest.segments.extend(tonight);
+            // Kept-copies files whose clusters have all expired go too.
+            let mut live_files = Vec::new();
+            for entry in std::mem::take(&mut manifest.kept_files) {
+                let mut live = false;
+                self.read_kept(&entry, |k| live |= state.clusters.contains_key(&k.cluster))?;
+                if live {
+                    live_files.push(entry);
+                }
+            }
+            manifest.kept_files = live_files;
         }
         manifest.articles = manifest.segments.iter().map(|s| s.docs).sum();
 
@@ -1521,6 +1550,42 @@ impl Index {
         Ok(dropped)
     }
 
+    /// Streams the kept copies of a kept-copies file (read and checked to its end).
+    fn read_kept(&self, entry: &FileEntry, mut f: impl FnMut(KeptCopy)) -> Result<()> {
+        let k = self.manifest.params.num_perm;
+        let mut r = self.reader(entry, Kind::Kept)?;
+        let n = r.count(4 + 40 + 2 * k as u64)?;
+        let mut row = Vec::new();
+        for _ in 0..n {
+            let cluster = r.u32()?;
+            let article = read_article(&mut r)?;
+            r.read_into(2 * k as u64, &mut row)?;
+            let signature = row
+                .chunks_exact(2)
+                .map(|b| Slot::from_le_bytes([b[0], b[1]]))
+                .collect();
+            f(KeptCopy {
+                cluster,
+                article,
+                signature,
+            });
+        }
+        r.finish(entry.checksum())
+    }
+
+    fn write_kept(&self, name: &str, kept: &[KeptCopy]) -> Result<FileEntry> {
+        let mut w = BinWriter::create(self.dir.join(name), Kind::Kept, self.fingerprint)?;
+        w.u64(kept.len() as u64)?;
+        for k in kept {
+            w.u32(k.cluster)?;
+            write_record(&mut w, &k.article.record())?;
+            for slot in &k.signature {
+                w.bytes(&slot.to_le_bytes())?;
+            }
+        }
+        Ok(FileEntry::new(name.to_string(), w.finish()?))
+    }
+
     fn write_state(&self, name: &str, s: &State) -> Result<FileEntry> {
         let mut w = BinWriter::create(self.dir.join(name), Kind::State, self.fingerprint)?;
         w.u64(s.next_g)?;
@@ -1535,10 +1600,6 @@ impl Index {
         for (&id, c) in &s.clusters {
             w.u32(id)?;
             w.u64(c.size)?;
-            write_record(&mut w, &c.canonical.record())?;
-            for slot in &c.canonical_sig {
-                w.bytes(&slot.to_le_bytes())?;
-            }
         }
         w.u64(s.aliases.len() as u64)?;
         for (&from, &to) in &s.aliases {

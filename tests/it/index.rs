@@ -374,6 +374,9 @@ fn manifest_files(idx: &Path) -> BTreeSet<String> {
     let m: serde_json::Value = serde_json::from_str(body).unwrap();
     let mut names: BTreeSet<String> = ["MANIFEST", "LOCK"].map(String::from).into();
     names.insert(m["state"]["name"].as_str().unwrap().to_string());
+    for kept in m["kept_files"].as_array().unwrap() {
+        names.insert(kept["name"].as_str().unwrap().to_string());
+    }
     for seg in m["segments"].as_array().unwrap() {
         for f in ["docs_file", "ids_file", "sig_file", "bands_file"] {
             names.insert(seg[f]["name"].as_str().unwrap().to_string());
