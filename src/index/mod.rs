@@ -4,27 +4,31 @@
 //! # Layout of an index directory
 //!
 //! ```text
-//! IDX/MANIFEST                  JSON: format version, parameters, segments, state; checksummed
+//! IDX/MANIFEST                  JSON: format version, parameters, files; checksummed
 //! IDX/LOCK                      flock(2)-held by the one writer (released by the kernel on exit)
 //! IDX/seg-GGGGGGGG[-k].docs     one batch's articles: id, source, title, url, date, cluster, story
+//! IDX/seg-GGGGGGGG[-k].ids      their ids' 128-bit hashes, sorted
 //! IDX/seg-GGGGGGGG[-k].sig      their signatures (16-bit slots)
 //! IDX/seg-GGGGGGGG[-k].bands    their band keys, sorted per band
-//! IDX/state-GGGGGGGG.bin        clusters (kept copy and its signature), merges, learned boilerplate
+//! IDX/kept-GGGGGGGG.bin         the kept copy (record and signature) of each cluster a night made
+//! IDX/state-GGGGGGGG.bin        cluster sizes, merges, overrides, learned boilerplate, stories
 //! ```
 //!
 //! Every file is written once and never changed (see [`mod@format`]: header with the format
-//! version and the parameters' fingerprint, XXH3-64 trailer). An update writes the new
-//! segment and the new state under names of the next generation, fsyncs them, writes
-//! `MANIFEST.tmp`, fsyncs it, renames it over `MANIFEST` and fsyncs the directory: the rename
-//! is the commit. A crash before it leaves the old manifest, which names only old files; files
-//! no manifest names are removed on the next open for writing.
+//! version and the parameters' fingerprint, XXH3-64 trailer). A new index starts with an empty
+//! `MANIFEST` in a new or empty directory. An update writes its files under names of the next
+//! generation, fsyncs them and the directory, writes `MANIFEST.tmp`, fsyncs it, renames it over
+//! `MANIFEST` and fsyncs the directory: the rename is the commit. A crash before it leaves the
+//! old manifest, which names only old files; files no manifest names (and only names this
+//! module writes) are removed on the next open for writing.
 //!
 //! # Cost of a batch
 //!
-//! Reading the index streams its files once or twice (ids; band keys merged per band against
-//! tonight's sorted keys; the signatures and records of the matched articles only) and keeps
-//! only what tonight needs: memory grows with the batch, not with history. Writing adds one
-//! segment of the batch's size and a new state file (one entry per multi-article cluster).
+//! Reading the index streams its files once (id hashes; band keys merged per band against
+//! tonight's sorted keys; signatures, records and kept copies, keeping those of the matched
+//! articles only): memory grows with the batch and 16 bytes per indexed id, not with the rest
+//! of history. Writing adds one segment of the batch's size, the kept copies of tonight's new
+//! clusters, and a state of 12 bytes per cluster.
 //!
 //! # Decisions across nights
 //!
