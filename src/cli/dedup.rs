@@ -201,6 +201,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         return exit_code(&e);
     }
     let progress = progress_for(&args.run);
+    let out_existed = args.out.exists();
     // The index first: a second writer is refused before any input is read.
     let result = open_index(&config)
         .and_then(|index| {
@@ -272,6 +273,10 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         }
         Err(e) => {
             eprintln!("storyhash: {e}");
+            // An --out directory this run made and left empty goes again.
+            if !out_existed {
+                let _ = std::fs::remove_dir(&args.out);
+            }
             exit_code(&e)
         }
     }

@@ -1814,3 +1814,35 @@ fn a_named_pipe_reads_like_a_file() {
         assert!(a == b, "{file} differs between the pipe and the file");
     }
 }
+
+/// A failed run leaves no empty --out directory it made itself, and never removes one that
+/// was there before.
+#[test]
+fn a_failed_run_removes_the_empty_out_directory_it_made() {
+    let dir = tempdir();
+    let fresh = dir.path().join("fresh-out");
+    let out = run(
+        &[
+            "dedup",
+            dir.path().join("missing.jsonl").to_str().unwrap(),
+            "--out",
+            fresh.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!fresh.exists(), "the empty directory the run made is gone");
+    let kept = dir.path().join("kept-out");
+    std::fs::create_dir(&kept).unwrap();
+    let out = run(
+        &[
+            "dedup",
+            dir.path().join("missing.jsonl").to_str().unwrap(),
+            "--out",
+            kept.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(kept.exists(), "a directory that was there stays");
+}
