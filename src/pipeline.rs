@@ -21,7 +21,8 @@ use crate::cluster::{ClusterConfig, Clusters, cluster_with};
 use crate::error::{Error, Result};
 use crate::index::{CommitStats, HistoryMatch, Index, IndexParams, id_hash};
 use crate::ingest::{
-    Article, Chunk, FieldNames, Input, Record, Reject, accept, for_each_chunk, parse_record_in,
+    Article, Chunk, FieldNames, Input, LineLocation, Record, Reject, accept, for_each_chunk,
+    parse_record_in,
 };
 use crate::lsh::{LshParams, candidates};
 use crate::minhash::{MAX_NUM_PERM, MinHasher, Signatures, SketchKind};
@@ -406,7 +407,7 @@ pub fn for_each_article_chunk(
         }
         progress.advance(chunk.raw_bytes);
         progress.advance_articles((cursor - start) as u64);
-        f(&chunk, start..cursor)
+        f(chunk, start..cursor)
     })?;
     match articles.get(cursor) {
         None => Ok(()),
@@ -415,6 +416,165 @@ pub fn for_each_article_chunk(
             missing.location.line,
         )),
     }
+}
+
+/// Calls `f` with chunks holding the lines of the `wanted` articles (sorted, distinct document
+/// numbers) and the part of `wanted` each chunk holds, in order.
+///
+/// When every input is uncompressed and the wanted lines are under half of the input, only the
+/// byte ranges holding them are read, by offset (lines closer than [`READ_GAP`] share a read), on
+/// a reader thread; otherwise the inputs are streamed whole. Fails as
+/// [`for_each_article_chunk`] does if an input no longer holds a line where the first pass found
+/// it.
+pub fn for_each_wanted_article(
+    inputs: &[Input],
+    articles: &[Article],
+    wanted: &[u32],
+    progress: &dyn Progress,
+    mut f: impl FnMut(&Chunk, &[u32]) -> Result<()>,
+) -> Result<()> {
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    if !reads_by_offset(inputs, articles, wanted) {
+        let mut next = 0;
+        return for_each_article_chunk(inputs, articles, progress, |chunk, range| {
+            let first = next;
+            while next < wanted.len() && (wanted[next] as usize) < range.end {
+                next += 1;
+            }
+            f(chunk, &wanted[first..next])
+        });
+    }
+
+    // Windows of nearby wanted lines: (first, end) into `wanted`.
+    let mut windows: Vec<(usize, usize)> = Vec::new();
+    let mut first = 0;
+    for i in 1..=wanted.len() {
+        let split = i == wanted.len() || {
+            let a = &articles[wanted[first] as usize].location;
+            let prev = &articles[wanted[i - 1] as usize].location;
+            let next = &articles[wanted[i] as usize].location;
+            let prev_end = prev.offset + u64::from(prev.len);
+            next.input != a.input
+                || next.offset > prev_end + READ_GAP
+                || next.offset + u64::from(next.len) - a.offset > crate::ingest::CHUNK_BYTES as u64
+        };
+        if split {
+            windows.push((first, i));
+            first = i;
+        }
+    }
+
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Chunk, (usize, usize))>>(2);
+        let (back_tx, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        let reader = scope.spawn(move || {
+            let mut files: Vec<Option<(std::fs::File, u64)>> =
+                inputs.iter().map(|_| None).collect();
+            let mut position = 0u64;
+            for &(first, end) in &windows {
+                let chunk = read_window(
+                    inputs,
+                    &mut files,
+                    &articles[wanted[first] as usize].location,
+                    &articles[wanted[end - 1] as usize].location,
+                    recycled.try_recv().unwrap_or_default(),
+                );
+                let chunk = chunk.map(|mut chunk| {
+                    // Progress: the input bytes up to the window's end count as done.
+                    let done = chunk.offset + chunk.data.len() as u64;
+                    chunk.raw_bytes = done.saturating_sub(position);
+                    position = done;
+                    chunk
+                });
+                let failed = chunk.is_err();
+                if tx.send(chunk.map(|c| (c, (first, end)))).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut result = Ok(());
+        for item in rx.iter() {
+            let step = item.and_then(|(chunk, (first, end))| {
+                let docs = &wanted[first..end];
+                for &d in docs {
+                    let loc = &articles[d as usize].location;
+                    let end = (loc.offset - chunk.offset) as usize + loc.len as usize;
+                    // Each line still ends where it did: at a newline or at the end of the file.
+                    if chunk.data.get(end).is_some_and(|&b| b != b'\n') || chunk.data.len() < end {
+                        return Err(changed(&inputs[loc.input as usize], loc.line));
+                    }
+                }
+                progress.advance(chunk.raw_bytes);
+                progress.advance_articles(docs.len() as u64);
+                f(&chunk, docs)?;
+                let _ = back_tx.send(chunk.data);
+                Ok(())
+            });
+            if let Err(e) = step {
+                result = Err(e);
+                break;
+            }
+        }
+        drop(rx);
+        reader.join().expect("the reader thread does not panic");
+        result
+    })
+}
+
+/// Whether [`for_each_wanted_article`] reads the `wanted` lines by offset rather than streaming
+/// the inputs: every input is uncompressed and the lines are under half of the bytes.
+pub fn reads_by_offset(inputs: &[Input], articles: &[Article], wanted: &[u32]) -> bool {
+    let wanted_bytes: u64 = wanted
+        .iter()
+        .map(|&d| u64::from(articles[d as usize].location.len) + 1)
+        .sum();
+    let total: u64 = inputs.iter().map(Input::file_len).sum();
+    inputs.iter().all(Input::is_plain) && wanted_bytes.saturating_mul(2) <= total
+}
+
+/// Wanted lines at most this many bytes apart are read with one read.
+const READ_GAP: u64 = 16 << 10;
+
+/// Reads the bytes from the line at `first` to the newline after the line at `last` (or the end
+/// of the file) into `data`.
+fn read_window(
+    inputs: &[Input],
+    files: &mut [Option<(std::fs::File, u64)>],
+    first: &LineLocation,
+    last: &LineLocation,
+    mut data: Vec<u8>,
+) -> Result<Chunk> {
+    let input = &inputs[first.input as usize];
+    let slot = &mut files[first.input as usize];
+    if slot.is_none() {
+        let file = input.open_file()?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(&input.name, e))?
+            .len();
+        *slot = Some((file, len));
+    }
+    let (file, file_len) = slot.as_ref().expect("opened above");
+    let end = (last.offset + u64::from(last.len) + 1).min(*file_len);
+    if end < last.offset + u64::from(last.len) {
+        return Err(changed(input, last.line));
+    }
+    data.clear();
+    data.resize((end - first.offset) as usize, 0);
+    Input::read_exact_at(file, &mut data, first.offset).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => changed(input, last.line),
+        _ => Error::io(&input.name, e),
+    })?;
+    Ok(Chunk {
+        input: first.input,
+        offset: first.offset,
+        first_line: first.line,
+        data,
+        lines: Vec::new(),
+        raw_bytes: 0,
+    })
 }
 
 fn changed(input: &Input, line: u64) -> Error {
@@ -590,15 +750,9 @@ pub fn dedup_with_index(
             let k = config.num_perm;
             let (articles, signatures) = (&scanned.articles, &mut scanned.signatures);
             let has_shingles = &mut scanned.has_shingles;
-            let mut next = 0;
             let mut block: Vec<u32> = Vec::new();
             let mut nonempty: Vec<bool> = Vec::new();
-            for_each_article_chunk(&inputs, articles, progress, |chunk, range| {
-                let first = next;
-                while next < affected.len() && (affected[next] as usize) < range.end {
-                    next += 1;
-                }
-                let wanted = &affected[first..next];
+            for_each_wanted_article(&inputs, articles, &affected, progress, |chunk, wanted| {
                 block.clear();
                 block.resize(wanted.len() * k, 0);
                 nonempty.clear();
@@ -1209,13 +1363,7 @@ fn exact_sets(
     docs.par_sort_unstable();
     docs.dedup();
     let mut sets: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
-    let mut next = 0;
-    for_each_article_chunk(inputs, articles, progress, |chunk, range| {
-        let first = next;
-        while next < docs.len() && (docs[next] as usize) < range.end {
-            next += 1;
-        }
-        let wanted = &docs[first..next];
+    for_each_wanted_article(inputs, articles, &docs, progress, |chunk, wanted| {
         sets.par_extend(wanted.par_iter().map_init(
             Default::default,
             |(text_buf, scratch), &doc| {
@@ -1355,5 +1503,95 @@ mod tests {
             let err = config.validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    /// Reading chosen lines by offset gives the lines that streaming the input gives (the
+    /// oracle), whatever the choice: sparse or dense, across line endings, a byte-order mark,
+    /// blank and rejected lines and a last line without newline; a changed input is an error.
+    #[test]
+    fn wanted_articles_by_offset_equal_the_streamed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        let mut content = b"\xEF\xBB\xBF".to_vec();
+        for i in 0..400u32 {
+            // Lines of very different lengths, so that some gaps exceed READ_GAP.
+            let text = format!("article {i} ").repeat(1 + (i as usize * 37) % 900);
+            let line = serde_json::json!({"id": i, "text": text}).to_string();
+            content.extend_from_slice(line.as_bytes());
+            content.extend_from_slice(match i % 5 {
+                0 => b"\r\n\n",
+                1 => b"\n{bad\n",
+                _ => b"\n",
+            });
+        }
+        content.extend_from_slice(br#"{"id":"last","text":"the end"}"#);
+        std::fs::write(&path, &content).unwrap();
+        let config = DedupConfig {
+            skip_invalid: true,
+            ..DedupConfig::default()
+        };
+        let run = dedup(
+            open_inputs(std::slice::from_ref(&path), dir.path()).unwrap(),
+            &config,
+            &Silent,
+        )
+        .unwrap();
+        let articles = run.batch();
+        assert_eq!(articles.len(), 401);
+        let streamed = |wanted: &[u32]| {
+            let mut lines: Vec<(u32, Vec<u8>)> = Vec::new();
+            for_each_article_chunk(&run.inputs, articles, &Silent, |chunk, range| {
+                for d in range.filter(|d| wanted.contains(&(*d as u32))) {
+                    lines.push((d as u32, article_line(chunk, &articles[d]).to_vec()));
+                }
+                Ok(())
+            })
+            .unwrap();
+            lines
+        };
+        let by_wanted = |wanted: &[u32]| {
+            let mut lines: Vec<(u32, Vec<u8>)> = Vec::new();
+            for_each_wanted_article(&run.inputs, articles, wanted, &Silent, |chunk, docs| {
+                for &d in docs {
+                    lines.push((d, article_line(chunk, &articles[d as usize]).to_vec()));
+                }
+                Ok(())
+            })
+            .map(|()| lines)
+        };
+        let n = articles.len() as u32;
+        let subsets: Vec<(Vec<u32>, bool)> = vec![
+            ((0..n).collect(), false),
+            ((0..n).step_by(7).collect(), true),
+            (vec![0, n - 1], true),
+            ((0..n).filter(|d| d % 50 < 3).collect(), true),
+            (vec![], true),
+        ];
+        for (wanted, sparse) in &subsets {
+            assert_eq!(
+                reads_by_offset(&run.inputs, articles, wanted),
+                *sparse,
+                "{} wanted",
+                wanted.len()
+            );
+            let got = by_wanted(wanted).unwrap();
+            assert_eq!(got.len(), wanted.len());
+            assert_eq!(got, streamed(wanted), "{} wanted", wanted.len());
+        }
+        // The first line is read without its byte-order mark, the last one without a newline.
+        let ends = by_wanted(&[0, n - 1]).unwrap();
+        assert!(ends[0].1.starts_with(b"{\"id\":0"));
+        assert_eq!(ends[1].1, br#"{"id":"last","text":"the end"}"#);
+
+        // A byte more at the start moves every line: an error naming the input, not a panic.
+        let mut changed = b" ".to_vec();
+        changed.extend_from_slice(&content);
+        std::fs::write(&path, &changed).unwrap();
+        let err = by_wanted(&(0..n).step_by(7).collect::<Vec<_>>()).unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
+        // Shortened: the last lines are gone.
+        std::fs::write(&path, &content[..content.len() / 2]).unwrap();
+        let err = by_wanted(&[0, n - 1]).unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
     }
 }
