@@ -299,6 +299,10 @@ pub struct Chunk {
     /// Bytes read from the file since the previous chunk (compressed bytes when compressed),
     /// for progress.
     pub raw_bytes: u64,
+    /// For a chunk of separate stretches of the input read by offset: `(offset in the input,
+    /// start in data)` of each stretch, in order. Empty when `data` is one stretch from
+    /// `offset`.
+    pub windows: Vec<(u64, usize)>,
 }
 
 impl Chunk {
@@ -311,6 +315,16 @@ impl Chunk {
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         }
         line.strip_suffix(b"\r").unwrap_or(line)
+    }
+
+    /// Where in `data` the input's byte at `offset` is (which must be in the chunk).
+    pub fn position_of(&self, offset: u64) -> usize {
+        if self.windows.is_empty() {
+            return (offset - self.offset) as usize;
+        }
+        let w = self.windows.partition_point(|&(start, _)| start <= offset) - 1;
+        let (start, at) = self.windows[w];
+        at + (offset - start) as usize
     }
 
     /// The location of line `idx`.
@@ -402,6 +416,7 @@ impl ChunkReader {
             },
             data,
             lines,
+            windows: Vec::new(),
         };
         self.offset += chunk.data.len() as u64;
         self.next_line += chunk.lines.len() as u64;

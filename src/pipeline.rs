@@ -466,30 +466,61 @@ pub fn for_each_wanted_article(
         }
     }
 
+    // Batches of windows from one input, up to a chunk's size each: (first, end) into `windows`.
+    let mut batches: Vec<(usize, usize)> = Vec::new();
+    let mut first = 0;
+    let mut bytes = 0u64;
+    for (i, &(a, b)) in windows.iter().enumerate() {
+        let start = &articles[wanted[a] as usize].location;
+        let last = &articles[wanted[b - 1] as usize].location;
+        let len = last.offset + u64::from(last.len) + 1 - start.offset;
+        let input_of = |w: usize| articles[wanted[windows[w].0] as usize].location.input;
+        if i > first
+            && (bytes + len > crate::ingest::CHUNK_BYTES as u64 || input_of(first) != start.input)
+        {
+            batches.push((first, i));
+            first = i;
+            bytes = 0;
+        }
+        bytes += len;
+    }
+    batches.push((first, windows.len()));
+
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Chunk, (usize, usize))>>(2);
         let (back_tx, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        let windows = &windows;
         let reader = scope.spawn(move || {
             let mut files: Vec<Option<(std::fs::File, u64)>> =
                 inputs.iter().map(|_| None).collect();
             let mut position = 0u64;
-            for &(first, end) in &windows {
-                let chunk = read_window(
-                    inputs,
-                    &mut files,
-                    &articles[wanted[first] as usize].location,
-                    &articles[wanted[end - 1] as usize].location,
-                    recycled.try_recv().unwrap_or_default(),
-                );
-                let chunk = chunk.map(|mut chunk| {
-                    // Progress: the input bytes up to the window's end count as done.
-                    let done = chunk.offset + chunk.data.len() as u64;
-                    chunk.raw_bytes = done.saturating_sub(position);
-                    position = done;
-                    chunk
-                });
-                let failed = chunk.is_err();
-                if tx.send(chunk.map(|c| (c, (first, end)))).is_err() || failed {
+            for &(first, end) in &batches {
+                let mut chunk = Chunk {
+                    input: articles[wanted[windows[first].0] as usize].location.input,
+                    data: recycled.try_recv().unwrap_or_default(),
+                    ..Chunk::default()
+                };
+                chunk.data.clear();
+                let mut read = Ok(());
+                for &(a, b) in &windows[first..end] {
+                    let (start, last) = (
+                        &articles[wanted[a] as usize].location,
+                        &articles[wanted[b - 1] as usize].location,
+                    );
+                    chunk.windows.push((start.offset, chunk.data.len()));
+                    read = read_window(inputs, &mut files, start, last, &mut chunk.data);
+                    if read.is_err() {
+                        break;
+                    }
+                }
+                // Progress: the input bytes up to the batch's end count as done.
+                let (last_start, at) = *chunk.windows.last().expect("a batch has a window");
+                let done = last_start + (chunk.data.len() - at) as u64;
+                chunk.raw_bytes = done.saturating_sub(position);
+                position = done;
+                let docs = (windows[first].0, windows[end - 1].1);
+                let failed = read.is_err();
+                if tx.send(read.map(|()| (chunk, docs))).is_err() || failed {
                     return;
                 }
             }
@@ -500,9 +531,10 @@ pub fn for_each_wanted_article(
                 let docs = &wanted[first..end];
                 for &d in docs {
                     let loc = &articles[d as usize].location;
-                    let end = (loc.offset - chunk.offset) as usize + loc.len as usize;
-                    // Each line still ends where it did: at a newline or at the end of the file.
-                    if chunk.data.get(end).is_some_and(|&b| b != b'\n') || chunk.data.len() < end {
+                    let end = chunk.position_of(loc.offset) + loc.len as usize;
+                    // Each line still ends where it did: at a newline or at the end of the file
+                    // (the last window read stops there).
+                    if chunk.data.get(end).is_some_and(|&b| b != b'\n') {
                         return Err(changed(&inputs[loc.input as usize], loc.line));
                     }
                 }
@@ -537,15 +569,15 @@ pub fn reads_by_offset(inputs: &[Input], articles: &[Article], wanted: &[u32]) -
 /// Wanted lines at most this many bytes apart are read with one read.
 const READ_GAP: u64 = 16 << 10;
 
-/// Reads the bytes from the line at `first` to the newline after the line at `last` (or the end
-/// of the file) into `data`.
+/// Appends to `data` the bytes from the line at `first` to the newline after the line at `last`
+/// (or the end of the file).
 fn read_window(
     inputs: &[Input],
     files: &mut [Option<(std::fs::File, u64)>],
     first: &LineLocation,
     last: &LineLocation,
-    mut data: Vec<u8>,
-) -> Result<Chunk> {
+    data: &mut Vec<u8>,
+) -> Result<()> {
     let input = &inputs[first.input as usize];
     let slot = &mut files[first.input as usize];
     if slot.is_none() {
@@ -557,23 +589,17 @@ fn read_window(
         *slot = Some((file, len));
     }
     let (file, file_len) = slot.as_ref().expect("opened above");
-    let end = (last.offset + u64::from(last.len) + 1).min(*file_len);
-    if end < last.offset + u64::from(last.len) {
+    let line_end = last.offset + u64::from(last.len);
+    if line_end > *file_len {
         return Err(changed(input, last.line));
     }
-    data.clear();
-    data.resize((end - first.offset) as usize, 0);
-    Input::read_exact_at(file, &mut data, first.offset).map_err(|e| match e.kind() {
+    // The newline after the last line too, unless that line ends the file.
+    let end = (line_end + 1).min(*file_len);
+    let at = data.len();
+    data.resize(at + (end - first.offset) as usize, 0);
+    Input::read_exact_at(file, &mut data[at..], first.offset).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => changed(input, last.line),
         _ => Error::io(&input.name, e),
-    })?;
-    Ok(Chunk {
-        input: first.input,
-        offset: first.offset,
-        first_line: first.line,
-        data,
-        lines: Vec::new(),
-        raw_bytes: 0,
     })
 }
 
@@ -600,7 +626,7 @@ pub fn article_line<'c>(chunk: &'c Chunk, article: &Article) -> &'c [u8] {
 /// The line of an article exactly as the input has it (a carriage return included), without
 /// the newline.
 pub fn article_raw_line<'c>(chunk: &'c Chunk, article: &Article) -> &'c [u8] {
-    let start = (article.location.offset - chunk.offset) as usize;
+    let start = chunk.position_of(article.location.offset);
     &chunk.data[start..start + article.location.len as usize]
 }
 
@@ -1131,6 +1157,15 @@ enum Scanned {
     Good(Article, Option<LineSample>, bool, Vec<(u64, f32)>),
 }
 
+/// One chunk's lines, parsed and signed, waiting for the serial merge.
+struct Signed {
+    input: u32,
+    first_line: u64,
+    scanned: Vec<(Scanned, u64)>,
+    /// The chunk's signatures, `k` per line.
+    block: Vec<u32>,
+}
+
 struct ScanOutput {
     articles: Vec<Article>,
     rejects: Vec<Reject>,
@@ -1180,56 +1215,20 @@ fn scan_and_sign(
     let names = &config.fields;
     let learn = config.learn_boilerplate;
     let nothing_learned = LearnedBoilerplate::default();
-    let mut block: Vec<u32> = Vec::new();
-    for_each_chunk(inputs, |input, chunk| {
-        progress.advance(chunk.raw_bytes);
-        progress.advance_articles(chunk.lines.len() as u64);
-        block.clear();
-        block.resize(chunk.lines.len() * k, 0);
-        let scanned: Vec<(Scanned, u64)> = block
-            .par_chunks_mut(k)
-            .enumerate()
-            .map_init(Default::default, |(text_buf, scratch), (idx, sig)| {
-                let line = chunk.line(idx);
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    return (Scanned::Blank, 0);
-                }
-                if u32::try_from(chunk.lines[idx].1 - chunk.lines[idx].0).is_err() {
-                    let reason = "line longer than 4 GiB".to_string();
-                    return (Scanned::Bad { id: None, reason }, 0);
-                }
-                let record = match parse_record_in(line, names, text_buf) {
-                    Ok(r) => r,
-                    Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
-                };
-                match accept(&record, names, chunk.location(idx)) {
-                    Ok(article) => {
-                        let text = record.text.as_deref().unwrap_or("");
-                        let sample = learn.then(|| LineSample::of(text, record.source.as_deref()));
-                        stage.shingle(&record, &nothing_learned, scratch);
-                        hasher.sign(&scratch.hashes, sig);
-                        let nonempty = !scratch.hashes.is_empty();
-                        let terms = config.stories.as_ref().map_or_else(Vec::new, |sc| {
-                            extract_terms(record.title.as_deref(), text, sc)
-                        });
-                        (
-                            Scanned::Good(article, sample, nonempty, terms),
-                            text.len() as u64,
-                        )
-                    }
-                    Err(reason) => (
-                        Scanned::Bad {
-                            id: record.id.map(|i| i.to_string()),
-                            reason,
-                        },
-                        0,
-                    ),
-                }
-            })
-            .collect();
-        let file_stats = &mut out.stats.inputs[chunk.input as usize];
+    // The serial part (ids, learner, signatures appended) of one chunk runs while the next
+    // chunk is signed in parallel: with few cores, a merge between parallel steps would leave
+    // all but one idle.
+    let mut merge = |signed: Signed| -> Result<Vec<u32>> {
+        let Signed {
+            input: input_idx,
+            first_line,
+            scanned,
+            block,
+        } = signed;
+        let input = &inputs[input_idx as usize];
+        let file_stats = &mut out.stats.inputs[input_idx as usize];
         for (idx, (item, text_len)) in scanned.into_iter().enumerate() {
-            let line_no = chunk.first_line + idx as u64;
+            let line_no = first_line + idx as u64;
             let (id, reason) = match item {
                 Scanned::Blank => continue,
                 Scanned::Bad { id, reason } => (id, reason),
@@ -1315,8 +1314,78 @@ fn scan_and_sign(
                 reason,
             });
         }
+        Ok(block)
+    };
+    let mut pending: Option<Signed> = None;
+    let mut spare: Vec<u32> = Vec::new();
+    for_each_chunk(inputs, |_, chunk| {
+        progress.advance(chunk.raw_bytes);
+        progress.advance_articles(chunk.lines.len() as u64);
+        let mut block = std::mem::take(&mut spare);
+        block.clear();
+        block.resize(chunk.lines.len() * k, 0);
+        let (merged, scanned) = rayon::join(
+            || pending.take().map(&mut merge).transpose(),
+            || {
+                let scanned: Vec<(Scanned, u64)> = block
+                    .par_chunks_mut(k)
+                    .enumerate()
+                    .map_init(Default::default, |(text_buf, scratch), (idx, sig)| {
+                        let line = chunk.line(idx);
+                        if line.iter().all(u8::is_ascii_whitespace) {
+                            return (Scanned::Blank, 0);
+                        }
+                        if u32::try_from(chunk.lines[idx].1 - chunk.lines[idx].0).is_err() {
+                            let reason = "line longer than 4 GiB".to_string();
+                            return (Scanned::Bad { id: None, reason }, 0);
+                        }
+                        let record = match parse_record_in(line, names, text_buf) {
+                            Ok(r) => r,
+                            Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
+                        };
+                        match accept(&record, names, chunk.location(idx)) {
+                            Ok(article) => {
+                                let text = record.text.as_deref().unwrap_or("");
+                                let sample =
+                                    learn.then(|| LineSample::of(text, record.source.as_deref()));
+                                stage.shingle(&record, &nothing_learned, scratch);
+                                hasher.sign(&scratch.hashes, sig);
+                                let nonempty = !scratch.hashes.is_empty();
+                                let terms = config.stories.as_ref().map_or_else(Vec::new, |sc| {
+                                    extract_terms(record.title.as_deref(), text, sc)
+                                });
+                                (
+                                    Scanned::Good(article, sample, nonempty, terms),
+                                    text.len() as u64,
+                                )
+                            }
+                            Err(reason) => (
+                                Scanned::Bad {
+                                    id: record.id.map(|i| i.to_string()),
+                                    reason,
+                                },
+                                0,
+                            ),
+                        }
+                    })
+                    .collect();
+                scanned
+            },
+        );
+        if let Some(old) = merged? {
+            spare = old;
+        }
+        pending = Some(Signed {
+            input: chunk.input,
+            first_line: chunk.first_line,
+            scanned,
+            block,
+        });
         Ok(())
     })?;
+    if let Some(last) = pending.take() {
+        merge(last)?;
+    }
     for (input, file_stats) in inputs.iter().zip(&out.stats.inputs) {
         if file_stats.lines == 0 {
             if !config.skip_invalid {

@@ -8,6 +8,7 @@
 //! two shingle sets, which a further streaming pass computes for just the documents involved.
 
 use crate::minhash::{Signatures, estimate_jaccard, exact_jaccard};
+use rayon::prelude::*;
 
 /// How many standard errors an estimate must lie from the threshold to be trusted in
 /// [`VerifyMode::Auto`].
@@ -69,10 +70,10 @@ pub fn triage(pairs: &[(u32, u32)], sigs: &Signatures, threshold: f64, mode: Ver
 pub fn verify_exact<'a>(
     pairs: &[(u32, u32)],
     threshold: f64,
-    shingle_set: impl Fn(u32) -> &'a [u64],
+    shingle_set: impl Fn(u32) -> &'a [u64] + Sync,
 ) -> Vec<(u32, u32)> {
     pairs
-        .iter()
+        .par_iter()
         .copied()
         .filter(|&(a, b)| exact_jaccard(shingle_set(a), shingle_set(b)) >= threshold)
         .collect()
