@@ -603,11 +603,19 @@ fn read_window(
     })
 }
 
+/// The error for an article whose line no longer is what the first pass read.
+pub fn input_changed(inputs: &[Input], article: &Article) -> Error {
+    changed(
+        &inputs[article.location.input as usize],
+        article.location.line,
+    )
+}
+
 fn changed(input: &Input, line: u64) -> Error {
     Error::io(
         &input.name,
         std::io::Error::other(format!(
-            "the input changed while storyhash was reading it (line {line} is no longer where it was)"
+            "the input changed while storyhash was reading it (line {line} is no longer what and where it was)"
         )),
     )
 }
@@ -675,7 +683,8 @@ impl ShingleStage<'_> {
         }
     }
 
-    /// The shingle hashes of an accepted article's line, in `scratch.hashes`.
+    /// The shingle hashes of an accepted article's line, in `scratch.hashes`; false if the line
+    /// no longer parses (the input changed).
     ///
     /// `text_buf` holds the text when it has escapes, reused from line to line.
     fn shingle_line(
@@ -684,10 +693,13 @@ impl ShingleStage<'_> {
         learned: &LearnedBoilerplate,
         text_buf: &mut String,
         scratch: &mut Scratch,
-    ) {
-        let record = parse_record_in(line, self.fields, text_buf)
-            .expect("lines were validated in the scan pass and the input has not changed");
+    ) -> bool {
+        // The scan accepted the line: if it no longer parses, the input changed since.
+        let Ok(record) = parse_record_in(line, self.fields, text_buf) else {
+            return false;
+        };
         self.shingle(&record, learned, scratch);
+        true
     }
 }
 
@@ -777,12 +789,13 @@ pub fn dedup_with_index(
             let (articles, signatures) = (&scanned.articles, &mut scanned.signatures);
             let has_shingles = &mut scanned.has_shingles;
             let mut block: Vec<u32> = Vec::new();
-            let mut nonempty: Vec<bool> = Vec::new();
+            // Per article: whether it has shingles; `None` if its line no longer parses.
+            let mut nonempty: Vec<Option<bool>> = Vec::new();
             for_each_wanted_article(&inputs, articles, &affected, progress, |chunk, wanted| {
                 block.clear();
                 block.resize(wanted.len() * k, 0);
                 nonempty.clear();
-                nonempty.resize(wanted.len(), false);
+                nonempty.resize(wanted.len(), None);
                 block
                     .par_chunks_mut(k)
                     .zip(nonempty.par_iter_mut())
@@ -791,14 +804,18 @@ pub fn dedup_with_index(
                         Default::default,
                         |(text_buf, scratch), ((sig, has), &doc)| {
                             let line = article_line(chunk, &articles[doc as usize]);
-                            stage.shingle_line(line, &learned, text_buf, scratch);
-                            *has = !scratch.hashes.is_empty();
-                            hasher.sign(&scratch.hashes, sig);
+                            if stage.shingle_line(line, &learned, text_buf, scratch) {
+                                *has = Some(!scratch.hashes.is_empty());
+                                hasher.sign(&scratch.hashes, sig);
+                            }
                         },
                     );
                 for (i, &doc) in wanted.iter().enumerate() {
+                    let Some(has) = nonempty[i] else {
+                        return Err(input_changed(&inputs, &articles[doc as usize]));
+                    };
                     signatures.set(doc as usize, &block[i * k..(i + 1) * k]);
-                    has_shingles[doc as usize] = nonempty[i];
+                    has_shingles[doc as usize] = has;
                 }
                 Ok(())
             })?;
@@ -1433,21 +1450,27 @@ fn exact_sets(
     docs.dedup();
     let mut sets: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
     for_each_wanted_article(inputs, articles, &docs, progress, |chunk, wanted| {
-        sets.par_extend(wanted.par_iter().map_init(
-            Default::default,
-            |(text_buf, scratch), &doc| {
-                stage.shingle_line(
-                    article_line(chunk, &articles[doc as usize]),
-                    learned,
-                    text_buf,
-                    scratch,
-                );
-                let mut set = scratch.hashes.clone();
-                set.sort_unstable();
-                set.dedup();
-                set
-            },
-        ));
+        let got: Vec<std::result::Result<Vec<u64>, u32>> = wanted
+            .par_iter()
+            .map_init(Default::default, |(text_buf, scratch), &doc| {
+                let line = article_line(chunk, &articles[doc as usize]);
+                stage
+                    .shingle_line(line, learned, text_buf, scratch)
+                    .then(|| {
+                        let mut set = scratch.hashes.clone();
+                        set.sort_unstable();
+                        set.dedup();
+                        set
+                    })
+                    .ok_or(doc)
+            })
+            .collect();
+        for set in got {
+            match set {
+                Ok(set) => sets.push(set),
+                Err(doc) => return Err(input_changed(inputs, &articles[doc as usize])),
+            }
+        }
         Ok(())
     })?;
     Ok(ExactSets { docs, sets })
@@ -1662,5 +1685,49 @@ mod tests {
         std::fs::write(&path, &content[..content.len() / 2]).unwrap();
         let err = by_wanted(&[0, n - 1]).unwrap_err();
         assert!(err.to_string().contains("changed"), "{err}");
+    }
+
+    /// A line rewritten in place between the passes (same length, no longer a record) is an
+    /// error naming the input and line when exact verification reads it again, not a panic.
+    #[test]
+    fn a_line_changed_between_the_passes_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        let text = "one two three four five six seven eight nine ten eleven twelve";
+        let lines: Vec<String> = (0..6)
+            .map(|i| serde_json::json!({"id": i, "text": text}).to_string())
+            .collect();
+        let content = lines.join("\n") + "\n";
+        std::fs::write(&path, &content).unwrap();
+        let config = DedupConfig::default();
+        let run = dedup(
+            open_inputs(std::slice::from_ref(&path), dir.path()).unwrap(),
+            &config,
+            &Silent,
+        )
+        .unwrap();
+        // Line 4 starts at the fourth line's offset: `{` becomes `[`.
+        let mut bytes = content.into_bytes();
+        bytes[run.articles[3].location.offset as usize] = b'[';
+        std::fs::write(&path, &bytes).unwrap();
+        let stage = ShingleStage {
+            fields: &config.fields,
+            shingle: config.shingle,
+        };
+        let err = exact_sets(
+            &run.inputs,
+            &run.articles,
+            &stage,
+            &run.learned,
+            &[(2, 3)],
+            &Silent,
+        )
+        .err()
+        .expect("a changed line is an error");
+        let message = err.to_string();
+        assert!(
+            message.contains("changed") && message.contains("line 4"),
+            "{message}"
+        );
     }
 }

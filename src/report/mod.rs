@@ -370,7 +370,7 @@ pub fn write_dedup(
             if wanted.binary_search(&(doc as u32)).is_ok() {
                 let line = article_line(chunk, &articles[doc]);
                 let record = crate::ingest::parse_record(line, &config.fields)
-                    .expect("lines were validated in the scan pass and the input has not changed");
+                    .map_err(|_| crate::pipeline::input_changed(&run.inputs, &articles[doc]))?;
                 quoted.insert(doc as u32, record.text.as_deref().unwrap_or("").to_string());
             }
             if canonical_of(doc).is_none_or(|c| c == doc) {
