@@ -148,8 +148,15 @@ pub struct Input {
     /// The file actually read.
     path: PathBuf,
     compression: Compression,
+    /// Size and modification time when opened, to tell whether the file changed since.
+    stamp: Option<(u64, std::time::SystemTime)>,
     /// Keeps spooled standard input alive for the run.
     _spool: Option<tempfile::TempPath>,
+}
+
+fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,10 +214,23 @@ impl Input {
         let compression = sniff(&path).map_err(|e| Error::io(name, e))?;
         Ok(Input {
             name: name.to_path_buf(),
+            stamp: stamp(&path),
             path,
             compression,
             _spool: spool,
         })
+    }
+
+    /// An error if the file's size or modification time differ from when it was opened (a
+    /// file system without modification times passes).
+    pub fn check_unchanged(&self) -> Result<()> {
+        if self.stamp.is_some() && stamp(&self.path) != self.stamp {
+            return Err(Error::io(
+                &self.name,
+                io::Error::other("the input changed while storyhash was reading it"),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the file holds the input's bytes as they are (not compressed), so that a line

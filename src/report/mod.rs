@@ -21,8 +21,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::ingest::ArticleId;
 use crate::lsh::LshParams;
-use crate::pipeline::{DedupConfig, DedupRun, RunStats, article_line, for_each_article_chunk};
+use crate::pipeline::{
+    DedupConfig, DedupRun, RunStats, article_line, for_each_article_chunk, for_each_wanted_article,
+};
 use crate::progress::Progress;
+use crate::progress::Silent;
 
 pub mod html;
 pub mod markdown;
@@ -64,6 +67,16 @@ impl AtomicFile {
     /// The buffered writer.
     pub fn writer(&mut self) -> &mut BufWriter<SyncingFile> {
         &mut self.writer
+    }
+
+    /// Appends `len` bytes of `from` at `offset`, after what the writer holds. The kernel copies
+    /// them file to file where it can (`copy_file_range` on Linux), so they never pass through
+    /// this process.
+    pub fn copy_range(&mut self, from: &std::fs::File, offset: u64, len: u64) -> Result<()> {
+        self.writer
+            .flush()
+            .and_then(|()| self.writer.get_mut().copy_range(from, offset, len))
+            .map_err(|e| Error::io(&self.target, e))
     }
 
     /// Writes one value as a JSON line.
@@ -147,6 +160,27 @@ impl SyncingFile {
     }
 }
 
+impl SyncingFile {
+    fn copy_range(&mut self, from: &std::fs::File, offset: u64, len: u64) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut from = from;
+        from.seek(SeekFrom::Start(offset))?;
+        let copied = std::io::copy(&mut from.take(len), self.file.as_file_mut())?;
+        if copied != len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the input changed while storyhash was reading it (it is shorter)",
+            ));
+        }
+        self.written += copied;
+        if self.written - self.synced >= self.step {
+            self.synced = self.written;
+            self.wake_syncer()?;
+        }
+        Ok(())
+    }
+}
+
 impl Write for SyncingFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.file.write(buf)?;
@@ -161,6 +195,78 @@ impl Write for SyncingFile {
     fn flush(&mut self) -> std::io::Result<()> {
         self.file.flush()
     }
+}
+
+/// Copies the kept articles' lines of uncompressed inputs into `file`, each with a newline,
+/// in runs of lines that follow each other in the input. Returns how many were kept.
+fn copy_kept_runs(
+    run: &DedupRun,
+    is_kept: &dyn Fn(usize) -> bool,
+    file: &mut AtomicFile,
+    progress: &dyn Progress,
+) -> Result<usize> {
+    let articles = run.batch();
+    let mut files: Vec<Option<(std::fs::File, u64)>> = run.inputs.iter().map(|_| None).collect();
+    let mut kept = 0;
+    let mut done = (0u32, 0u64);
+    // (input, first byte, end of the last line) of the run being gathered.
+    let mut pending: Option<(u32, u64, u64)> = None;
+    let mut copy = |files: &mut Vec<Option<(std::fs::File, u64)>>,
+                    (input, start, end): (u32, u64, u64)|
+     -> Result<()> {
+        let source = &run.inputs[input as usize];
+        let slot = &mut files[input as usize];
+        if slot.is_none() {
+            source.check_unchanged()?;
+            let f = source.open_file()?;
+            let len = f.metadata().map_err(|e| Error::io(&source.name, e))?.len();
+            *slot = Some((f, len));
+        }
+        let (f, len) = slot.as_ref().expect("opened above");
+        // The newline after the run's last line comes along, unless that line ends the file.
+        if end < *len {
+            file.copy_range(f, start, end + 1 - start)?;
+        } else {
+            file.copy_range(f, start, end - start)?;
+            file.writer()
+                .write_all(b"\n")
+                .map_err(|e| Error::io(&file.target, e))?;
+        }
+        // Progress: the input up to the run's end is done, removed lines before it included.
+        if input != done.0 {
+            done = (input, 0);
+        }
+        progress.advance((end + 1).saturating_sub(done.1));
+        done.1 = end + 1;
+        Ok(())
+    };
+    for (doc, a) in articles.iter().enumerate() {
+        if !is_kept(doc) {
+            continue;
+        }
+        kept += 1;
+        let loc = &a.location;
+        let end = loc.offset + u64::from(loc.len);
+        pending = match pending {
+            Some((input, start, last_end)) if input == loc.input && last_end + 1 == loc.offset => {
+                Some((input, start, end))
+            }
+            other => {
+                if let Some(run_bytes) = other {
+                    copy(&mut files, run_bytes)?;
+                }
+                Some((loc.input, loc.offset, end))
+            }
+        };
+    }
+    if let Some(run_bytes) = pending {
+        copy(&mut files, run_bytes)?;
+    }
+    // A file that changed while it was copied.
+    for input in &run.inputs {
+        input.check_unchanged()?;
+    }
+    Ok(kept)
 }
 
 #[derive(Serialize)]
@@ -351,45 +457,59 @@ pub fn write_dedup(
     let total: u64 = run.inputs.iter().map(|i| i.file_len()).sum();
     progress.start("writing", Some(total));
     let mut kept = 0usize;
-    // The people's reports quote a few texts; they are picked up on the same pass.
+    // The people's reports quote a few texts.
     let wanted = html::texts_wanted(run);
     let mut quoted = QuotedTexts::new();
-    for_each_article_chunk(&run.inputs, run.batch(), progress, |chunk, range| {
-        // Kept lines that follow each other in the input are written as one run of bytes.
-        let mut run_bytes: Option<(usize, usize)> = None;
-        let mut flush = |run_bytes: Option<(usize, usize)>| -> Result<()> {
-            if let Some((start, end)) = run_bytes {
-                let w = file.writer();
-                w.write_all(&chunk.data[start..end])
-                    .and_then(|()| w.write_all(b"\n"))
-                    .map_err(|e| Error::io(&target, e))?;
+    let mut quote = |chunk: &crate::ingest::Chunk, doc: usize| -> Result<()> {
+        let line = article_line(chunk, &articles[doc]);
+        let record = crate::ingest::parse_record(line, &config.fields)
+            .map_err(|_| crate::pipeline::input_changed(&run.inputs, &articles[doc]))?;
+        quoted.insert(doc as u32, record.text.as_deref().unwrap_or("").to_string());
+        Ok(())
+    };
+    let is_kept = |doc: usize| canonical_of(doc).is_none_or(|c| c == doc);
+    if run.inputs.iter().all(crate::ingest::Input::is_plain) {
+        // Uncompressed inputs: runs of kept lines are copied file to file; the quoted texts are
+        // read by offset.
+        for_each_wanted_article(&run.inputs, run.batch(), &wanted, &Silent, |chunk, docs| {
+            docs.iter().try_for_each(|&d| quote(chunk, d as usize))
+        })?;
+        kept = copy_kept_runs(run, &is_kept, &mut file, progress)?;
+    } else {
+        for_each_article_chunk(&run.inputs, run.batch(), progress, |chunk, range| {
+            // Kept lines that follow each other in the input are written as one run of bytes.
+            let mut run_bytes: Option<(usize, usize)> = None;
+            let mut flush = |run_bytes: Option<(usize, usize)>| -> Result<()> {
+                if let Some((start, end)) = run_bytes {
+                    let w = file.writer();
+                    w.write_all(&chunk.data[start..end])
+                        .and_then(|()| w.write_all(b"\n"))
+                        .map_err(|e| Error::io(&target, e))?;
+                }
+                Ok(())
+            };
+            for doc in range {
+                if wanted.binary_search(&(doc as u32)).is_ok() {
+                    quote(chunk, doc)?;
+                }
+                if is_kept(doc) {
+                    let loc = &articles[doc].location;
+                    let start = (loc.offset - chunk.offset) as usize;
+                    let end = start + loc.len as usize;
+                    run_bytes = match run_bytes {
+                        // The line right after the run's last one, past its newline.
+                        Some((first, last_end)) if last_end + 1 == start => Some((first, end)),
+                        other => {
+                            flush(other)?;
+                            Some((start, end))
+                        }
+                    };
+                    kept += 1;
+                }
             }
-            Ok(())
-        };
-        for doc in range {
-            if wanted.binary_search(&(doc as u32)).is_ok() {
-                let line = article_line(chunk, &articles[doc]);
-                let record = crate::ingest::parse_record(line, &config.fields)
-                    .map_err(|_| crate::pipeline::input_changed(&run.inputs, &articles[doc]))?;
-                quoted.insert(doc as u32, record.text.as_deref().unwrap_or("").to_string());
-            }
-            if canonical_of(doc).is_none_or(|c| c == doc) {
-                let loc = &articles[doc].location;
-                let start = (loc.offset - chunk.offset) as usize;
-                let end = start + loc.len as usize;
-                run_bytes = match run_bytes {
-                    // The line right after the run's last one, past its newline.
-                    Some((first, last_end)) if last_end + 1 == start => Some((first, end)),
-                    other => {
-                        flush(other)?;
-                        Some((start, end))
-                    }
-                };
-                kept += 1;
-            }
-        }
-        flush(run_bytes)
-    })?;
+            flush(run_bytes)
+        })?;
+    }
     progress.finish();
     file.commit()?;
 

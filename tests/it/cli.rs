@@ -656,6 +656,68 @@ fn compressed_inputs_and_stdin_read_the_same() {
     }
 }
 
+/// deduped.jsonl from several inputs is the same whether the kept lines are copied file to
+/// file (every input uncompressed) or streamed (one input compressed): runs of kept lines stop
+/// at removed, blank and bad lines and at file ends, a file's last line without newline gets
+/// one, carriage returns stay.
+#[test]
+fn kept_lines_of_several_inputs_are_copied_byte_for_byte() {
+    let texts = distinct_texts(8);
+    let l = |id: &str, t: usize| jline(json!({"id": id, "text": texts[t]}));
+    let first = format!(
+        "{}\n{}\r\n{}\n\n{}\n{{bad\n{}",
+        l("a", 0),
+        l("b", 1),
+        l("a2", 0),
+        l("c", 2),
+        l("d", 3)
+    );
+    let second = format!(
+        "{}\n{}\n{}\r\n{}\n",
+        l("e", 4),
+        l("d2", 3),
+        l("f", 5),
+        l("g", 6)
+    );
+    let third = format!("{}\n{}", l("g2", 6), l("h", 7));
+    let expected = format!(
+        "{}\n{}\r\n{}\n{}\n{}\n{}\r\n{}\n{}\n",
+        l("a", 0),
+        l("b", 1),
+        l("c", 2),
+        l("d", 3),
+        l("e", 4),
+        l("f", 5),
+        l("g", 6),
+        l("h", 7)
+    );
+    for compress_second in [false, true] {
+        let dir = tempdir();
+        let a = write(dir.path(), "1.jsonl", first.as_bytes());
+        let b = if compress_second {
+            write(dir.path(), "2.jsonl.zst", &zstd(second.as_bytes()))
+        } else {
+            write(dir.path(), "2.jsonl", second.as_bytes())
+        };
+        let c = write(dir.path(), "3.jsonl", third.as_bytes());
+        let out = dir.path().join("out");
+        let run = dedup(
+            &[path_str(&a), path_str(&b), path_str(&c)],
+            &out,
+            &["-q", "--skip-invalid"],
+            None,
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let o = Outputs::read(&out);
+        assert_eq!(o.duplicates.len(), 3, "compressed: {compress_second}");
+        assert_eq!(
+            String::from_utf8_lossy(&o.deduped),
+            expected,
+            "compressed: {compress_second}"
+        );
+    }
+}
+
 #[test]
 fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
     let cases: &[(&str, Feed, Vec<u8>)] = &[
