@@ -695,7 +695,7 @@ fn kept_lines_of_several_inputs_are_copied_byte_for_byte() {
         let dir = tempdir();
         let a = write(dir.path(), "1.jsonl", first.as_bytes());
         let b = if compress_second {
-            write(dir.path(), "2.jsonl.zst", &zstd(second.as_bytes()))
+            write(dir.path(), "2.jsonl.zst", zstd(second.as_bytes()))
         } else {
             write(dir.path(), "2.jsonl", second.as_bytes())
         };
