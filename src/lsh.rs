@@ -122,7 +122,12 @@ pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> C
         .filter(|&d| eligible[d as usize])
         .collect();
     let mut packed: Vec<u64> = Vec::new();
-    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(docs.len());
+    // Each band key with the document in its low bits, sorted as one u64: half the bytes of a
+    // (key, doc) pair to move. The key keeps its top 64 - `doc_bits` bits; two keys that agree
+    // there only are a rare extra candidate, which verification rejects.
+    let doc_bits = (usize::BITS - sigs.len().max(2).saturating_sub(1).leading_zeros()).max(1);
+    let doc_mask = (1u64 << doc_bits) - 1;
+    let mut keys: Vec<u64> = Vec::with_capacity(docs.len());
     let mut huge_buckets = 0;
     let mut largest_bucket = 0;
     let mut deduped_len = 0;
@@ -132,14 +137,14 @@ pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> C
         keys.clear();
         keys.par_extend(
             docs.par_iter()
-                .map(|&d| (band_key(&sigs.get(d as usize)[lo..hi]), d)),
+                .map(|&d| (band_key(&sigs.get(d as usize)[lo..hi]) & !doc_mask) | u64::from(d)),
         );
         keys.par_sort_unstable();
         let mut start = 0;
         while start < keys.len() {
-            let key = keys[start].0;
+            let key = keys[start] & !doc_mask;
             let mut end = start + 1;
-            while end < keys.len() && keys[end].0 == key {
+            while end < keys.len() && keys[end] & !doc_mask == key {
                 end += 1;
             }
             let bucket = &keys[start..end];
@@ -150,10 +155,12 @@ pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> C
             } else {
                 bucket.len()
             };
-            for (i, &(_, a)) in bucket.iter().enumerate() {
-                for &(_, b) in bucket.iter().skip(i + 1).take(window) {
+            for (i, &a) in bucket.iter().enumerate() {
+                let a = a & doc_mask;
+                for &b in bucket.iter().skip(i + 1).take(window) {
+                    let b = b & doc_mask;
                     // Members are sorted by doc within a bucket, so a < b.
-                    packed.push((u64::from(a) << 32) | u64::from(b));
+                    packed.push((a << 32) | b);
                 }
             }
             start = end;
