@@ -154,6 +154,36 @@ pub struct Input {
     _spool: Option<tempfile::TempPath>,
 }
 
+/// Uncompressed inputs opened for reads by offset, one at a time (a run may name more files
+/// than a process may hold open): asking for another input closes the previous one.
+pub struct OpenInputs<'a> {
+    inputs: &'a [Input],
+    open: Option<(u32, File, u64)>,
+}
+
+impl<'a> OpenInputs<'a> {
+    /// Nothing opened yet.
+    pub fn new(inputs: &'a [Input]) -> OpenInputs<'a> {
+        OpenInputs { inputs, open: None }
+    }
+
+    /// Input `idx`'s file and its length, opened now unless it is the one already open.
+    pub fn get(&mut self, idx: u32) -> Result<(&'a Input, &File, u64)> {
+        let input = &self.inputs[idx as usize];
+        if self.open.as_ref().is_none_or(|(open, ..)| *open != idx) {
+            self.open = None;
+            let file = input.open_file()?;
+            let len = file
+                .metadata()
+                .map_err(|e| Error::io(&input.name, e))?
+                .len();
+            self.open = Some((idx, file, len));
+        }
+        let (_, file, len) = self.open.as_ref().expect("opened above");
+        Ok((input, file, *len))
+    }
+}
+
 fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.len(), meta.modified().ok()?))

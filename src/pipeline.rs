@@ -491,9 +491,9 @@ pub fn for_each_wanted_article(
         let (back_tx, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
         let windows = &windows;
         let reader = scope.spawn(move || {
-            let mut files: Vec<Option<(std::fs::File, u64)>> =
-                inputs.iter().map(|_| None).collect();
-            let mut position = 0u64;
+            let mut files = crate::ingest::OpenInputs::new(inputs);
+            // Progress: (input, offset up to which it is done).
+            let mut position = (0u32, 0u64);
             for &(first, end) in &batches {
                 let mut chunk = Chunk {
                     input: articles[wanted[windows[first].0] as usize].location.input,
@@ -508,7 +508,7 @@ pub fn for_each_wanted_article(
                         &articles[wanted[b - 1] as usize].location,
                     );
                     chunk.windows.push((start.offset, chunk.data.len()));
-                    read = read_window(inputs, &mut files, start, last, &mut chunk.data);
+                    read = read_window(&mut files, start, last, &mut chunk.data);
                     if read.is_err() {
                         break;
                     }
@@ -516,8 +516,11 @@ pub fn for_each_wanted_article(
                 // Progress: the input bytes up to the batch's end count as done.
                 let (last_start, at) = *chunk.windows.last().expect("a batch has a window");
                 let done = last_start + (chunk.data.len() - at) as u64;
-                chunk.raw_bytes = done.saturating_sub(position);
-                position = done;
+                if position.0 != chunk.input {
+                    position = (chunk.input, 0);
+                }
+                chunk.raw_bytes = done.saturating_sub(position.1);
+                position.1 = done;
                 let docs = (windows[first].0, windows[end - 1].1);
                 let failed = read.is_err();
                 if tx.send(read.map(|()| (chunk, docs))).is_err() || failed {
@@ -572,29 +575,18 @@ const READ_GAP: u64 = 16 << 10;
 /// Appends to `data` the bytes from the line at `first` to the newline after the line at `last`
 /// (or the end of the file).
 fn read_window(
-    inputs: &[Input],
-    files: &mut [Option<(std::fs::File, u64)>],
+    files: &mut crate::ingest::OpenInputs<'_>,
     first: &LineLocation,
     last: &LineLocation,
     data: &mut Vec<u8>,
 ) -> Result<()> {
-    let input = &inputs[first.input as usize];
-    let slot = &mut files[first.input as usize];
-    if slot.is_none() {
-        let file = input.open_file()?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(&input.name, e))?
-            .len();
-        *slot = Some((file, len));
-    }
-    let (file, file_len) = slot.as_ref().expect("opened above");
+    let (input, file, file_len) = files.get(first.input)?;
     let line_end = last.offset + u64::from(last.len);
-    if line_end > *file_len {
+    if line_end > file_len {
         return Err(changed(input, last.line));
     }
     // The newline after the last line too, unless that line ends the file.
-    let end = (line_end + 1).min(*file_len);
+    let end = (line_end + 1).min(file_len);
     let at = data.len();
     data.resize(at + (end - first.offset) as usize, 0);
     Input::read_exact_at(file, &mut data[at..], first.offset).map_err(|e| match e.kind() {
@@ -1335,7 +1327,7 @@ fn scan_and_sign(
     };
     let mut pending: Option<Signed> = None;
     let mut spare: Vec<u32> = Vec::new();
-    for_each_chunk(inputs, |_, chunk| {
+    let read = for_each_chunk(inputs, |_, chunk| {
         progress.advance(chunk.raw_bytes);
         progress.advance_articles(chunk.lines.len() as u64);
         let mut block = std::mem::take(&mut spare);
@@ -1399,10 +1391,13 @@ fn scan_and_sign(
             block,
         });
         Ok(())
-    })?;
+    });
+    // The chunk still waiting comes first: a bad line in it is reported before a read error
+    // further on.
     if let Some(last) = pending.take() {
         merge(last)?;
     }
+    read?;
     for (input, file_stats) in inputs.iter().zip(&out.stats.inputs) {
         if file_stats.lines == 0 {
             if !config.skip_invalid {

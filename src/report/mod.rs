@@ -206,25 +206,22 @@ fn copy_kept_runs(
     progress: &dyn Progress,
 ) -> Result<usize> {
     let articles = run.batch();
-    let mut files: Vec<Option<(std::fs::File, u64)>> = run.inputs.iter().map(|_| None).collect();
+    let mut files = crate::ingest::OpenInputs::new(&run.inputs);
+    let mut checked: Option<u32> = None;
     let mut kept = 0;
     let mut done = (0u32, 0u64);
     // (input, first byte, end of the last line) of the run being gathered.
     let mut pending: Option<(u32, u64, u64)> = None;
-    let mut copy = |files: &mut Vec<Option<(std::fs::File, u64)>>,
+    let mut copy = |files: &mut crate::ingest::OpenInputs<'_>,
                     (input, start, end): (u32, u64, u64)|
      -> Result<()> {
-        let source = &run.inputs[input as usize];
-        let slot = &mut files[input as usize];
-        if slot.is_none() {
-            source.check_unchanged()?;
-            let f = source.open_file()?;
-            let len = f.metadata().map_err(|e| Error::io(&source.name, e))?.len();
-            *slot = Some((f, len));
+        if checked != Some(input) {
+            run.inputs[input as usize].check_unchanged()?;
+            checked = Some(input);
         }
-        let (f, len) = slot.as_ref().expect("opened above");
+        let (_, f, len) = files.get(input)?;
         // The newline after the run's last line comes along, unless that line ends the file.
-        if end < *len {
+        if end < len {
             file.copy_range(f, start, end + 1 - start)?;
         } else {
             file.copy_range(f, start, end - start)?;

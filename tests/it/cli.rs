@@ -718,6 +718,74 @@ fn kept_lines_of_several_inputs_are_copied_byte_for_byte() {
     }
 }
 
+/// More input files than the process may hold open: the passes that read by offset or copy
+/// kept lines hold one input open at a time, as streaming does.
+#[test]
+fn more_inputs_than_open_files_allowed() {
+    let texts = distinct_texts(700);
+    let dir = tempdir();
+    let mut names = Vec::new();
+    for f in 0..100 {
+        let content: Vec<String> = (0..8)
+            .map(|i| {
+                // Lines 1 and 8 of each file are near-duplicates (one word added).
+                let text = if i == 7 {
+                    format!("{} extra", texts[f * 7])
+                } else {
+                    texts[f * 7 + i].clone()
+                };
+                jline(json!({"id": format!("{f}-{i}"), "text": text}))
+            })
+            .collect();
+        let path = write(
+            dir.path(),
+            &format!("in{f:03}.jsonl"),
+            lines(&content.iter().map(String::as_str).collect::<Vec<_>>()),
+        );
+        names.push(path_str(&path).to_string());
+    }
+    for verify in ["auto", "exact"] {
+        let out = dir.path().join(format!("out-{verify}"));
+        let script = format!(
+            "ulimit -n 64 && exec \"$0\" dedup \"$@\" --out {} -q --verify {verify}",
+            path_str(&out)
+        );
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .arg(env!("CARGO_BIN_EXE_storyhash"))
+            .args(&names)
+            .output()
+            .expect("sh runs");
+        assert!(
+            output.status.success(),
+            "--verify {verify}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let o = Outputs::read(&out);
+        assert_eq!(o.articles.len(), 800, "--verify {verify}");
+        assert_eq!(o.deduped_lines().len(), 700, "--verify {verify}");
+    }
+}
+
+/// A bad line in the chunk read just before a read error further on is what the run reports
+/// (exit 2, file and line), as it was before the scan merged chunks behind the signing.
+#[test]
+fn a_bad_line_before_a_broken_input_is_reported_first() {
+    let dir = tempdir();
+    let first = write(
+        dir.path(),
+        "dupid.jsonl",
+        "{\"id\":\"1\",\"text\":\"a b c d e f\"}\n{\"id\":\"1\",\"text\":\"a b c d e f g\"}\n",
+    );
+    let whole = gzip(b"{\"id\":\"2\",\"text\":\"x y z\"}\n");
+    let broken = write(dir.path(), "broken.jsonl.gz", &whole[..20]);
+    let out = dir.path().join("out");
+    let run = dedup(&[path_str(&first), path_str(&broken)], &out, &[], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("dupid.jsonl:2"), "{}", run.stderr);
+}
+
 #[test]
 fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
     let cases: &[(&str, Feed, Vec<u8>)] = &[
