@@ -197,6 +197,16 @@ impl Write for SyncingFile {
     }
 }
 
+/// Runs of kept lines at least this long are copied by the kernel, file to file. A
+/// `copy_file_range` call costs ~13 µs here, about what copying 32 KiB in and out of this
+/// process costs: shorter runs are cut from a window read ahead instead. (Measured on the bench
+/// corpora: all runs copied by the kernel 0.18 s / 2.69 s to write at 48k / 1M articles,
+/// streamed 0.12 s / 3.05 s, this split 0.14 s / 2.54 s.)
+const COPY_MIN: u64 = 32 << 10;
+
+/// Bytes of input read ahead at once for shorter runs.
+const WINDOW_BYTES: u64 = 8 << 20;
+
 /// Copies the kept articles' lines of uncompressed inputs into `file`, each with a newline,
 /// in runs of lines that follow each other in the input. Returns how many were kept.
 fn copy_kept_runs(
@@ -210,6 +220,8 @@ fn copy_kept_runs(
     let mut checked: Option<u32> = None;
     let mut kept = 0;
     let mut done = (0u32, 0u64);
+    // (input, offset, bytes) of the stretch of input read ahead for short runs.
+    let mut window: (u32, u64, Vec<u8>) = (u32::MAX, 0, Vec::new());
     // (input, first byte, end of the last line) of the run being gathered.
     let mut pending: Option<(u32, u64, u64)> = None;
     let mut copy = |files: &mut crate::ingest::OpenInputs<'_>,
@@ -219,12 +231,35 @@ fn copy_kept_runs(
             run.inputs[input as usize].check_unchanged()?;
             checked = Some(input);
         }
-        let (_, f, len) = files.get(input)?;
+        let (source, f, len) = files.get(input)?;
         // The newline after the run's last line comes along, unless that line ends the file.
-        if end < len {
-            file.copy_range(f, start, end + 1 - start)?;
+        let n = if end < len {
+            end + 1 - start
         } else {
-            file.copy_range(f, start, end - start)?;
+            end - start
+        };
+        if n >= COPY_MIN {
+            file.copy_range(f, start, n)?;
+        } else {
+            // Short runs (most: one removed line in a few dozen) would cost a system call
+            // each; they are cut from a window of the input read ahead.
+            let inside = window.0 == input
+                && start >= window.1
+                && start + n <= window.1 + window.2.len() as u64;
+            if !inside {
+                let size = (len - start).min(WINDOW_BYTES).max(n);
+                window.2.resize(size as usize, 0);
+                crate::ingest::Input::read_exact_at(f, &mut window.2, start)
+                    .map_err(|e| Error::io(&source.name, e))?;
+                window.0 = input;
+                window.1 = start;
+            }
+            let at = (start - window.1) as usize;
+            file.writer()
+                .write_all(&window.2[at..at + n as usize])
+                .map_err(|e| Error::io(&file.target, e))?;
+        }
+        if end >= len {
             file.writer()
                 .write_all(b"\n")
                 .map_err(|e| Error::io(&file.target, e))?;

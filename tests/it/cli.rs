@@ -656,14 +656,23 @@ fn compressed_inputs_and_stdin_read_the_same() {
     }
 }
 
-/// deduped.jsonl from several inputs is the same whether the kept lines are copied file to
-/// file (every input uncompressed) or streamed (one input compressed): runs of kept lines stop
+/// deduped.jsonl from several inputs is the same whether the kept lines are copied (every input
+/// uncompressed: long runs by the kernel, short ones from a window read ahead) or streamed (one
+/// input compressed): runs of kept lines stop
 /// at removed, blank and bad lines and at file ends, a file's last line without newline gets
 /// one, carriage returns stay.
 #[test]
 fn kept_lines_of_several_inputs_are_copied_byte_for_byte() {
     let texts = distinct_texts(8);
-    let l = |id: &str, t: usize| jline(json!({"id": id, "text": texts[t]}));
+    // Line "f" is long: its run (f, g) is copied by the kernel, the short ones from a window.
+    let pad = "p".repeat(40_000);
+    let l = |id: &str, t: usize| {
+        if id == "f" {
+            jline(json!({"id": id, "text": texts[t], "pad": pad}))
+        } else {
+            jline(json!({"id": id, "text": texts[t]}))
+        }
+    };
     let first = format!(
         "{}\n{}\r\n{}\n\n{}\n{{bad\n{}",
         l("a", 0),
