@@ -114,8 +114,8 @@ pub struct Article {
     pub id: ArticleId,
     /// Headline, if any.
     pub title: Option<Box<str>>,
-    /// Outlet, if any.
-    pub source: Option<Box<str>>,
+    /// Outlet, if any; one shared string per outlet in a run (outlets repeat across articles).
+    pub source: Option<std::sync::Arc<str>>,
     /// Link, if any.
     pub url: Option<Box<str>>,
     /// Publication time in seconds since the Unix epoch (UTC), if given.
@@ -814,7 +814,7 @@ pub fn accept(
     Ok(Article {
         id,
         title: boxed(&record.title),
-        source: boxed(&record.source),
+        source: record.source.as_deref().map(Into::into),
         url: boxed(&record.url),
         published,
         text_chars: u32::try_from(text.chars().count()).unwrap_or(u32::MAX),

@@ -1221,6 +1221,8 @@ fn scan_and_sign(
     // hash: 12 bytes per article instead of a list each.
     let mut seen_ids: AHashMap<u64, u32> = AHashMap::new();
     let mut same_hash: AHashMap<u64, Vec<u32>> = AHashMap::new();
+    // One shared string per outlet: outlets repeat across articles.
+    let mut outlets: ahash::AHashSet<std::sync::Arc<str>> = ahash::AHashSet::new();
     let names = &config.fields;
     let learn = config.learn_boilerplate;
     let nothing_learned = LearnedBoilerplate::default();
@@ -1301,6 +1303,17 @@ fn scan_and_sign(
                             file_stats.lines += 1;
                             file_stats.articles += 1;
                             out.stats.text_bytes += text_len;
+                            let mut article = article;
+                            if let Some(source) = article.source.take() {
+                                let shared = match outlets.get(&*source) {
+                                    Some(shared) => shared.clone(),
+                                    None => {
+                                        outlets.insert(source.clone());
+                                        source
+                                    }
+                                };
+                                article.source = Some(shared);
+                            }
                             out.articles.push(article);
                             continue;
                         }
@@ -1724,5 +1737,21 @@ mod tests {
             message.contains("changed") && message.contains("line 4"),
             "{message}"
         );
+    }
+
+    /// Articles of one outlet share one string for it.
+    #[test]
+    fn an_outlet_is_held_once() {
+        let docs = corpus_with_outlet_footer();
+        let run = run_on(&docs, &DedupConfig::default());
+        let mut by_name: BTreeMap<&str, &std::sync::Arc<str>> = BTreeMap::new();
+        let mut shared = 0;
+        for a in &run.articles {
+            let source = a.source.as_ref().expect("every test article has an outlet");
+            let first = *by_name.entry(&**source).or_insert(source);
+            assert!(std::sync::Arc::ptr_eq(first, source), "{source}");
+            shared += usize::from(!std::ptr::eq(first, source));
+        }
+        assert!(shared > 0 && by_name.len() < run.articles.len());
     }
 }

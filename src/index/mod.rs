@@ -1744,7 +1744,7 @@ fn read_article(r: &mut BinReader) -> Result<IndexedArticle> {
         batch,
         article: Article {
             id,
-            source: r.opt_str()?,
+            source: r.opt_str()?.map(Into::into),
             title: r.opt_str()?,
             url: r.opt_str()?,
             published,
