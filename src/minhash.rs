@@ -337,6 +337,15 @@ impl Signatures {
         self.next_row().extend_from_slice(slots);
     }
 
+    /// Appends the rows of a block of folded signatures (`block.len()` a multiple of
+    /// `num_perm`).
+    pub fn extend_from_folded(&mut self, block: &[Slot]) {
+        assert_eq!(block.len() % self.num_perm.max(1), 0);
+        for row in block.chunks_exact(self.num_perm.max(1)) {
+            self.next_row().extend_from_slice(row);
+        }
+    }
+
     /// Appends the rows of a block computed elsewhere (`block.len()` a multiple of `num_perm`).
     pub fn extend_from_block(&mut self, block: &[u32]) {
         assert_eq!(block.len() % self.num_perm.max(1), 0);

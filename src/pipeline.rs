@@ -25,7 +25,7 @@ use crate::ingest::{
     parse_record_in,
 };
 use crate::lsh::{LshParams, candidates};
-use crate::minhash::{MAX_NUM_PERM, MinHasher, Signatures, SketchKind};
+use crate::minhash::{MAX_NUM_PERM, MinHasher, Signatures, SketchKind, Slot, fold_slot};
 use crate::normalize::{
     BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token, source_key,
 };
@@ -638,6 +638,8 @@ struct Scratch {
     token_hashes: Vec<u64>,
     shingle: ShingleScratch,
     hashes: Vec<u64>,
+    /// One signature's 32-bit slots, before they are folded.
+    signature: Vec<u32>,
 }
 
 /// What normalizing and shingling needs besides the text.
@@ -1171,8 +1173,8 @@ struct Signed {
     input: u32,
     first_line: u64,
     scanned: Vec<(Scanned, u64)>,
-    /// The chunk's signatures, `k` per line.
-    block: Vec<u32>,
+    /// The chunk's signatures, folded, `k` per line.
+    block: Vec<Slot>,
 }
 
 struct ScanOutput {
@@ -1229,7 +1231,7 @@ fn scan_and_sign(
     // The serial part (ids, learner, signatures appended) of one chunk runs while the next
     // chunk is signed in parallel: with few cores, a merge between parallel steps would leave
     // all but one idle.
-    let mut merge = |signed: Signed| -> Result<Vec<u32>> {
+    let mut merge = |signed: Signed| -> Result<Vec<Slot>> {
         let Signed {
             input: input_idx,
             first_line,
@@ -1295,7 +1297,7 @@ fn scan_and_sign(
                             }
                             out.line_keys.push(sample.as_ref());
                             out.signatures
-                                .extend_from_block(&block[idx * k..(idx + 1) * k]);
+                                .extend_from_folded(&block[idx * k..(idx + 1) * k]);
                             out.has_shingles.push(nonempty);
                             if config.stories.is_some() {
                                 out.terms.push(terms);
@@ -1339,7 +1341,7 @@ fn scan_and_sign(
         Ok(block)
     };
     let mut pending: Option<Signed> = None;
-    let mut spare: Vec<u32> = Vec::new();
+    let mut spare: Vec<Slot> = Vec::new();
     let read = for_each_chunk(inputs, |_, chunk| {
         progress.advance(chunk.raw_bytes);
         progress.advance_articles(chunk.lines.len() as u64);
@@ -1371,7 +1373,11 @@ fn scan_and_sign(
                                 let sample =
                                     learn.then(|| LineSample::of(text, record.source.as_deref()));
                                 stage.shingle(&record, &nothing_learned, scratch);
-                                hasher.sign(&scratch.hashes, sig);
+                                scratch.signature.resize(k, 0);
+                                hasher.sign(&scratch.hashes, &mut scratch.signature);
+                                for (slot, &value) in sig.iter_mut().zip(&scratch.signature) {
+                                    *slot = fold_slot(value);
+                                }
                                 let nonempty = !scratch.hashes.is_empty();
                                 let terms = config.stories.as_ref().map_or_else(Vec::new, |sc| {
                                     extract_terms(record.title.as_deref(), text, sc)
