@@ -630,8 +630,9 @@ fn warnings(run: &DedupRun) -> Vec<String> {
     }
     if stats.no_shingles > 0 {
         notes.push(format!(
-            "{} articles have no words and were not compared.",
-            thousands(stats.no_shingles)
+            "{} articles have no words and were not compared.{}",
+            thousands(stats.no_shingles),
+            super::text_field_hint(run)
         ));
     }
     notes
@@ -732,6 +733,19 @@ fn size_chart(view: &View<'_>) -> String {
             thousands(view.run.clusters.clusters.len() as u64)
         ),
     )
+}
+
+/// "The 10 largest of 1,234 clusters", or "All 7 clusters" when every one is shown.
+fn shown_of(shown: usize, of: usize, what: &str) -> String {
+    if shown >= of {
+        format!("All {} {what}", thousands(of as u64))
+    } else {
+        format!(
+            "The {} largest of {} {what}",
+            thousands(shown as u64),
+            thousands(of as u64)
+        )
+    }
 }
 
 fn similarity_chart(view: &View<'_>) -> String {
@@ -1417,11 +1431,10 @@ fn stories(view: &View<'_>) -> Option<Section> {
     } else {
         let _ = writeln!(
             body,
-            "<p class=\"muted\">The {} largest of {} stories: articles about one event across \
+            "<p class=\"muted\">{}: articles about one event across \
              outlets. Near-duplicate copies are listed under the article kept from their \
              cluster. Every story is in <code>stories.jsonl</code>.</p>",
-            thousands(shown.len() as u64),
-            thousands(n as u64),
+            shown_of(shown.len(), n, "stories"),
         );
     }
     for &story in shown {
@@ -1623,11 +1636,10 @@ fn clusters(view: &View<'_>) -> Section {
 
     let _ = writeln!(
         body,
-        "<p class=\"muted\">The {} largest of {} clusters, each with its kept copy first and \
+        "<p class=\"muted\">{}, each with its kept copy first and \
          then its members, least similar first. Similarity is the MinHash estimate of Jaccard \
          similarity to the kept copy.</p>",
-        thousands(shown.len() as u64),
-        thousands(n_clusters as u64),
+        shown_of(shown.len(), n_clusters, "clusters"),
     );
 
     for (rank, &c) in shown.iter().enumerate() {
@@ -1915,6 +1927,17 @@ fn word_diff(old: &str, new: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::shown_of;
+
+    #[test]
+    fn headings_say_all_when_every_item_is_shown() {
+        assert_eq!(shown_of(7, 7, "clusters"), "All 7 clusters");
+        assert_eq!(
+            shown_of(20, 1234, "stories"),
+            "The 20 largest of 1,234 stories"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -160,7 +160,12 @@ impl<'a> Page<'a> {
             [
                 (
                     "index: articles held before tonight",
-                    format!("{} in {} batches", ix.articles_before, ix.batches_before),
+                    format!(
+                        "{} in {} batch{}",
+                        ix.articles_before,
+                        ix.batches_before,
+                        if ix.batches_before == 1 { "" } else { "es" }
+                    ),
                 ),
                 (
                     "index: candidate and accepted pairs with earlier articles",
@@ -507,8 +512,9 @@ impl<'a> Page<'a> {
             let n = stats.no_shingles as usize;
             put!(
                 self.md,
-                "- {n} {} no words once normalized, so never clustered.",
-                plural(n, "article has", "articles have")
+                "- {n} {} no words once normalized, so never clustered.{}",
+                plural(n, "article has", "articles have"),
+                crate::report::text_field_hint(run)
             );
         }
         if !any {

@@ -197,6 +197,22 @@ impl Write for SyncingFile {
     }
 }
 
+/// When most articles have no words but have headlines, a hint that the text may be in another
+/// field (headline datasets): empty otherwise. Plain text, no markup.
+pub fn text_field_hint(run: &DedupRun) -> &'static str {
+    let batch = run.batch();
+    let empty = run.has_shingles[..batch.len()]
+        .iter()
+        .filter(|&&h| !h)
+        .count();
+    if empty * 2 > batch.len() && batch.iter().any(|a| a.title.is_some()) {
+        " Most articles have a headline but no text: if the text is in another field, \
+         --text-field names it (--text-field title for headline datasets)."
+    } else {
+        ""
+    }
+}
+
 /// Runs of kept lines at least this long are copied by the kernel, file to file. A
 /// `copy_file_range` call costs ~13 µs here, about what copying 32 KiB in and out of this
 /// process costs: shorter runs are cut from a window read ahead instead. (Measured on the bench

@@ -460,3 +460,26 @@ fn short_texts_under_different_headlines_are_flagged() {
     let md = report_md(dir.path(), "copies.jsonl", &[]);
     assert!(!md.contains("page furniture"), "{md}");
 }
+
+/// Headlines with empty texts: the warning about articles without words points to
+/// `--text-field`; with texts it does not.
+#[test]
+fn empty_texts_under_headlines_point_to_the_text_field() {
+    let dir = tempdir();
+    let headlines: String = [
+        "Stocks rise on earnings",
+        "Stocks rise on strong earnings",
+        "Rain expected",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| jline(json!({"id": i, "title": t, "text": ""})))
+    .collect();
+    write(dir.path(), "headlines.jsonl", headlines);
+    write(dir.path(), "texts.jsonl", golden_corpus());
+    let md = report_md(dir.path(), "headlines.jsonl", &[]);
+    assert!(md.contains("3 articles have no words"), "{md}");
+    assert!(md.contains("--text-field title"), "{md}");
+    let with_text = report_md(dir.path(), "texts.jsonl", &["--skip-invalid"]);
+    assert!(!with_text.contains("--text-field"), "{with_text}");
+}
