@@ -232,7 +232,7 @@ pub fn estimate_jaccard<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
 }
 
 /// Exact Jaccard similarity of two sorted, deduplicated hash sets.
-pub fn exact_jaccard(a: &[u64], b: &[u64]) -> f64 {
+pub fn exact_jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 0.0;
     }

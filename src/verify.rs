@@ -67,10 +67,10 @@ pub fn triage(pairs: &[(u32, u32)], sigs: &Signatures, threshold: f64, mode: Ver
 
 /// Decides ambiguous pairs on exact Jaccard; `shingle_set(doc)` gives a document's sorted,
 /// deduplicated shingle hashes. Returns the accepted pairs.
-pub fn verify_exact<'a>(
+pub fn verify_exact<'a, T: Ord + 'a>(
     pairs: &[(u32, u32)],
     threshold: f64,
-    shingle_set: impl Fn(u32) -> &'a [u64] + Sync,
+    shingle_set: impl Fn(u32) -> &'a [T] + Sync,
 ) -> Vec<(u32, u32)> {
     pairs
         .par_iter()
