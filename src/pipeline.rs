@@ -648,7 +648,14 @@ struct ShingleStage<'a> {
     shingle: ShingleConfig,
 }
 
-impl ShingleStage<'_> {
+impl<'a> ShingleStage<'a> {
+    fn of(config: &'a DedupConfig) -> ShingleStage<'a> {
+        ShingleStage {
+            fields: &config.fields,
+            shingle: config.shingle,
+        }
+    }
+
     /// The shingle hashes of one parsed record, in `scratch.hashes`.
     fn shingle(&self, record: &Record<'_>, learned: &LearnedBoilerplate, scratch: &mut Scratch) {
         let text = record.text.as_deref().unwrap_or("");
@@ -733,10 +740,7 @@ pub fn dedup_with_index(
     }
     let mut timings = Vec::new();
     let total_bytes: u64 = inputs.iter().map(Input::file_len).sum();
-    let stage = ShingleStage {
-        fields: &config.fields,
-        shingle: config.shingle,
-    };
+    let stage = ShingleStage::of(config);
     let hasher = MinHasher::new(config.sketch, config.num_perm, config.shingle.seed);
 
     // The index, when there is one: locked for the whole run; its ids are taken.
@@ -1742,10 +1746,7 @@ mod tests {
         let mut bytes = content.into_bytes();
         bytes[run.articles[3].location.offset as usize] = b'[';
         std::fs::write(&path, &bytes).unwrap();
-        let stage = ShingleStage {
-            fields: &config.fields,
-            shingle: config.shingle,
-        };
+        let stage = ShingleStage::of(&config);
         let err = exact_sets(
             &run.inputs,
             &run.articles,
@@ -1800,10 +1801,7 @@ mod tests {
         let pairs: Vec<(u32, u32)> = (0..n)
             .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
             .collect();
-        let stage = ShingleStage {
-            fields: &config.fields,
-            shingle: config.shingle,
-        };
+        let stage = ShingleStage::of(&config);
         let sets = exact_sets(
             &run.inputs,
             &run.articles,
