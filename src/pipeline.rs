@@ -1835,8 +1835,9 @@ mod tests {
             let exact = exact_jaccard(fa, fb);
             let union = (fa.len() + fb.len()) as f64 * (1.0 - exact / (1.0 + exact));
             let got = exact_jaccard(sets.get(a), sets.get(b));
+            // A collision moves the intersection up and the union down by one shingle each.
             assert!(
-                (got - exact).abs() <= 1.0 / union + 1e-12,
+                (got - exact).abs() <= 2.0 / union,
                 "{a} {b}: {got} vs {exact}"
             );
             compared += 1;
