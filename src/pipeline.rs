@@ -422,7 +422,7 @@ pub fn for_each_article_chunk(
 /// numbers) and the part of `wanted` each chunk holds, in order.
 ///
 /// When every input is uncompressed and the wanted lines are under half of the input, only the
-/// byte ranges holding them are read, by offset (lines closer than [`READ_GAP`] share a read), on
+/// byte ranges holding them are read, by offset (lines closer than 16 KiB share a read), on
 /// a reader thread; otherwise the inputs are streamed whole. Fails as
 /// [`for_each_article_chunk`] does if an input no longer holds a line where the first pass found
 /// it.

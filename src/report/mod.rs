@@ -117,7 +117,7 @@ impl AtomicFile {
 /// Bytes written between background syncs.
 const SYNC_STEP: u64 = 64 << 20;
 
-/// An output's temporary file. Once a file grows past [`SYNC_STEP`], a thread syncs it each
+/// An output's temporary file. Once a file grows past 64 MiB, a thread syncs it each
 /// time another step has been written, while writing goes on: the disk then works while the
 /// pipeline does, and the sync before the rename waits for the last step only, not for the
 /// whole file (a 3 GB `deduped.jsonl` takes ~7 s to reach this machine's disk).
