@@ -416,21 +416,14 @@ struct Summary<'a> {
     throughput_mb_per_s: f64,
 }
 
-/// Writes every `dedup` output into `out_dir` (created if absent). Returns the seconds spent.
-pub fn write_dedup(
-    run: &DedupRun,
-    config: &DedupConfig,
-    out_dir: &Path,
-    progress: &dyn Progress,
-) -> Result<f64> {
-    let clock = Instant::now();
-    fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+/// Writes `articles.jsonl`, `stories.jsonl` (or removes an old one), `duplicates.jsonl` and
+/// `rejects.jsonl`.
+fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
     let articles = &run.articles;
     let clusters = &run.clusters;
     let canonical_of = |doc: usize| {
         clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].canonical as usize)
     };
-
     let mut file = AtomicFile::create(out_dir, "articles.jsonl")?;
     for (doc, a) in run.batch().iter().enumerate() {
         let canonical = canonical_of(doc);
@@ -499,6 +492,22 @@ pub fn write_dedup(
     }
     file.commit()?;
 
+    Ok(())
+}
+
+/// Writes `deduped.jsonl`; returns how many articles were kept and the texts the people's
+/// reports quote.
+fn write_deduped(
+    run: &DedupRun,
+    config: &DedupConfig,
+    out_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(usize, QuotedTexts)> {
+    let articles = &run.articles;
+    let clusters = &run.clusters;
+    let canonical_of = |doc: usize| {
+        clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].canonical as usize)
+    };
     // The deduplicated corpus: a second pass over the inputs, copying kept lines.
     let mut file = AtomicFile::create(out_dir, "deduped.jsonl")?;
     let target = out_dir.join("deduped.jsonl");
@@ -560,6 +569,33 @@ pub fn write_dedup(
     }
     progress.finish();
     file.commit()?;
+    Ok((kept, quoted))
+}
+
+/// Writes every `dedup` output into `out_dir` (created if absent). Returns the seconds spent.
+pub fn write_dedup(
+    run: &DedupRun,
+    config: &DedupConfig,
+    out_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<f64> {
+    let clock = Instant::now();
+    fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let clusters = &run.clusters;
+    // The deduplicated corpus (input bytes, mostly waiting on the disk) is written beside the
+    // tables (serializing, mostly the processor).
+    let (deduped, tables) = std::thread::scope(|scope| {
+        let deduped = std::thread::Builder::new()
+            .name("storyhash-deduped".into())
+            .spawn_scoped(scope, || write_deduped(run, config, out_dir, progress))
+            .map_err(|e| Error::io(out_dir, e));
+        let tables = write_tables(run, out_dir);
+        let deduped =
+            deduped.and_then(|d| d.join().expect("the deduped.jsonl writer does not panic"));
+        (deduped, tables)
+    });
+    tables?;
+    let (kept, quoted) = deduped?;
 
     let write_s = clock.elapsed().as_secs_f64();
     let mut timings = serde_json::Map::new();
