@@ -580,6 +580,8 @@ enum Slot {
 struct RecordSeed<'f, 'de> {
     names: &'f FieldNames,
     text_buf: Option<&'de mut String>,
+    /// The field whose value is being read (cleared after it), so that an error can name it.
+    reading: &'f std::cell::Cell<Option<Slot>>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
@@ -609,6 +611,8 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                 k if k == names.url => Slot::Url,
                 _ => Slot::Other,
             };
+            // Which field is being read, for a value of the wrong type.
+            self.reading.set(Some(slot));
             match slot {
                 Slot::Id => record.id = map.next_value::<Option<IdValue>>()?.map(|v| v.0),
                 // A second text field (the last one counts) is owned, the buffer being taken.
@@ -621,6 +625,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+            self.reading.set(None);
         }
         // One field can be both the text and the headline (`--text-field title`).
         if names.title == names.text {
@@ -743,15 +748,76 @@ fn parse<'a>(
     let text = std::str::from_utf8(line)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let record = RecordSeed { names, text_buf }
-        .deserialize(&mut de)
-        .and_then(|r| de.end().map(|()| r))
-        .map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            format!("invalid JSON: {msg} (column {})", e.column())
-        })?;
+    let reading = std::cell::Cell::new(None);
+    let record = RecordSeed {
+        names,
+        text_buf,
+        reading: &reading,
+    }
+    .deserialize(&mut de)
+    .and_then(|r| de.end().map(|()| r))
+    .map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let field = match reading.get() {
+            Some(Slot::Id) => Some(&names.id),
+            Some(Slot::Text) => Some(&names.text),
+            Some(Slot::Title) => Some(&names.title),
+            Some(Slot::Source) => Some(&names.source),
+            Some(Slot::Published) => Some(&names.published),
+            Some(Slot::Url) => Some(&names.url),
+            Some(Slot::Other) | None => None,
+        };
+        match (e.classify(), field) {
+            // Valid JSON, a value of the wrong type: the field is named.
+            (serde_json::error::Category::Data, Some(field)) => {
+                format!("field `{field}`: {msg} (column {})", e.column())
+            }
+            _ => format!("invalid JSON: {msg} (column {})", e.column()),
+        }
+    })?;
     Ok(record)
+}
+
+/// The id of a line that is valid JSON but not a valid record (a field of the wrong type), for
+/// its reject; `None` when the line is not a JSON object or its id cannot be read.
+pub fn id_of_rejected(line: &[u8], names: &FieldNames) -> Option<ArticleId> {
+    struct IdOnly<'f>(&'f str);
+    impl<'de> DeserializeSeed<'de> for IdOnly<'_> {
+        type Value = Option<ArticleId>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for IdOnly<'_> {
+        type Value = Option<ArticleId>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut id = None;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == self.0 {
+                    id = map
+                        .next_value::<Option<IdValue>>()
+                        .ok()
+                        .flatten()
+                        .map(|v| v.0);
+                    if id.is_none() {
+                        return Ok(None);
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(id)
+        }
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let id = IdOnly(&names.id).deserialize(&mut de).ok().flatten();
+    // Only a line that is one JSON object, nothing after it.
+    de.end().ok().and(id)
 }
 
 /// Parses a publication date: RFC 3339 date-time, a date alone (midnight UTC), a date-time
@@ -826,6 +892,29 @@ pub fn accept(
 mod tests {
     use super::*;
 
+    /// A line that is JSON but not a valid record keeps its id for the reject; other lines
+    /// have none.
+    #[test]
+    fn the_id_of_a_rejected_line() {
+        let names = FieldNames::default();
+        let cases: [(&str, Option<&str>); 7] = [
+            (r#"{"id":"a","text":5}"#, Some("a")),
+            (r#"{"title":[1],"id":7,"text":"t"}"#, Some("7")),
+            (r#"{"id":1.5,"text":"t"}"#, None),
+            (r#"{"text":5}"#, None),
+            (r#"{"id":"a","text":"t""#, None),
+            (r#"[1,2]"#, None),
+            (r#"{"id":"b","text":"t"} x"#, None),
+        ];
+        for (line, want) in cases {
+            let got = id_of_rejected(line.as_bytes(), &names);
+            assert_eq!(got.as_ref().map(ArticleId::as_str), want, "{line}");
+        }
+        // The reason names the field whose value has the wrong type.
+        let reason = parse_record(br#"{"id":"a","text":5}"#, &names).unwrap_err();
+        assert!(reason.starts_with("field `text`:"), "{reason}");
+    }
+
     fn check(line: &str) -> Result<Article, String> {
         let names = FieldNames::default();
         let loc = LineLocation {
@@ -851,8 +940,14 @@ mod tests {
                 r#"{"id":"a","text":null}"#,
                 Err("missing required field `text`"),
             ),
-            (r#"{"id":1.5,"text":"t"}"#, Err("invalid JSON")),
-            (r#"{"id":"a","text":5}"#, Err("invalid JSON")),
+            (
+                r#"{"id":1.5,"text":"t"}"#,
+                Err("field `id`: invalid type: floating point"),
+            ),
+            (
+                r#"{"id":"a","text":5}"#,
+                Err("field `text`: invalid type: integer"),
+            ),
             (r#"{"id":"a","text":"t""#, Err("invalid JSON")),
             (r#"[1,2]"#, Err("invalid JSON")),
             (r#"{"id":"a","text":"t"} x"#, Err("invalid JSON")),
@@ -911,24 +1006,24 @@ mod tests {
             ),
             (
                 r#"{"id":"a","text":5}"#,
-                Err("invalid JSON: invalid type: integer `5`, expected a string (column 18)"),
+                Err("field `text`: invalid type: integer `5`, expected a string (column 18)"),
             ),
             (
                 r#"{"id":"a","text":"x","title":[1]}"#,
-                Err("invalid JSON: invalid type: sequence, expected a string (column 29)"),
+                Err("field `title`: invalid type: sequence, expected a string (column 29)"),
             ),
             (
                 r#"{"id":"a","text":"x","source":{"a":1}}"#,
-                Err("invalid JSON: invalid type: map, expected a string (column 30)"),
+                Err("field `source`: invalid type: map, expected a string (column 30)"),
             ),
             (
                 r#"{"id":"a","text":"x","url":true}"#,
-                Err("invalid JSON: invalid type: boolean `true`, expected a string (column 31)"),
+                Err("field `url`: invalid type: boolean `true`, expected a string (column 31)"),
             ),
             (
                 r#"{"id":"a","text":"x","published":1.5}"#,
                 Err(
-                    "invalid JSON: invalid type: floating point `1.5`, expected a string (column 36)",
+                    "field `published`: invalid type: floating point `1.5`, expected a string (column 36)",
                 ),
             ),
             (
@@ -951,7 +1046,7 @@ mod tests {
             ),
             (
                 r#"{"id":"a","text":"t","text":7}"#,
-                Err("invalid JSON: invalid type: integer `7`, expected a string (column 29)"),
+                Err("field `text`: invalid type: integer `7`, expected a string (column 29)"),
             ),
         ];
         let names = FieldNames::default();

@@ -1369,7 +1369,11 @@ fn scan_and_sign(
                         }
                         let record = match parse_record_in(line, names, text_buf) {
                             Ok(r) => r,
-                            Err(reason) => return (Scanned::Bad { id: None, reason }, 0),
+                            Err(reason) => {
+                                let id = crate::ingest::id_of_rejected(line, names)
+                                    .map(|i| i.to_string());
+                                return (Scanned::Bad { id, reason }, 0);
+                            }
                         };
                         match accept(&record, names, chunk.location(idx)) {
                             Ok(article) => {

@@ -363,14 +363,14 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
         (
             "id neither string nor integer",
             Bad::Line(br#"{"id":1.5,"text":"t"}"#),
-            "invalid JSON",
+            "field `id`: invalid type: floating point `1.5`, expected a string or an integer",
             None,
         ),
         (
             "text not a string",
             Bad::Line(br#"{"id":"b","text":["t"]}"#),
-            "invalid JSON",
-            None,
+            "field `text`: invalid type: sequence, expected a string",
+            Some("b"),
         ),
         (
             "invalid UTF-8",
@@ -1218,7 +1218,7 @@ fn remapped_field_names() {
             6,
             "field `date`: `nope` is not an RFC 3339 or RFC 2822 date",
         ),
-        (7, "invalid JSON"),
+        (7, "field `link`: invalid type: integer `5`"),
     ];
     assert_eq!(rejects.len(), expected.len(), "{rejects:?}");
     for ((line, reason), (want_line, want)) in rejects.iter().zip(expected) {
