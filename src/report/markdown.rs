@@ -477,18 +477,22 @@ impl<'a> Page<'a> {
         }
         // Clusters of very short texts under different headlines: usually the same page
         // furniture scraped instead of the articles ("Chat with us in Facebook Messenger…").
+        // Not when the headline is the text (headline input), and headlines that differ in case
+        // only are the same.
+        let headline_text = self.config.fields.text == self.config.fields.title;
         let short: Vec<&crate::cluster::Cluster> = run
             .clusters
             .clusters
             .iter()
             .filter(|c| {
                 let a = &run.articles;
-                let titles: std::collections::BTreeSet<Option<&str>> = c
+                let titles: std::collections::BTreeSet<Option<String>> = c
                     .members
                     .iter()
-                    .map(|&d| a[d as usize].title.as_deref())
+                    .map(|&d| a[d as usize].title.as_deref().map(str::to_lowercase))
                     .collect();
-                titles.len() > 1
+                !headline_text
+                    && titles.len() > 1
                     && c.members
                         .iter()
                         .all(|&d| a[d as usize].text_chars < SHORT_TEXT_CHARS)

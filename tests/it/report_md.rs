@@ -459,6 +459,25 @@ fn short_texts_under_different_headlines_are_flagged() {
     write(dir.path(), "copies.jsonl", &same);
     let md = report_md(dir.path(), "copies.jsonl", &[]);
     assert!(!md.contains("page furniture"), "{md}");
+    // Headlines that differ in case only are one headline.
+    let case = [
+        jline(json!({"id": "a", "title": "News in 2 minutes", "text": furniture})),
+        jline(json!({"id": "b", "title": "News in 2 Minutes", "text": furniture})),
+    ]
+    .join("\n");
+    write(dir.path(), "case.jsonl", &case);
+    let md = report_md(dir.path(), "case.jsonl", &[]);
+    assert!(!md.contains("page furniture"), "{md}");
+    // With the headline as the text, short texts are what the input is: no warning.
+    let headlines = [
+        jline(json!({"id": "a", "title": "Stocks rise on strong earnings at big banks"})),
+        jline(json!({"id": "b", "title": "Stocks rise on strong earnings at big banks!"})),
+    ]
+    .join("\n");
+    write(dir.path(), "headlines.jsonl", &headlines);
+    let md = report_md(dir.path(), "headlines.jsonl", &["--text-field", "title"]);
+    assert!(md.contains("1 duplicate cluster"), "{md}");
+    assert!(!md.contains("page furniture"), "{md}");
 }
 
 /// Headlines with empty texts: the warning about articles without words points to
