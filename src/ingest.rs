@@ -798,13 +798,11 @@ pub fn id_of_rejected(line: &[u8], names: &FieldNames) -> Option<ArticleId> {
             let mut id = None;
             while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                 if key == self.0 {
-                    id = map
-                        .next_value::<Option<IdValue>>()
-                        .ok()
-                        .flatten()
-                        .map(|v| v.0);
-                    if id.is_none() {
-                        return Ok(None);
+                    // The last id key counts, as in the record parser; an id of the wrong
+                    // type makes the id unreadable.
+                    match map.next_value::<Option<IdValue>>() {
+                        Ok(value) => id = value.map(|v| v.0),
+                        Err(_) => return Ok(None),
                     }
                 } else {
                     map.next_value::<IgnoredAny>()?;
@@ -897,7 +895,7 @@ mod tests {
     #[test]
     fn the_id_of_a_rejected_line() {
         let names = FieldNames::default();
-        let cases: [(&str, Option<&str>); 7] = [
+        let cases: [(&str, Option<&str>); 9] = [
             (r#"{"id":"a","text":5}"#, Some("a")),
             (r#"{"title":[1],"id":7,"text":"t"}"#, Some("7")),
             (r#"{"id":1.5,"text":"t"}"#, None),
@@ -905,6 +903,8 @@ mod tests {
             (r#"{"id":"a","text":"t""#, None),
             (r#"[1,2]"#, None),
             (r#"{"id":"b","text":"t"} x"#, None),
+            (r#"{"id":null,"id":"c","text":5}"#, Some("c")),
+            (r#"{"id":"a","id":null,"text":5}"#, None),
         ];
         for (line, want) in cases {
             let got = id_of_rejected(line.as_bytes(), &names);

@@ -495,14 +495,14 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `deduped.jsonl`; returns how many articles were kept and the texts the people's
-/// reports quote.
+/// Writes `deduped.jsonl` under its temporary name; returns it (to be committed), how many
+/// articles were kept and the texts the people's reports quote.
 fn write_deduped(
     run: &DedupRun,
     config: &DedupConfig,
     out_dir: &Path,
     progress: &dyn Progress,
-) -> Result<(usize, QuotedTexts)> {
+) -> Result<(AtomicFile, usize, QuotedTexts)> {
     let articles = &run.articles;
     let clusters = &run.clusters;
     let canonical_of = |doc: usize| {
@@ -568,8 +568,8 @@ fn write_deduped(
         })?;
     }
     progress.finish();
-    file.commit()?;
-    Ok((kept, quoted))
+    // Committed by the caller, once the other outputs are written.
+    Ok((file, kept, quoted))
 }
 
 /// Writes every `dedup` output into `out_dir` (created if absent). Returns the seconds spent.
@@ -595,7 +595,9 @@ pub fn write_dedup(
         (deduped, tables)
     });
     tables?;
-    let (kept, quoted) = deduped?;
+    // Only now: a failed table must not leave a new deduped.jsonl beside older outputs.
+    let (deduped, kept, quoted) = deduped?;
+    deduped.commit()?;
 
     let write_s = clock.elapsed().as_secs_f64();
     let mut timings = serde_json::Map::new();

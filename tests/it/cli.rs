@@ -795,6 +795,35 @@ fn a_bad_line_before_a_broken_input_is_reported_first() {
     assert!(run.stderr.contains("dupid.jsonl:2"), "{}", run.stderr);
 }
 
+/// When one output cannot be written, deduped.jsonl (written on its own thread) is not put in
+/// place either: a failed run does not leave a new corpus beside other runs' outputs.
+#[test]
+fn a_failed_output_keeps_deduped_jsonl_out() {
+    let texts = distinct_texts(2);
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        lines(&[
+            &jline(json!({"id": "a", "text": texts[0]})),
+            &jline(json!({"id": "b", "text": texts[0]})),
+            &jline(json!({"id": "c", "text": texts[1]})),
+        ]),
+    );
+    let out = dir.path().join("out");
+    // A directory where articles.jsonl goes: its rename fails.
+    std::fs::create_dir_all(out.join("articles.jsonl")).unwrap();
+    std::fs::write(out.join("articles.jsonl").join("x"), "").unwrap();
+    let run = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("articles.jsonl"), "{}", run.stderr);
+    assert_eq!(
+        file_names(&out),
+        BTreeSet::from(["articles.jsonl".to_string()]),
+        "only the blocking directory is left"
+    );
+}
+
 #[test]
 fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
     let cases: &[(&str, Feed, Vec<u8>)] = &[
