@@ -10,14 +10,17 @@
 //! sits well left of `t` and pairs just above the threshold are kept.
 //!
 //! Candidates come from sorting `(band key, doc)` per band and pairing the documents of each
-//! run of equal keys. A bucket larger than [`MAX_BUCKET`] (thousands of identical boilerplate
+//! run of equal keys. Only the top 32 bits of each band key take part ([`BandKeys`], 4 bytes
+//! per band and document, computed while signing): two bands that differ but agree there are
+//! a rare extra candidate (about `n²/2³³` per band for `n` documents), which verification
+//! rejects on its estimate. A bucket larger than [`MAX_BUCKET`] (thousands of identical boilerplate
 //! pages) does not produce all its pairs: each member is paired with the next [`HUGE_BUCKET_WINDOW`]
 //! members only, which keeps the work linear and still links identical documents into one
 //! cluster.
 
 use rayon::prelude::*;
 
-use crate::minhash::Signatures;
+use crate::minhash::{Signatures, Slot};
 use crate::shingle::fmix64;
 
 /// Weight of the false-positive area in [`LshParams::choose`].
@@ -116,38 +119,105 @@ pub struct Candidates {
     pub largest_bucket: usize,
 }
 
+/// The top 32 bits of [`band_key`]: what [`candidates`] sorts on.
+#[inline]
+pub fn short_band_key(slots: &[Slot]) -> u32 {
+    (band_key(slots) >> 32) as u32
+}
+
+/// Each document's [`short_band_key`] per band, in document order: `4 · bands` bytes per
+/// document, all that finding candidates needs of the signatures.
+#[derive(Debug, Clone, Default)]
+pub struct BandKeys {
+    bands: usize,
+    keys: Vec<u32>,
+}
+
+impl BandKeys {
+    /// No document yet, `bands` keys each.
+    pub fn new(bands: usize) -> BandKeys {
+        BandKeys {
+            bands,
+            keys: Vec::new(),
+        }
+    }
+
+    /// The keys of every signature in `sigs`.
+    pub fn of(sigs: &Signatures, params: &LshParams) -> BandKeys {
+        let mut keys = Vec::with_capacity(sigs.len() * params.bands);
+        keys.par_extend(
+            (0..sigs.len())
+                .into_par_iter()
+                .flat_map_iter(|d| band_keys_of(sigs.get(d), params)),
+        );
+        BandKeys {
+            bands: params.bands,
+            keys,
+        }
+    }
+
+    /// Appends the keys of documents computed elsewhere ([`band_keys_of`], `bands` per document).
+    pub fn extend(&mut self, keys: &[u32]) {
+        debug_assert_eq!(keys.len() % self.bands.max(1), 0);
+        self.keys.extend_from_slice(keys);
+    }
+
+    /// Replaces the keys of document `doc` with those of its (new) signature `row`.
+    pub fn set(&mut self, doc: usize, row: &[Slot], params: &LshParams) {
+        let at = doc * self.bands;
+        for (key, new) in self.keys[at..at + self.bands]
+            .iter_mut()
+            .zip(band_keys_of(row, params))
+        {
+            *key = new;
+        }
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.keys.len().checked_div(self.bands).unwrap_or(0)
+    }
+
+    /// True when there is no document.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The [`short_band_key`] of each band of one signature.
+pub fn band_keys_of<'a>(row: &'a [Slot], params: &LshParams) -> impl Iterator<Item = u32> + 'a {
+    let rows = params.rows;
+    (0..params.bands).map(move |b| short_band_key(&row[b * rows..(b + 1) * rows]))
+}
+
 /// Finds candidate pairs among the documents whose `eligible` flag is set.
-pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> Candidates {
-    let docs: Vec<u32> = (0..sigs.len() as u32)
+pub fn candidates(keys: &BandKeys, eligible: &[bool], params: &LshParams) -> Candidates {
+    debug_assert_eq!(keys.bands, params.bands);
+    let docs: Vec<u32> = (0..keys.len() as u32)
         .filter(|&d| eligible[d as usize])
         .collect();
     let mut packed: Vec<u64> = Vec::new();
-    // Each band key with the document in its low bits, sorted as one u64: half the bytes of a
-    // (key, doc) pair to move. The key keeps its top 64 - `doc_bits` bits; two keys that agree
-    // there only are a rare extra candidate, which verification rejects.
-    let doc_bits = (usize::BITS - sigs.len().max(2).saturating_sub(1).leading_zeros()).max(1);
-    let doc_mask = (1u64 << doc_bits) - 1;
-    let mut keys: Vec<u64> = Vec::with_capacity(docs.len());
+    // Each band key above its document, sorted as one u64: half the bytes of a (key, doc) pair
+    // to move.
+    const DOC_MASK: u64 = u32::MAX as u64;
+    let mut sorted: Vec<u64> = Vec::with_capacity(docs.len());
     let mut huge_buckets = 0;
     let mut largest_bucket = 0;
     let mut deduped_len = 0;
     for band_idx in 0..params.bands {
-        let lo = band_idx * params.rows;
-        let hi = lo + params.rows;
-        keys.clear();
-        keys.par_extend(
-            docs.par_iter()
-                .map(|&d| (band_key(&sigs.get(d as usize)[lo..hi]) & !doc_mask) | u64::from(d)),
-        );
-        keys.par_sort_unstable();
+        sorted.clear();
+        sorted.par_extend(docs.par_iter().map(|&d| {
+            (u64::from(keys.keys[d as usize * keys.bands + band_idx]) << 32) | u64::from(d)
+        }));
+        sorted.par_sort_unstable();
         let mut start = 0;
-        while start < keys.len() {
-            let key = keys[start] & !doc_mask;
+        while start < sorted.len() {
+            let key = sorted[start] & !DOC_MASK;
             let mut end = start + 1;
-            while end < keys.len() && keys[end] & !doc_mask == key {
+            while end < sorted.len() && sorted[end] & !DOC_MASK == key {
                 end += 1;
             }
-            let bucket = &keys[start..end];
+            let bucket = &sorted[start..end];
             largest_bucket = largest_bucket.max(bucket.len());
             let window = if bucket.len() > MAX_BUCKET {
                 huge_buckets += 1;
@@ -156,9 +226,9 @@ pub fn candidates(sigs: &Signatures, eligible: &[bool], params: &LshParams) -> C
                 bucket.len()
             };
             for (i, &a) in bucket.iter().enumerate() {
-                let a = a & doc_mask;
+                let a = a & DOC_MASK;
                 for &b in bucket.iter().skip(i + 1).take(window) {
-                    let b = b & doc_mask;
+                    let b = b & DOC_MASK;
                     // Members are sorted by doc within a bucket, so a < b.
                     packed.push((a << 32) | b);
                 }
@@ -233,7 +303,7 @@ mod tests {
             sigs.extend_from_block(&[1, 2, 3, 4]);
         }
         let params = LshParams::with(1, 4, 0.8);
-        let c = candidates(&sigs, &vec![true; n], &params);
+        let c = candidates(&BandKeys::of(&sigs, &params), &vec![true; n], &params);
         assert_eq!(c.huge_buckets, 1);
         assert_eq!(c.largest_bucket, n);
         assert!(c.pairs.len() <= n * HUGE_BUCKET_WINDOW);
@@ -247,7 +317,45 @@ mod tests {
         for _ in 0..3 {
             sigs.extend_from_block(&[9, 9]);
         }
-        let c = candidates(&sigs, &[true, false, true], &LshParams::with(1, 2, 0.5));
+        let params = LshParams::with(1, 2, 0.5);
+        let c = candidates(&BandKeys::of(&sigs, &params), &[true, false, true], &params);
         assert_eq!(c.pairs, vec![(0, 2)]);
+    }
+
+    #[test]
+    fn candidates_are_the_pairs_that_share_a_band() {
+        // Oracle: every pair of documents, compared band by band on the slots themselves.
+        // Slots from a small alphabet make many bands agree.
+        let (n, params) = (300, LshParams::with(6, 3, 0.5));
+        let mut sigs = Signatures::new(params.bands * params.rows);
+        let mut state = 7u64;
+        for _ in 0..n {
+            let row: Vec<u32> = (0..params.bands * params.rows)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 33) % 3) as u32
+                })
+                .collect();
+            sigs.extend_from_block(&row);
+        }
+        let eligible: Vec<bool> = (0..n).map(|d| d % 7 != 3).collect();
+        let mut expected = Vec::new();
+        for a in 0..n {
+            for b in a + 1..n {
+                let (sa, sb) = (sigs.get(a), sigs.get(b));
+                let share = (0..params.bands).any(|band| {
+                    let r = band * params.rows..(band + 1) * params.rows;
+                    sa[r.clone()] == sb[r]
+                });
+                if share && eligible[a] && eligible[b] {
+                    expected.push((a as u32, b as u32));
+                }
+            }
+        }
+        assert!(expected.len() > 1000, "{} pairs", expected.len());
+        let c = candidates(&BandKeys::of(&sigs, &params), &eligible, &params);
+        assert_eq!(c.pairs, expected);
     }
 }

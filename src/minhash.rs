@@ -269,23 +269,55 @@ pub fn fold_slot(value: u32) -> Slot {
 /// one contiguous row of `num_perm` slots. Rows live in blocks of [`BLOCK_DOCS`] documents,
 /// each allocated at its final size, so a growing matrix never holds more than one partly
 /// filled block beyond what it stores (a single `Vec` would double, and copy, as it grows).
-#[derive(Debug, Clone, Default)]
+///
+/// A large run need not hold every row. After [`Signatures::spill_to`], each full block can be
+/// written to a file and dropped ([`Signatures::spill_full_blocks`]); once the documents that
+/// still need their signatures are known (those in candidate pairs), [`Signatures::keep_only`]
+/// reads back just their rows. [`Signatures::get`] of any other document then panics.
+#[derive(Debug, Clone)]
 pub struct Signatures {
     num_perm: usize,
     len: usize,
-    blocks: Vec<Vec<Slot>>,
+    block_docs: usize,
+    blocks: Vec<Block>,
+    /// Where full blocks go, and how many blocks are already there.
+    spill: Option<(std::sync::Arc<std::fs::File>, usize)>,
 }
 
-/// Documents per block of [`Signatures`] (a power of two).
+#[derive(Debug, Clone)]
+enum Block {
+    /// Every row of the block.
+    Rows(Vec<Slot>),
+    /// Written to the spill file; no row in memory.
+    Spilled,
+    /// The rows of some documents, read back: their places in the block (ascending) and rows.
+    Kept { docs: Vec<u16>, rows: Vec<Slot> },
+}
+
+impl Default for Signatures {
+    fn default() -> Self {
+        Signatures::new(0)
+    }
+}
+
+/// Documents per block of [`Signatures`] (a power of two, at most 2^16).
 pub const BLOCK_DOCS: usize = 1 << 14;
 
 impl Signatures {
     /// An empty matrix of `num_perm`-slot signatures.
     pub fn new(num_perm: usize) -> Signatures {
+        Signatures::with_block_docs(num_perm, BLOCK_DOCS)
+    }
+
+    /// An empty matrix whose blocks hold `block_docs` rows (tests use small blocks).
+    fn with_block_docs(num_perm: usize, block_docs: usize) -> Signatures {
+        assert!((1..=1 << 16).contains(&block_docs));
         Signatures {
             num_perm,
             len: 0,
+            block_docs,
             blocks: Vec::new(),
+            spill: None,
         }
     }
 
@@ -305,30 +337,68 @@ impl Signatures {
     }
 
     /// The (folded) signature of document `doc`.
+    ///
+    /// # Panics
+    ///
+    /// If `doc` is out of range, or its row was spilled and not kept by
+    /// [`Signatures::keep_only`].
     pub fn get(&self, doc: usize) -> &[Slot] {
         assert!(doc < self.len, "signature {doc} of {}", self.len);
-        let at = (doc % BLOCK_DOCS) * self.num_perm;
-        &self.blocks[doc / BLOCK_DOCS][at..at + self.num_perm]
+        let k = self.num_perm;
+        let local = doc % self.block_docs;
+        match &self.blocks[doc / self.block_docs] {
+            Block::Rows(rows) => &rows[local * k..(local + 1) * k],
+            Block::Kept { docs, rows } => match docs.binary_search(&(local as u16)) {
+                Ok(i) => &rows[i * k..(i + 1) * k],
+                Err(_) => panic!("the signature of document {doc} was not kept"),
+            },
+            Block::Spilled => panic!("the signature of document {doc} is spilled"),
+        }
     }
 
-    /// Replaces the signature of document `doc` with a freshly computed one.
-    pub fn set(&mut self, doc: usize, signature: &[u32]) {
+    /// Replaces the signature of document `doc` with a freshly computed one (in the spill file
+    /// if its block is there).
+    ///
+    /// # Panics
+    ///
+    /// If `doc` is out of range, or after [`Signatures::keep_only`].
+    pub fn set(&mut self, doc: usize, signature: &[u32]) -> std::io::Result<()> {
         assert!(doc < self.len, "signature {doc} of {}", self.len);
-        let at = (doc % BLOCK_DOCS) * self.num_perm;
-        let row = &mut self.blocks[doc / BLOCK_DOCS][at..at + self.num_perm];
-        for (slot, &value) in row.iter_mut().zip(signature) {
-            *slot = fold_slot(value);
+        let k = self.num_perm;
+        let local = doc % self.block_docs;
+        match &mut self.blocks[doc / self.block_docs] {
+            Block::Rows(rows) => {
+                let row = &mut rows[local * k..(local + 1) * k];
+                for (slot, &value) in row.iter_mut().zip(signature) {
+                    *slot = fold_slot(value);
+                }
+                Ok(())
+            }
+            Block::Spilled => {
+                let (file, _) = self.spill.as_ref().expect("spilled blocks have a file");
+                let bytes: Vec<u8> = signature
+                    .iter()
+                    .flat_map(|&v| fold_slot(v).to_le_bytes())
+                    .collect();
+                let at = (doc * k * std::mem::size_of::<Slot>()) as u64;
+                std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at)
+            }
+            Block::Kept { .. } => panic!("signature {doc} set after keep_only"),
         }
     }
 
     /// The row of the next document, in a block with room for it.
     fn next_row(&mut self) -> &mut Vec<Slot> {
-        if self.len.is_multiple_of(BLOCK_DOCS) {
-            self.blocks
-                .push(Vec::with_capacity(BLOCK_DOCS * self.num_perm));
+        if self.len.is_multiple_of(self.block_docs) {
+            self.blocks.push(Block::Rows(Vec::with_capacity(
+                self.block_docs * self.num_perm,
+            )));
         }
         self.len += 1;
-        self.blocks.last_mut().expect("a block was just made")
+        match self.blocks.last_mut() {
+            Some(Block::Rows(rows)) => rows,
+            _ => unreachable!("the last block is never spilled"),
+        }
     }
 
     /// Appends one signature that is already folded (read from an index).
@@ -353,6 +423,90 @@ impl Signatures {
             self.next_row().extend(row.iter().map(|&v| fold_slot(v)));
         }
     }
+
+    /// From now on, [`Signatures::spill_full_blocks`] writes full blocks to `file` (empty, and
+    /// private to this matrix: an unnamed temporary file) and drops them from memory.
+    pub fn spill_to(&mut self, file: std::fs::File) {
+        self.spill = Some((std::sync::Arc::new(file), 0));
+    }
+
+    /// Writes every full block not yet written to the spill file and drops its rows; nothing
+    /// without [`Signatures::spill_to`]. Block `b` lies at byte `b · block_docs · num_perm · 2`,
+    /// its slots little-endian.
+    pub fn spill_full_blocks(&mut self) -> std::io::Result<()> {
+        let Some((file, spilled)) = &mut self.spill else {
+            return Ok(());
+        };
+        let full = self.len / self.block_docs;
+        let block_bytes = self.block_docs * self.num_perm * std::mem::size_of::<Slot>();
+        let mut bytes = Vec::with_capacity(block_bytes);
+        while *spilled < full {
+            let block = std::mem::replace(&mut self.blocks[*spilled], Block::Spilled);
+            let Block::Rows(rows) = block else {
+                unreachable!("blocks are spilled in order, once");
+            };
+            bytes.clear();
+            bytes.extend(rows.iter().flat_map(|s| s.to_le_bytes()));
+            drop(rows);
+            std::os::unix::fs::FileExt::write_all_at(
+                &**file,
+                &bytes,
+                (*spilled * block_bytes) as u64,
+            )?;
+            *spilled += 1;
+        }
+        Ok(())
+    }
+
+    /// True when some rows are in the spill file rather than in memory.
+    pub fn is_spilled(&self) -> bool {
+        self.spill.as_ref().is_some_and(|(_, spilled)| *spilled > 0)
+    }
+
+    /// Reads back, from the spill file, the rows of the documents in `docs` (ascending,
+    /// distinct) and forgets the file; rows still in memory stay. Afterwards only the
+    /// documents of `docs` and those of blocks never spilled have a signature. Nothing without
+    /// [`Signatures::spill_to`].
+    pub fn keep_only(&mut self, docs: &[u32]) -> std::io::Result<()> {
+        let Some((file, _)) = self.spill.take() else {
+            return Ok(());
+        };
+        let k = self.num_perm;
+        let block_bytes = self.block_docs * k * std::mem::size_of::<Slot>();
+        let mut bytes = vec![0u8; block_bytes];
+        let mut rest = docs;
+        for (b, block) in self.blocks.iter_mut().enumerate() {
+            let end = rest.partition_point(|&d| (d as usize) < (b + 1) * self.block_docs);
+            let (in_block, after) = rest.split_at(end);
+            rest = after;
+            if !matches!(block, Block::Spilled) {
+                continue;
+            }
+            let mut kept_docs = Vec::with_capacity(in_block.len());
+            let mut rows = Vec::with_capacity(in_block.len() * k);
+            if !in_block.is_empty() {
+                std::os::unix::fs::FileExt::read_exact_at(
+                    &*file,
+                    &mut bytes,
+                    (b * block_bytes) as u64,
+                )?;
+                for &d in in_block {
+                    let local = d as usize % self.block_docs;
+                    kept_docs.push(local as u16);
+                    let row = &bytes[local * k * 2..(local + 1) * k * 2];
+                    rows.extend(
+                        row.chunks_exact(2)
+                            .map(|p| Slot::from_le_bytes([p[0], p[1]])),
+                    );
+                }
+            }
+            *block = Block::Kept {
+                docs: kept_docs,
+                rows,
+            };
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -374,13 +528,64 @@ mod tests {
                 sigs.push_folded(&folded);
             }
         }
-        sigs.set(BLOCK_DOCS, &row(5));
+        sigs.set(BLOCK_DOCS, &row(5)).unwrap();
         assert_eq!(sigs.len(), n);
         for d in [0, 1, BLOCK_DOCS - 1, BLOCK_DOCS, BLOCK_DOCS + 1, n - 1] {
             let src = if d == BLOCK_DOCS { 5 } else { d };
             let expected: Vec<Slot> = row(src).iter().map(|&v| fold_slot(v)).collect();
             assert_eq!(sigs.get(d), &expected[..], "doc {d}");
         }
+    }
+
+    #[test]
+    fn spilled_rows_come_back_for_the_documents_kept() {
+        let (k, block_docs, n) = (3, 4, 19);
+        let row = |d: usize| [d as u32, (d * 7) as u32, u32::MAX - d as u32];
+        let folded = |d: usize| -> Vec<Slot> { row(d).iter().map(|&v| fold_slot(v)).collect() };
+        let mut sigs = Signatures::with_block_docs(k, block_docs);
+        sigs.spill_to(tempfile::tempfile().unwrap());
+        for d in 0..n {
+            sigs.extend_from_folded(&folded(d));
+            if d % 5 == 0 {
+                sigs.spill_full_blocks().unwrap();
+            }
+        }
+        sigs.spill_full_blocks().unwrap();
+        assert!(sigs.is_spilled());
+        // Blocks 0..4 are in the file; the partial last block (16..19) stays in memory.
+        assert!(matches!(sigs.blocks[3], Block::Spilled));
+        assert!(matches!(sigs.blocks[4], Block::Rows(_)));
+        // A set reaches a spilled row and a row in memory alike.
+        sigs.set(5, &row(100)).unwrap();
+        sigs.set(17, &row(200)).unwrap();
+        let keep = [0, 3, 5, 6, 13, 17];
+        sigs.keep_only(&keep).unwrap();
+        assert!(!sigs.is_spilled());
+        for d in keep.into_iter().chain([16, 18]) {
+            let d = d as usize;
+            let expected = match d {
+                5 => folded(100),
+                17 => folded(200),
+                d => folded(d),
+            };
+            assert_eq!(sigs.get(d), &expected[..], "doc {d}");
+        }
+        for d in [1, 4, 8, 15] {
+            let got = std::panic::catch_unwind(|| sigs.get(d).to_vec());
+            assert!(got.is_err(), "doc {d} was not kept");
+        }
+    }
+
+    #[test]
+    fn without_a_spill_file_nothing_is_spilled() {
+        let mut sigs = Signatures::with_block_docs(2, 2);
+        for d in 0..5u32 {
+            sigs.extend_from_block(&[d, d + 1]);
+        }
+        sigs.spill_full_blocks().unwrap();
+        sigs.keep_only(&[1]).unwrap();
+        assert!(!sigs.is_spilled());
+        assert_eq!(sigs.get(4), &[fold_slot(4), fold_slot(5)]);
     }
 
     fn set(range: std::ops::Range<u64>) -> Vec<u64> {

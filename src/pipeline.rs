@@ -24,7 +24,7 @@ use crate::ingest::{
     Article, Chunk, FieldNames, Input, LineLocation, Record, Reject, accept, for_each_chunk,
     parse_record_in,
 };
-use crate::lsh::{LshParams, candidates};
+use crate::lsh::{BandKeys, LshParams, band_keys_of, candidates};
 use crate::minhash::{MAX_NUM_PERM, MinHasher, Signatures, SketchKind, Slot, fold_slot};
 use crate::normalize::{
     BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token, source_key,
@@ -63,6 +63,11 @@ pub struct DedupConfig {
     pub stories: Option<StoryConfig>,
     /// A persistent index to deduplicate against and then update (nightly runs).
     pub index: Option<IndexConfig>,
+    /// Where a run without an index keeps the signatures it does not need in memory: an
+    /// unnamed temporary file in this directory, gone when the run ends. Finding candidates
+    /// needs only 4 bytes per band of each signature; the whole signature is read back for
+    /// the documents in candidate pairs alone. `None` keeps every signature in memory.
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// Where the persistent index is and how long it keeps articles.
@@ -94,6 +99,7 @@ impl Default for DedupConfig {
             boilerplate_min_docs: 5,
             stories: None,
             index: None,
+            spill_dir: None,
         }
     }
 }
@@ -260,7 +266,9 @@ pub struct DedupRun {
     pub has_shingles: Vec<bool>,
     /// Rejected lines and files, in input order.
     pub rejects: Vec<Reject>,
-    /// One signature per article.
+    /// One signature per article; when the run spilled signatures
+    /// ([`DedupConfig::spill_dir`]), only those of the articles in candidate pairs (every
+    /// article of a cluster among them).
     pub signatures: Signatures,
     /// The LSH parameters used.
     pub lsh: LshParams,
@@ -756,12 +764,18 @@ pub fn dedup_with_index(
     // One pass: validate every line, keep metadata, sign, gather lines for learning.
     let clock = Instant::now();
     progress.start("signatures", Some(total_bytes));
+    // Without an index, full signatures wait on disk until candidates are known (an index
+    // run stores them all, and nightly batches are small).
+    let spill = match (&config.spill_dir, &index) {
+        (Some(dir), None) => Some(tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?),
+        _ => None,
+    };
     let mut scanned = scan_and_sign(
         &inputs,
         config,
-        &stage,
-        &hasher,
+        (&stage, &hasher, &lsh),
         indexed_ids.as_deref(),
+        spill,
         progress,
     )?;
     drop(indexed_ids);
@@ -785,6 +799,7 @@ pub fn dedup_with_index(
             progress.start("boilerplate", Some(total_bytes));
             let k = config.num_perm;
             let (articles, signatures) = (&scanned.articles, &mut scanned.signatures);
+            let band_keys = &mut scanned.band_keys;
             let has_shingles = &mut scanned.has_shingles;
             let mut block: Vec<u32> = Vec::new();
             // Per article: whether it has shingles; `None` if its line no longer parses.
@@ -812,7 +827,12 @@ pub fn dedup_with_index(
                     let Some(has) = nonempty[i] else {
                         return Err(input_changed(&inputs, &articles[doc as usize]));
                     };
-                    signatures.set(doc as usize, &block[i * k..(i + 1) * k]);
+                    let sig = &block[i * k..(i + 1) * k];
+                    signatures
+                        .set(doc as usize, sig)
+                        .map_err(|e| spill_error(config, e))?;
+                    let folded: Vec<Slot> = sig.iter().map(|&v| fold_slot(v)).collect();
+                    band_keys.set(doc as usize, &folded, &lsh);
                     has_shingles[doc as usize] = has;
                 }
                 Ok(())
@@ -826,6 +846,7 @@ pub fn dedup_with_index(
         mut articles,
         rejects,
         mut signatures,
+        band_keys,
         has_shingles,
         terms,
         mut stats,
@@ -835,7 +856,16 @@ pub fn dedup_with_index(
 
     // Candidates.
     let clock = Instant::now();
-    let found = candidates(&signatures, &has_shingles, &lsh);
+    let found = candidates(&band_keys, &has_shingles, &lsh);
+    drop(band_keys);
+    if signatures.is_spilled() {
+        let mut docs: Vec<u32> = found.pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+        docs.par_sort_unstable();
+        docs.dedup();
+        signatures
+            .keep_only(&docs)
+            .map_err(|e| spill_error(config, e))?;
+    }
     stats.candidate_pairs = found.pairs.len() as u64;
     stats.huge_buckets = found.huge_buckets as u64;
     stats.largest_bucket = found.largest_bucket as u64;
@@ -1179,12 +1209,24 @@ struct Signed {
     scanned: Vec<(Scanned, u64)>,
     /// The chunk's signatures, folded, `k` per line.
     block: Vec<Slot>,
+    /// Their band keys, `bands` per line.
+    keys: Vec<u32>,
+}
+
+/// The error for a failed write or read of the signatures' spill file.
+fn spill_error(config: &DedupConfig, e: std::io::Error) -> Error {
+    let dir = config.spill_dir.clone().unwrap_or_default();
+    Error::io(
+        dir,
+        std::io::Error::new(e.kind(), format!("signature spill file: {e}")),
+    )
 }
 
 struct ScanOutput {
     articles: Vec<Article>,
     rejects: Vec<Reject>,
     signatures: Signatures,
+    band_keys: BandKeys,
     has_shingles: Vec<bool>,
     learner: BoilerplateLearner,
     line_keys: LineKeys,
@@ -1196,16 +1238,22 @@ struct ScanOutput {
 fn scan_and_sign(
     inputs: &[Input],
     config: &DedupConfig,
-    stage: &ShingleStage<'_>,
-    hasher: &MinHasher,
+    (stage, hasher, lsh): (&ShingleStage<'_>, &MinHasher, &LshParams),
     indexed_ids: Option<&[u128]>,
+    spill: Option<std::fs::File>,
     progress: &dyn Progress,
 ) -> Result<ScanOutput> {
     let k = config.num_perm;
+    let bands = lsh.bands;
+    let mut signatures = Signatures::new(k);
+    if let Some(file) = spill {
+        signatures.spill_to(file);
+    }
     let mut out = ScanOutput {
         articles: Vec::new(),
         rejects: Vec::new(),
-        signatures: Signatures::new(k),
+        signatures,
+        band_keys: BandKeys::new(bands),
         has_shingles: Vec::new(),
         learner: BoilerplateLearner::default(),
         line_keys: LineKeys::default(),
@@ -1235,12 +1283,13 @@ fn scan_and_sign(
     // The serial part (ids, learner, signatures appended) of one chunk runs while the next
     // chunk is signed in parallel: with few cores, a merge between parallel steps would leave
     // all but one idle.
-    let mut merge = |signed: Signed| -> Result<Vec<Slot>> {
+    let mut merge = |signed: Signed| -> Result<(Vec<Slot>, Vec<u32>)> {
         let Signed {
             input: input_idx,
             first_line,
             scanned,
             block,
+            keys,
         } = signed;
         let input = &inputs[input_idx as usize];
         let file_stats = &mut out.stats.inputs[input_idx as usize];
@@ -1302,6 +1351,7 @@ fn scan_and_sign(
                             out.line_keys.push(sample.as_ref());
                             out.signatures
                                 .extend_from_folded(&block[idx * k..(idx + 1) * k]);
+                            out.band_keys.extend(&keys[idx * bands..(idx + 1) * bands]);
                             out.has_shingles.push(nonempty);
                             if config.stories.is_some() {
                                 out.terms.push(terms);
@@ -1342,68 +1392,81 @@ fn scan_and_sign(
                 reason,
             });
         }
-        Ok(block)
+        out.signatures
+            .spill_full_blocks()
+            .map_err(|e| spill_error(config, e))?;
+        Ok((block, keys))
     };
     let mut pending: Option<Signed> = None;
-    let mut spare: Vec<Slot> = Vec::new();
+    let mut spare: (Vec<Slot>, Vec<u32>) = Default::default();
     let read = for_each_chunk(inputs, |_, chunk| {
         progress.advance(chunk.raw_bytes);
         progress.advance_articles(chunk.lines.len() as u64);
-        let mut block = std::mem::take(&mut spare);
+        let (mut block, mut keys) = std::mem::take(&mut spare);
         block.clear();
         block.resize(chunk.lines.len() * k, 0);
+        keys.clear();
+        keys.resize(chunk.lines.len() * bands, 0);
         let (merged, scanned) = rayon::join(
             || pending.take().map(&mut merge).transpose(),
             || {
                 let scanned: Vec<(Scanned, u64)> = block
                     .par_chunks_mut(k)
+                    .zip(keys.par_chunks_mut(bands))
                     .enumerate()
-                    .map_init(Default::default, |(text_buf, scratch), (idx, sig)| {
-                        let line = chunk.line(idx);
-                        if line.iter().all(u8::is_ascii_whitespace) {
-                            return (Scanned::Blank, 0);
-                        }
-                        if u32::try_from(chunk.lines[idx].1 - chunk.lines[idx].0).is_err() {
-                            let reason = "line longer than 4 GiB".to_string();
-                            return (Scanned::Bad { id: None, reason }, 0);
-                        }
-                        let record = match parse_record_in(line, names, text_buf) {
-                            Ok(r) => r,
-                            Err(reason) => {
-                                let id = crate::ingest::id_of_rejected(line, names)
-                                    .map(|i| i.to_string());
-                                return (Scanned::Bad { id, reason }, 0);
+                    .map_init(
+                        Default::default,
+                        |(text_buf, scratch), (idx, (sig, key))| {
+                            let line = chunk.line(idx);
+                            if line.iter().all(u8::is_ascii_whitespace) {
+                                return (Scanned::Blank, 0);
                             }
-                        };
-                        match accept(&record, names, chunk.location(idx)) {
-                            Ok(article) => {
-                                let text = record.text.as_deref().unwrap_or("");
-                                let sample =
-                                    learn.then(|| LineSample::of(text, record.source.as_deref()));
-                                stage.shingle(&record, &nothing_learned, scratch);
-                                scratch.signature.resize(k, 0);
-                                hasher.sign(&scratch.hashes, &mut scratch.signature);
-                                for (slot, &value) in sig.iter_mut().zip(&scratch.signature) {
-                                    *slot = fold_slot(value);
+                            if u32::try_from(chunk.lines[idx].1 - chunk.lines[idx].0).is_err() {
+                                let reason = "line longer than 4 GiB".to_string();
+                                return (Scanned::Bad { id: None, reason }, 0);
+                            }
+                            let record = match parse_record_in(line, names, text_buf) {
+                                Ok(r) => r,
+                                Err(reason) => {
+                                    let id = crate::ingest::id_of_rejected(line, names)
+                                        .map(|i| i.to_string());
+                                    return (Scanned::Bad { id, reason }, 0);
                                 }
-                                let nonempty = !scratch.hashes.is_empty();
-                                let terms = config.stories.as_ref().map_or_else(Vec::new, |sc| {
-                                    extract_terms(record.title.as_deref(), text, sc)
-                                });
-                                (
-                                    Scanned::Good(article, sample, nonempty, terms),
-                                    text.len() as u64,
-                                )
+                            };
+                            match accept(&record, names, chunk.location(idx)) {
+                                Ok(article) => {
+                                    let text = record.text.as_deref().unwrap_or("");
+                                    let sample = learn
+                                        .then(|| LineSample::of(text, record.source.as_deref()));
+                                    stage.shingle(&record, &nothing_learned, scratch);
+                                    scratch.signature.resize(k, 0);
+                                    hasher.sign(&scratch.hashes, &mut scratch.signature);
+                                    for (slot, &value) in sig.iter_mut().zip(&scratch.signature) {
+                                        *slot = fold_slot(value);
+                                    }
+                                    for (key, new) in key.iter_mut().zip(band_keys_of(sig, lsh)) {
+                                        *key = new;
+                                    }
+                                    let nonempty = !scratch.hashes.is_empty();
+                                    let terms =
+                                        config.stories.as_ref().map_or_else(Vec::new, |sc| {
+                                            extract_terms(record.title.as_deref(), text, sc)
+                                        });
+                                    (
+                                        Scanned::Good(article, sample, nonempty, terms),
+                                        text.len() as u64,
+                                    )
+                                }
+                                Err(reason) => (
+                                    Scanned::Bad {
+                                        id: record.id.map(|i| i.to_string()),
+                                        reason,
+                                    },
+                                    0,
+                                ),
                             }
-                            Err(reason) => (
-                                Scanned::Bad {
-                                    id: record.id.map(|i| i.to_string()),
-                                    reason,
-                                },
-                                0,
-                            ),
-                        }
-                    })
+                        },
+                    )
                     .collect();
                 scanned
             },
@@ -1416,6 +1479,7 @@ fn scan_and_sign(
             first_line: chunk.first_line,
             scanned,
             block,
+            keys,
         });
         Ok(())
     });
@@ -1567,6 +1631,75 @@ mod tests {
         std::fs::write(&path, lines.join("\n")).unwrap();
         let inputs = open_inputs(&[path], dir.path()).unwrap();
         dedup(inputs, config, &Silent).unwrap()
+    }
+
+    /// A run that spills signatures to disk gives the run that keeps them in memory (the
+    /// oracle): the same edges, clusters and statistics, with re-signed articles in spilled
+    /// blocks and near-copies across blocks. Afterwards it holds only the signatures of
+    /// articles in candidate pairs.
+    #[test]
+    fn a_spilled_run_equals_one_in_memory() {
+        let n = 2 * crate::minhash::BLOCK_DOCS + 300;
+        let mut state = 1u64;
+        let mut word = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            format!("w{}", (state >> 40) % 5000)
+        };
+        let mut docs: Vec<(String, String, &str)> = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut text: Vec<String> = (0..100).map(|_| word()).collect();
+            // Every 40th article copies one 20,000 earlier, one word changed.
+            if i % 40 == 0 && i >= 20_000 {
+                text = docs[i - 20_000].1.split(' ').map(String::from).collect();
+                text[3] = word();
+            }
+            let mut text = text.join(" ");
+            let source = if i % 3 == 0 {
+                "bugle.example"
+            } else {
+                "other.example"
+            };
+            if source == "bugle.example" && !(i % 40 == 0 && i >= 20_000) {
+                text.push_str("\nThe Bugle is printed in Springfield");
+            }
+            docs.push((format!("d{i}"), text, source));
+        }
+        let in_memory = run_on(&docs, &DedupConfig::default());
+        let spill_dir = tempfile::tempdir().unwrap();
+        let spilled = run_on(
+            &docs,
+            &DedupConfig {
+                spill_dir: Some(spill_dir.path().to_path_buf()),
+                ..DedupConfig::default()
+            },
+        );
+        assert!(in_memory.stats.relearned_articles > 10_000);
+        assert!(in_memory.clusters.clusters.len() > 200);
+        assert_eq!(spilled.edges, in_memory.edges);
+        assert_eq!(spilled.clusters.cluster_of, in_memory.clusters.cluster_of);
+        // The statistics, but for the inputs' (temporary) paths.
+        let stats = |run: &DedupRun| {
+            let mut v = serde_json::to_value(&run.stats).unwrap();
+            for input in v["inputs"].as_array_mut().unwrap() {
+                input.as_object_mut().unwrap().remove("path");
+            }
+            v
+        };
+        assert_eq!(stats(&spilled), stats(&in_memory));
+        for &(a, b) in &spilled.edges {
+            for d in [a as usize, b as usize] {
+                assert_eq!(spilled.signatures.get(d), in_memory.signatures.get(d));
+            }
+        }
+        // An article in no candidate pair, in the first (spilled) block, has no signature left.
+        let lone = (0..n as u32)
+            .find(|&d| in_memory.clusters.cluster_of[d as usize].is_none())
+            .unwrap() as usize;
+        assert!(std::panic::catch_unwind(|| spilled.signatures.get(lone).to_vec()).is_err());
+        // The spill file was unnamed: nothing is left in its directory.
+        assert_eq!(std::fs::read_dir(spill_dir.path()).unwrap().count(), 0);
     }
 
     /// The one-pass signing plus re-signing of the articles a learned line touches gives the

@@ -180,6 +180,8 @@ impl DedupArgs {
                 dir: dir.clone(),
                 max_age_days: self.index_max_age,
             }),
+            // Beside the outputs: a disk with room for them has room for 2 bytes per slot.
+            spill_dir: Some(self.out.clone()),
         }
     }
 }
