@@ -127,60 +127,148 @@ pub fn short_band_key(slots: &[Slot]) -> u32 {
 
 /// Each document's [`short_band_key`] per band, in document order: `4 · bands` bytes per
 /// document, all that finding candidates needs of the signatures.
+///
+/// After [`BandKeys::spill_to`], full blocks of [`crate::minhash::BLOCK_DOCS`] documents can
+/// go to a file ([`BandKeys::spill_full_blocks`]), each block band by band, so that
+/// [`candidates`] reads one band at a time ([`BandKeys::band`]) and memory holds one band's
+/// keys instead of all of them.
 #[derive(Debug, Clone, Default)]
 pub struct BandKeys {
     bands: usize,
-    keys: Vec<u32>,
+    block_docs: usize,
+    /// Number of documents.
+    len: usize,
+    /// The keys of the documents from `tail_start` on, `bands` per document.
+    tail: Vec<u32>,
+    tail_start: usize,
+    spill: Option<std::sync::Arc<std::fs::File>>,
+    /// New keys of documents already spilled (articles signed again), `bands` each.
+    overrides: std::collections::BTreeMap<u32, Vec<u32>>,
 }
 
 impl BandKeys {
     /// No document yet, `bands` keys each.
     pub fn new(bands: usize) -> BandKeys {
+        BandKeys::with_block_docs(bands, crate::minhash::BLOCK_DOCS)
+    }
+
+    fn with_block_docs(bands: usize, block_docs: usize) -> BandKeys {
         BandKeys {
             bands,
-            keys: Vec::new(),
+            block_docs,
+            ..BandKeys::default()
         }
     }
 
     /// The keys of every signature in `sigs`.
     pub fn of(sigs: &Signatures, params: &LshParams) -> BandKeys {
-        let mut keys = Vec::with_capacity(sigs.len() * params.bands);
-        keys.par_extend(
+        let mut keys = BandKeys::new(params.bands);
+        keys.tail.par_extend(
             (0..sigs.len())
                 .into_par_iter()
                 .flat_map_iter(|d| band_keys_of(sigs.get(d), params)),
         );
-        BandKeys {
-            bands: params.bands,
-            keys,
-        }
+        keys.len = sigs.len();
+        keys
     }
 
     /// Appends the keys of documents computed elsewhere ([`band_keys_of`], `bands` per document).
     pub fn extend(&mut self, keys: &[u32]) {
         debug_assert_eq!(keys.len() % self.bands.max(1), 0);
-        self.keys.extend_from_slice(keys);
+        self.tail.extend_from_slice(keys);
+        self.len += keys.len() / self.bands.max(1);
     }
 
     /// Replaces the keys of document `doc` with those of its (new) signature `row`.
     pub fn set(&mut self, doc: usize, row: &[Slot], params: &LshParams) {
-        let at = doc * self.bands;
-        for (key, new) in self.keys[at..at + self.bands]
-            .iter_mut()
-            .zip(band_keys_of(row, params))
-        {
-            *key = new;
+        let keys = band_keys_of(row, params);
+        if doc >= self.tail_start {
+            let at = (doc - self.tail_start) * self.bands;
+            for (key, new) in self.tail[at..at + self.bands].iter_mut().zip(keys) {
+                *key = new;
+            }
+        } else {
+            self.overrides.insert(doc as u32, keys.collect());
         }
     }
 
     /// Number of documents.
     pub fn len(&self) -> usize {
-        self.keys.len().checked_div(self.bands).unwrap_or(0)
+        self.len
     }
 
     /// True when there is no document.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len == 0
+    }
+
+    /// From now on, [`BandKeys::spill_full_blocks`] writes full blocks to `file` (empty, and
+    /// private to these keys: an unnamed temporary file).
+    pub fn spill_to(&mut self, file: std::fs::File) {
+        self.spill = Some(std::sync::Arc::new(file));
+    }
+
+    fn block_bytes(&self) -> usize {
+        self.block_docs * self.bands * 4
+    }
+
+    /// Writes every full block of documents still in memory to the spill file, band by band
+    /// (block `b`, band `j` at byte `(b · bands + j) · block_docs · 4`, little-endian), and
+    /// drops it; nothing without [`BandKeys::spill_to`].
+    pub fn spill_full_blocks(&mut self) -> std::io::Result<()> {
+        let Some(file) = &self.spill else {
+            return Ok(());
+        };
+        let (bands, block_docs) = (self.bands, self.block_docs);
+        let mut bytes = Vec::with_capacity(self.block_bytes());
+        let mut written = 0;
+        while self.tail.len() - written >= block_docs * bands {
+            let block = &self.tail[written..written + block_docs * bands];
+            bytes.clear();
+            for j in 0..bands {
+                bytes.extend(
+                    block
+                        .iter()
+                        .skip(j)
+                        .step_by(bands)
+                        .flat_map(|k| k.to_le_bytes()),
+                );
+            }
+            let b = self.tail_start / block_docs;
+            std::os::unix::fs::FileExt::write_all_at(
+                &**file,
+                &bytes,
+                (b * self.block_bytes()) as u64,
+            )?;
+            written += block_docs * bands;
+            self.tail_start += block_docs;
+        }
+        self.tail.drain(..written);
+        Ok(())
+    }
+
+    /// The keys of band `band` of every document, in document order, into `out` (cleared
+    /// first).
+    pub fn band(&self, band: usize, out: &mut Vec<u32>) -> std::io::Result<()> {
+        out.clear();
+        out.reserve(self.len);
+        if let Some(file) = &self.spill {
+            let mut bytes = vec![0u8; self.block_docs * 4];
+            for b in 0..self.tail_start / self.block_docs {
+                let at = b * self.block_bytes() + band * self.block_docs * 4;
+                std::os::unix::fs::FileExt::read_exact_at(&**file, &mut bytes, at as u64)?;
+                out.extend(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]])),
+                );
+            }
+        }
+        out.extend(self.tail.iter().skip(band).step_by(self.bands.max(1)));
+        for (&doc, keys) in &self.overrides {
+            out[doc as usize] = keys[band];
+        }
+        Ok(())
     }
 }
 
@@ -190,8 +278,13 @@ pub fn band_keys_of<'a>(row: &'a [Slot], params: &LshParams) -> impl Iterator<It
     (0..params.bands).map(move |b| short_band_key(&row[b * rows..(b + 1) * rows]))
 }
 
-/// Finds candidate pairs among the documents whose `eligible` flag is set.
-pub fn candidates(keys: &BandKeys, eligible: &[bool], params: &LshParams) -> Candidates {
+/// Finds candidate pairs among the documents whose `eligible` flag is set (fails only if
+/// spilled keys cannot be read back).
+pub fn candidates(
+    keys: &BandKeys,
+    eligible: &[bool],
+    params: &LshParams,
+) -> std::io::Result<Candidates> {
     debug_assert_eq!(keys.bands, params.bands);
     let docs: Vec<u32> = (0..keys.len() as u32)
         .filter(|&d| eligible[d as usize])
@@ -200,15 +293,18 @@ pub fn candidates(keys: &BandKeys, eligible: &[bool], params: &LshParams) -> Can
     // Each band key above its document, sorted as one u64: half the bytes of a (key, doc) pair
     // to move.
     const DOC_MASK: u64 = u32::MAX as u64;
+    let mut band_keys: Vec<u32> = Vec::new();
     let mut sorted: Vec<u64> = Vec::with_capacity(docs.len());
     let mut huge_buckets = 0;
     let mut largest_bucket = 0;
     let mut deduped_len = 0;
     for band_idx in 0..params.bands {
+        keys.band(band_idx, &mut band_keys)?;
         sorted.clear();
-        sorted.par_extend(docs.par_iter().map(|&d| {
-            (u64::from(keys.keys[d as usize * keys.bands + band_idx]) << 32) | u64::from(d)
-        }));
+        sorted.par_extend(
+            docs.par_iter()
+                .map(|&d| (u64::from(band_keys[d as usize]) << 32) | u64::from(d)),
+        );
         sorted.par_sort_unstable();
         let mut start = 0;
         while start < sorted.len() {
@@ -245,14 +341,14 @@ pub fn candidates(keys: &BandKeys, eligible: &[bool], params: &LshParams) -> Can
     }
     packed.par_sort_unstable();
     packed.dedup();
-    Candidates {
+    Ok(Candidates {
         pairs: packed
             .into_iter()
             .map(|p| ((p >> 32) as u32, p as u32))
             .collect(),
         huge_buckets,
         largest_bucket,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -303,7 +399,7 @@ mod tests {
             sigs.extend_from_block(&[1, 2, 3, 4]);
         }
         let params = LshParams::with(1, 4, 0.8);
-        let c = candidates(&BandKeys::of(&sigs, &params), &vec![true; n], &params);
+        let c = candidates(&BandKeys::of(&sigs, &params), &vec![true; n], &params).unwrap();
         assert_eq!(c.huge_buckets, 1);
         assert_eq!(c.largest_bucket, n);
         assert!(c.pairs.len() <= n * HUGE_BUCKET_WINDOW);
@@ -318,7 +414,7 @@ mod tests {
             sigs.extend_from_block(&[9, 9]);
         }
         let params = LshParams::with(1, 2, 0.5);
-        let c = candidates(&BandKeys::of(&sigs, &params), &[true, false, true], &params);
+        let c = candidates(&BandKeys::of(&sigs, &params), &[true, false, true], &params).unwrap();
         assert_eq!(c.pairs, vec![(0, 2)]);
     }
 
@@ -355,7 +451,26 @@ mod tests {
             }
         }
         assert!(expected.len() > 1000, "{} pairs", expected.len());
-        let c = candidates(&BandKeys::of(&sigs, &params), &eligible, &params);
+        let c = candidates(&BandKeys::of(&sigs, &params), &eligible, &params).unwrap();
+        assert_eq!(c.pairs, expected);
+        // The same keys spilled in blocks of 16, some set again after their block was
+        // written, give the same candidates.
+        let mut keys = BandKeys::with_block_docs(params.bands, 16);
+        keys.spill_to(tempfile::tempfile().unwrap());
+        for d in 0..n {
+            keys.extend(&band_keys_of(sigs.get((d * 7) % n), &params).collect::<Vec<_>>());
+            if d % 13 == 0 {
+                keys.spill_full_blocks().unwrap();
+            }
+        }
+        keys.spill_full_blocks().unwrap();
+        assert_eq!(keys.tail_start, n / 16 * 16);
+        for d in 0..n {
+            if (d * 7) % n != d {
+                keys.set(d, sigs.get(d), &params);
+            }
+        }
+        let c = candidates(&keys, &eligible, &params).unwrap();
         assert_eq!(c.pairs, expected);
     }
 }

@@ -767,7 +767,10 @@ pub fn dedup_with_index(
     // Without an index, full signatures wait on disk until candidates are known (an index
     // run stores them all, and nightly batches are small).
     let spill = match (&config.spill_dir, &index) {
-        (Some(dir), None) => Some(tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?),
+        (Some(dir), None) => {
+            let file = || tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e));
+            Some((file()?, file()?))
+        }
         _ => None,
     };
     let mut scanned = scan_and_sign(
@@ -856,7 +859,7 @@ pub fn dedup_with_index(
 
     // Candidates.
     let clock = Instant::now();
-    let found = candidates(&band_keys, &has_shingles, &lsh);
+    let found = candidates(&band_keys, &has_shingles, &lsh).map_err(|e| spill_error(config, e))?;
     drop(band_keys);
     if signatures.is_spilled() {
         let mut docs: Vec<u32> = found.pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
@@ -882,16 +885,15 @@ pub fn dedup_with_index(
     let mut edges = sorted.accepted;
     if !sorted.ambiguous.is_empty() {
         progress.start("exact check", Some(total_bytes));
-        let exact = exact_sets(
+        let accepted = exact_accepted(
             &inputs,
             &articles,
-            &stage,
-            &learned,
+            (&stage, &learned),
             &sorted.ambiguous,
+            threshold,
             progress,
         )?;
         progress.finish();
-        let accepted = verify_exact(&sorted.ambiguous, threshold, |d| exact.get(d));
         stats.exact_accepted = accepted.len() as u64;
         edges.extend(accepted);
     }
@@ -1240,20 +1242,22 @@ fn scan_and_sign(
     config: &DedupConfig,
     (stage, hasher, lsh): (&ShingleStage<'_>, &MinHasher, &LshParams),
     indexed_ids: Option<&[u128]>,
-    spill: Option<std::fs::File>,
+    spill: Option<(std::fs::File, std::fs::File)>,
     progress: &dyn Progress,
 ) -> Result<ScanOutput> {
     let k = config.num_perm;
     let bands = lsh.bands;
     let mut signatures = Signatures::new(k);
-    if let Some(file) = spill {
-        signatures.spill_to(file);
+    let mut band_keys = BandKeys::new(bands);
+    if let Some((for_signatures, for_keys)) = spill {
+        signatures.spill_to(for_signatures);
+        band_keys.spill_to(for_keys);
     }
     let mut out = ScanOutput {
         articles: Vec::new(),
         rejects: Vec::new(),
         signatures,
-        band_keys: BandKeys::new(bands),
+        band_keys,
         has_shingles: Vec::new(),
         learner: BoilerplateLearner::default(),
         line_keys: LineKeys::default(),
@@ -1394,6 +1398,7 @@ fn scan_and_sign(
         }
         out.signatures
             .spill_full_blocks()
+            .and_then(|()| out.band_keys.spill_full_blocks())
             .map_err(|e| spill_error(config, e))?;
         Ok((block, keys))
     };
@@ -1507,45 +1512,22 @@ fn scan_and_sign(
     Ok(out)
 }
 
-/// Sorted, deduplicated shingle sets of the documents named in `pairs`, each shingle as the
-/// high 32 bits of its hash, in one array.
+/// Calls `f` with each batch of the `docs` (ascending, distinct) read from the inputs, in order,
+/// and their sorted, deduplicated shingle sets, each shingle as the high 32 bits of its hash.
 ///
 /// 32 bits halve what the sets hold (at 1M articles they were the run's peak memory). Two
 /// different shingles of a pair then share a value with probability about |A ∪ B|² / 2³³ (one
 /// pair in a few thousand, for news-length texts), which moves that pair's Jaccard by
 /// 1 / |A ∪ B|.
-struct ExactSets {
-    docs: Vec<u32>,
-    /// `values[starts[i]..starts[i + 1]]` is the set of `docs[i]`.
-    starts: Vec<usize>,
-    values: Vec<u32>,
-}
-
-impl ExactSets {
-    fn get(&self, doc: u32) -> &[u32] {
-        let idx = self
-            .docs
-            .binary_search(&doc)
-            .expect("every document of an ambiguous pair was shingled");
-        &self.values[self.starts[idx]..self.starts[idx + 1]]
-    }
-}
-
-fn exact_sets(
+fn for_each_shingle_set(
     inputs: &[Input],
     articles: &[Article],
-    stage: &ShingleStage<'_>,
-    learned: &LearnedBoilerplate,
-    pairs: &[(u32, u32)],
+    (stage, learned): (&ShingleStage<'_>, &LearnedBoilerplate),
+    docs: &[u32],
     progress: &dyn Progress,
-) -> Result<ExactSets> {
-    let mut docs: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
-    docs.par_sort_unstable();
-    docs.dedup();
-    let mut starts: Vec<usize> = Vec::with_capacity(docs.len() + 1);
-    starts.push(0);
-    let mut values: Vec<u32> = Vec::new();
-    for_each_wanted_article(inputs, articles, &docs, progress, |chunk, wanted| {
+    mut f: impl FnMut(&[u32], Vec<Vec<u32>>) -> Result<()>,
+) -> Result<()> {
+    for_each_wanted_article(inputs, articles, docs, progress, |chunk, wanted| {
         let got: Vec<std::result::Result<Vec<u32>, u32>> = wanted
             .par_iter()
             .map_init(Default::default, |(text_buf, scratch), &doc| {
@@ -1562,22 +1544,102 @@ fn exact_sets(
                     .ok_or(doc)
             })
             .collect();
-        for set in got {
-            match set {
-                Ok(set) => {
-                    values.extend_from_slice(&set);
-                    starts.push(values.len());
-                }
-                Err(doc) => return Err(input_changed(inputs, &articles[doc as usize])),
-            }
+        let sets = got
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, u32>>()
+            .map_err(|doc| input_changed(inputs, &articles[doc as usize]))?;
+        f(wanted, sets)
+    })
+}
+
+/// The `pairs` (sorted, `a < b`) whose exact Jaccard reaches `threshold`, sorted.
+///
+/// The documents are read in input order, and each pair is decided as soon as its later
+/// document is read; a document's set is dropped once its last partner has been read, so memory
+/// holds the sets still waiting for a partner rather than all of them.
+fn exact_accepted(
+    inputs: &[Input],
+    articles: &[Article],
+    shingling: (&ShingleStage<'_>, &LearnedBoilerplate),
+    pairs: &[(u32, u32)],
+    threshold: f64,
+    progress: &dyn Progress,
+) -> Result<Vec<(u32, u32)>> {
+    // The last document each document must wait for (itself, if none comes later).
+    let mut last: AHashMap<u32, u32> = AHashMap::new();
+    for &(a, b) in pairs {
+        for d in [a, b] {
+            let l = last.entry(d).or_insert(b);
+            *l = (*l).max(b);
         }
+    }
+    let mut docs: Vec<u32> = last.keys().copied().collect();
+    docs.par_sort_unstable();
+    // Pairs by their later document.
+    let mut by_later = pairs.to_vec();
+    by_later.par_sort_unstable_by_key(|&(a, b)| (b, a));
+    let mut live: AHashMap<u32, Vec<u32>> = AHashMap::new();
+    let mut accepted: Vec<(u32, u32)> = Vec::new();
+    let mut decided = 0;
+    for_each_shingle_set(
+        inputs,
+        articles,
+        shingling,
+        &docs,
+        progress,
+        |wanted, sets| {
+            live.extend(wanted.iter().copied().zip(sets));
+            let read_up_to = *wanted.last().expect("batches are not empty");
+            let end = decided + by_later[decided..].partition_point(|&(_, b)| b <= read_up_to);
+            let live_sets = &live;
+            accepted.extend(verify_exact(&by_later[decided..end], threshold, |d| {
+                &live_sets[&d]
+            }));
+            decided = end;
+            live.retain(|d, _| last[d] > read_up_to);
+            Ok(())
+        },
+    )?;
+    debug_assert_eq!(decided, by_later.len());
+    accepted.par_sort_unstable();
+    Ok(accepted)
+}
+
+/// Every set of the documents in `pairs` at once: the oracle of [`exact_accepted`] in tests.
+#[cfg(test)]
+struct ExactSets {
+    docs: Vec<u32>,
+    sets: Vec<Vec<u32>>,
+}
+
+#[cfg(test)]
+impl ExactSets {
+    fn get(&self, doc: u32) -> &[u32] {
+        let idx = self
+            .docs
+            .binary_search(&doc)
+            .expect("every document of an ambiguous pair was shingled");
+        &self.sets[idx]
+    }
+}
+
+#[cfg(test)]
+fn exact_sets(
+    inputs: &[Input],
+    articles: &[Article],
+    shingling: (&ShingleStage<'_>, &LearnedBoilerplate),
+    pairs: &[(u32, u32)],
+    progress: &dyn Progress,
+) -> Result<ExactSets> {
+    let mut docs: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    docs.par_sort_unstable();
+    docs.dedup();
+    let mut all = Vec::new();
+    for_each_shingle_set(inputs, articles, shingling, &docs, progress, |_, sets| {
+        all.extend(sets);
         Ok(())
     })?;
-    Ok(ExactSets {
-        docs,
-        starts,
-        values,
-    })
+    Ok(ExactSets { docs, sets: all })
 }
 
 #[cfg(test)]
@@ -1884,16 +1946,15 @@ mod tests {
         bytes[run.articles[3].location.offset as usize] = b'[';
         std::fs::write(&path, &bytes).unwrap();
         let stage = ShingleStage::of(&config);
-        let err = exact_sets(
+        let err = exact_accepted(
             &run.inputs,
             &run.articles,
-            &stage,
-            &run.learned,
+            (&stage, &run.learned),
             &[(2, 3)],
+            0.8,
             &Silent,
         )
-        .err()
-        .expect("a changed line is an error");
+        .expect_err("a changed line is an error");
         let message = err.to_string();
         assert!(
             message.contains("changed") && message.contains("line 4"),
@@ -1942,12 +2003,26 @@ mod tests {
         let sets = exact_sets(
             &run.inputs,
             &run.articles,
-            &stage,
-            &run.learned,
+            (&stage, &run.learned),
             &pairs,
             &Silent,
         )
         .unwrap();
+        // Deciding pairs as their later document is read, sets dropped after their last
+        // partner, gives what deciding them over all the sets at once gives.
+        for threshold in [0.1, 0.3, 0.5, 0.8] {
+            let streamed = exact_accepted(
+                &run.inputs,
+                &run.articles,
+                (&stage, &run.learned),
+                &pairs,
+                threshold,
+                &Silent,
+            )
+            .unwrap();
+            let oracle = verify_exact(&pairs, threshold, |d| sets.get(d));
+            assert_eq!(streamed, oracle, "threshold {threshold}");
+        }
         let full = |doc: u32| {
             let mut got = Vec::new();
             for_each_wanted_article(&run.inputs, &run.articles, &[doc], &Silent, |chunk, _| {
