@@ -275,11 +275,11 @@ pub fn cluster_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::{ArticleId, LineLocation};
+    use crate::ingest::{ArticleFields, ArticleId, LineLocation};
 
     fn article(id: &str, published: Option<i64>, chars: u32, source: &str) -> Article {
-        Article {
-            id: ArticleId::Str(id.into()),
+        Article::new(ArticleFields {
+            id: ArticleId::Str(id.into()).as_ref(),
             title: None,
             source: Some(source.into()),
             url: None,
@@ -291,7 +291,7 @@ mod tests {
                 offset: 0,
                 len: 0,
             },
-        }
+        })
     }
 
     fn config(keep: KeepRule) -> ClusterConfig {

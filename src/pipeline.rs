@@ -1303,33 +1303,33 @@ fn scan_and_sign(
                 Scanned::Blank => continue,
                 Scanned::Bad { id, reason } => (id, reason),
                 Scanned::Good(article, sample, nonempty, terms) => {
-                    let hash = xxhash_rust::xxh3::xxh3_64(article.id.as_str().as_bytes());
+                    let hash = xxhash_rust::xxh3::xxh3_64(article.id().as_str().as_bytes());
                     let earlier = seen_ids.get(&hash).and_then(|&first| {
                         std::iter::once(first)
                             .chain(same_hash.get(&hash).into_iter().flatten().copied())
                             .map(|d| &out.articles[d as usize])
-                            .find(|a| a.id.as_str() == article.id.as_str())
+                            .find(|a| a.id().as_str() == article.id().as_str())
                     });
                     let indexed = earlier.is_none()
                         && indexed_ids
-                            .is_some_and(|ids| ids.binary_search(&id_hash(&article.id)).is_ok());
+                            .is_some_and(|ids| ids.binary_search(&id_hash(article.id())).is_ok());
                     match earlier {
                         None if indexed => {
                             let stats = out.stats.index.get_or_insert_default();
                             stats.ids_already_indexed += 1;
                             (
-                                Some(article.id.to_string()),
+                                Some(article.id().to_string()),
                                 format!(
                                     "id `{}` is already in the index (added by an earlier batch)",
-                                    article.id
+                                    article.id()
                                 ),
                             )
                         }
                         Some(first) => (
-                            Some(article.id.to_string()),
+                            Some(article.id().to_string()),
                             format!(
                                 "duplicate id `{}` (first seen at {}:{})",
-                                article.id,
+                                article.id(),
                                 inputs[first.location.input as usize].display_name(),
                                 first.location.line
                             ),

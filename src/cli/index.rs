@@ -33,7 +33,7 @@ enum IndexCommand {
 
 #[derive(serde::Serialize)]
 struct ExportLine<'a> {
-    id: &'a storyhash::ingest::ArticleId,
+    id: storyhash::ingest::IdRef<'a>,
     source: Option<&'a str>,
     title: Option<&'a str>,
     url: Option<&'a str>,
@@ -65,10 +65,10 @@ fn export(dir: &std::path::Path) -> i32 {
             return Ok(());
         }
         let line = ExportLine {
-            id: &a.article.id,
+            id: a.article.id(),
             source: a.article.source.as_deref(),
-            title: a.article.title.as_deref(),
-            url: a.article.url.as_deref(),
+            title: a.article.title(),
+            url: a.article.url(),
             published: a.article.published.map(storyhash::ingest::format_published),
             batch: a.batch,
             dup_cluster: a.cluster,

@@ -51,7 +51,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ingest::{Article, ArticleId, LineLocation};
+use crate::ingest::{Article, ArticleFields, ArticleId, IdRef, LineLocation};
 use crate::lsh::{LshParams, MAX_BUCKET, band_key};
 use crate::minhash::{Signatures, Slot, estimate_jaccard};
 use format::{BinReader, BinWriter, Kind, NONE_I64, NONE_U32, crash_point, damaged};
@@ -1393,7 +1393,7 @@ impl Index {
                 oldest = Some(oldest.map_or(d, |o| o.min(d)));
                 newest = Some(newest.map_or(d, |o| o.max(d)));
             }
-            ids.push(id_hash(&r.article.id));
+            ids.push(id_hash(r.article.id()));
             write_record(&mut w, &r)?;
         }
         let docs_file = FileEntry::new(name("docs"), w.finish()?);
@@ -1682,7 +1682,7 @@ fn some_date(v: i64) -> Option<i64> {
 }
 
 /// The 128-bit hash of an id (its text), for checking tonight's ids against the index.
-pub fn id_hash(id: &ArticleId) -> u128 {
+pub fn id_hash(id: IdRef<'_>) -> u128 {
     xxhash_rust::xxh3::xxh3_128(id.as_str().as_bytes())
 }
 
@@ -1717,12 +1717,12 @@ fn write_record(w: &mut BinWriter, a: &Record<'_>) -> Result<()> {
     w.u32(a.article.text_chars)?;
     w.u32(a.cluster.unwrap_or(NONE_U32))?;
     w.u32(a.story.unwrap_or(NONE_U32))?;
-    let int_id = matches!(a.article.id, ArticleId::Int(_));
+    let int_id = a.article.id().is_int();
     w.bytes(&[u8::from(a.has_shingles) | (u8::from(int_id) << 1)])?;
-    w.str(a.article.id.as_str())?;
+    w.str(a.article.id().as_str())?;
     w.opt_str(a.article.source.as_deref())?;
-    w.opt_str(a.article.title.as_deref())?;
-    w.opt_str(a.article.url.as_deref())
+    w.opt_str(a.article.title())?;
+    w.opt_str(a.article.url())
 }
 
 fn read_article(r: &mut BinReader) -> Result<IndexedArticle> {
@@ -1739,18 +1739,21 @@ fn read_article(r: &mut BinReader) -> Result<IndexedArticle> {
     } else {
         ArticleId::Str(id)
     };
+    let source = r.opt_str()?.map(Into::into);
+    let title = r.opt_str()?;
+    let url = r.opt_str()?;
     Ok(IndexedArticle {
         g,
         batch,
-        article: Article {
-            id,
-            source: r.opt_str()?.map(Into::into),
-            title: r.opt_str()?,
-            url: r.opt_str()?,
+        article: Article::new(ArticleFields {
+            id: id.as_ref(),
+            title: title.as_deref(),
+            source,
+            url: url.as_deref(),
             published,
             text_chars,
             location: NOWHERE,
-        },
+        }),
         cluster: (cluster != NONE_U32).then_some(cluster),
         story: (story != NONE_U32).then_some(story),
         has_shingles: flags & 1 != 0,

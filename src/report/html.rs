@@ -830,10 +830,9 @@ fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
         }
         let head = &run.articles[st.headline_article as usize];
         let name = head
-            .title
-            .as_deref()
+            .title()
             .filter(|t| !t.trim().is_empty())
-            .unwrap_or(head.id.as_str());
+            .unwrap_or(head.id().as_str());
         series.push(Series {
             name: format!("#{} {}", run.story_id(story), clip(name, LEGEND_CHARS)),
             values,
@@ -1468,9 +1467,9 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let st = &stories.stories[story as usize];
     let articles = &run.articles;
     let head = &articles[st.headline_article as usize];
-    let heading = match head.title.as_deref() {
+    let heading = match head.title() {
         Some(t) if !t.trim().is_empty() => Esc(&clip(t, TITLE_CHARS)).to_string(),
-        _ => Esc(&clip(head.id.as_str(), ID_CHARS)).to_string(),
+        _ => Esc(&clip(head.id().as_str(), ID_CHARS)).to_string(),
     };
     // Outlets by number of articles, then by name (as in stories.jsonl).
     let outlets = super::outlets_by_count(st.articles.iter().map(|&d| &articles[d as usize]));
@@ -1734,11 +1733,11 @@ fn count_outlets(view: &View<'_>, members: &[u32]) -> usize {
 
 /// An article's title (or id), linked to its URL when that is an http(s) URL.
 fn title_cell(article: &crate::ingest::Article) -> String {
-    let title = match article.title.as_deref() {
+    let title = match article.title() {
         Some(t) if !t.trim().is_empty() => format!("{}", Esc(&clip(t, TITLE_CHARS))),
         _ => "<span class=\"muted\">(no title)</span>".into(),
     };
-    match article.url.as_deref().and_then(safe_url) {
+    match article.url().and_then(safe_url) {
         Some(url) => format!(
             "<a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">{title}</a>",
             Esc(url)
@@ -1767,9 +1766,9 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
         .iter()
         .map(|&d| view.similarity(d))
         .fold(1.0, f64::min);
-    let heading = match kept.title.as_deref() {
+    let heading = match kept.title() {
         Some(t) if !t.trim().is_empty() => Esc(&clip(t, TITLE_CHARS)).to_string(),
-        _ => Esc(&clip(kept.id.as_str(), ID_CHARS)).to_string(),
+        _ => Esc(&clip(kept.id().as_str(), ID_CHARS)).to_string(),
     };
     let _ = write!(
         out,
@@ -1795,7 +1794,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
         } else {
             ""
         };
-        let id = a.id.as_str();
+        let id = a.id().as_str();
         let _ = write!(
             out,
             "<tr data-row data-source=\"{src}\"{kept_attr}><td>{badge}</td>\
@@ -1832,7 +1831,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
                  <del>only in the kept copy</del> <ins>only in the member</ins>{}</p>\
                  <div class=\"difftext\">{}</div></details>",
                 Esc(&clip(
-                    m.source.as_deref().unwrap_or(m.id.as_str()),
+                    m.source.as_deref().unwrap_or(m.id().as_str()),
                     SOURCE_CHARS
                 )),
                 view.similarity(member),

@@ -489,7 +489,7 @@ impl<'a> Page<'a> {
                 let titles: std::collections::BTreeSet<Option<String>> = c
                     .members
                     .iter()
-                    .map(|&d| a[d as usize].title.as_deref().map(str::to_lowercase))
+                    .map(|&d| a[d as usize].title().map(str::to_lowercase))
                     .collect();
                 !headline_text
                     && titles.len() > 1
@@ -506,7 +506,7 @@ impl<'a> Page<'a> {
                 short.len(),
                 plural(short.len(), "cluster", "clusters"),
                 escape(
-                    run.articles[short[0].canonical as usize].id.as_str(),
+                    run.articles[short[0].canonical as usize].id().as_str(),
                     REASON_CHARS
                 )
             );
@@ -592,8 +592,8 @@ fn area(x: f64) -> String {
 
 /// An article as a table cell: its escaped title and id.
 fn article_cell(a: &Article) -> String {
-    let id = escape(a.id.as_str(), NAME_CHARS);
-    match a.title.as_deref().map(|t| escape(t, TITLE_CHARS)) {
+    let id = escape(a.id().as_str(), NAME_CHARS);
+    match a.title().map(|t| escape(t, TITLE_CHARS)) {
         Some(title) if !title.is_empty() => format!("{title} (id {id})"),
         _ => format!("id {id}"),
     }

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ingest::ArticleId;
+use crate::ingest::IdRef;
 use crate::lsh::LshParams;
 use crate::pipeline::{
     DedupConfig, DedupRun, RunStats, article_line, for_each_article_chunk, for_each_wanted_article,
@@ -205,7 +205,7 @@ pub fn text_field_hint(run: &DedupRun) -> &'static str {
         .iter()
         .filter(|&&h| !h)
         .count();
-    if empty * 2 > batch.len() && batch.iter().any(|a| a.title.is_some()) {
+    if empty * 2 > batch.len() && batch.iter().any(|a| a.title().is_some()) {
         " Most articles have a headline but no text: if the text is in another field, \
          --text-field names it (--text-field title for headline datasets)."
     } else {
@@ -319,12 +319,12 @@ fn copy_kept_runs(
 
 #[derive(Serialize)]
 struct ArticleLine<'a> {
-    id: &'a ArticleId,
+    id: IdRef<'a>,
     source: Option<&'a str>,
     title: Option<&'a str>,
     dup_cluster: Option<u32>,
     canonical: bool,
-    duplicate_of: Option<&'a ArticleId>,
+    duplicate_of: Option<IdRef<'a>>,
     similarity: Option<f64>,
     /// With an index: the batch of the kept copy when an earlier batch holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -344,7 +344,7 @@ struct StoryLine<'a> {
     outlets: Vec<&'a str>,
     first_published: Option<String>,
     last_published: Option<String>,
-    articles: Vec<&'a ArticleId>,
+    articles: Vec<IdRef<'a>>,
     dup_clusters: Vec<u32>,
     /// With an index: whether the story began in an earlier batch.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -353,7 +353,7 @@ struct StoryLine<'a> {
 
 #[derive(Serialize)]
 struct Member<'a> {
-    id: &'a ArticleId,
+    id: IdRef<'a>,
     source: Option<&'a str>,
     title: Option<&'a str>,
     similarity: f64,
@@ -366,7 +366,7 @@ struct Member<'a> {
 struct DuplicateLine<'a> {
     cluster: u32,
     size: usize,
-    canonical: &'a ArticleId,
+    canonical: IdRef<'a>,
     members: Vec<Member<'a>>,
 }
 
@@ -428,12 +428,12 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
     for (doc, a) in run.batch().iter().enumerate() {
         let canonical = canonical_of(doc);
         file.json_line(&ArticleLine {
-            id: &a.id,
+            id: a.id(),
             source: a.source.as_deref(),
-            title: a.title.as_deref(),
+            title: a.title(),
             dup_cluster: clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].id),
             canonical: canonical.is_none_or(|c| c == doc),
-            duplicate_of: canonical.filter(|&c| c != doc).map(|c| &articles[c].id),
+            duplicate_of: canonical.filter(|&c| c != doc).map(|c| articles[c].id()),
             similarity: clusters.similarity[doc],
             earlier_batch: run
                 .index
@@ -471,13 +471,13 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
         file.json_line(&DuplicateLine {
             cluster: c.id,
             size: c.members.len(),
-            canonical: &articles[c.canonical as usize].id,
+            canonical: articles[c.canonical as usize].id(),
             members: order
                 .iter()
                 .map(|&d| Member {
-                    id: &articles[d as usize].id,
+                    id: articles[d as usize].id(),
                     source: articles[d as usize].source.as_deref(),
-                    title: articles[d as usize].title.as_deref(),
+                    title: articles[d as usize].title(),
                     similarity: clusters.similarity[d as usize].unwrap_or(1.0),
                     earlier_batch: run.earlier_batch(d as usize),
                 })
@@ -703,7 +703,7 @@ fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> S
     dup_clusters.dedup();
     StoryLine {
         story: idx,
-        headline: articles[story.headline_article as usize].title.as_deref(),
+        headline: articles[story.headline_article as usize].title(),
         size: story.articles.len(),
         outlets: outlets.into_iter().map(|(o, _)| o).collect(),
         first_published: dates.clone().min().map(crate::ingest::format_published),
@@ -711,7 +711,7 @@ fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> S
         articles: story
             .articles
             .iter()
-            .map(|&d| &articles[d as usize].id)
+            .map(|&d| articles[d as usize].id())
             .collect(),
         dup_clusters,
         continued: run.story_continued(idx),
