@@ -30,9 +30,11 @@ use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::path::Path;
 
+use rayon::prelude::*;
 use similar::{ChangeTag, TextDiff};
 
 use crate::error::{Error, Result};
+
 use crate::minhash::estimate_jaccard;
 use crate::pipeline::{DedupConfig, DedupRun};
 
@@ -1641,9 +1643,18 @@ fn clusters(view: &View<'_>) -> Section {
         shown_of(shown.len(), n_clusters, "clusters"),
     );
 
-    for (rank, &c) in shown.iter().enumerate() {
-        cluster_card(view, c, rank < DIFF_CLUSTERS, &mut body);
-    }
+    // Cards are rendered in parallel: the word diffs of the first ones take most of the page's
+    // time.
+    let cards: Vec<String> = shown
+        .par_iter()
+        .enumerate()
+        .map(|(rank, &c)| {
+            let mut card = String::new();
+            cluster_card(view, c, rank < DIFF_CLUSTERS, &mut card);
+            card
+        })
+        .collect();
+    body.extend(cards);
 
     if !compact.is_empty() {
         let _ = write!(
