@@ -1459,6 +1459,82 @@ fn outputs_do_not_depend_on_the_thread_count() {
     }
 }
 
+/// A corpus larger than two blocks of signatures (16,384 articles each) is signed with its
+/// signatures and band keys spilled to the output directory: the outputs still do not depend
+/// on the thread count, copies in different blocks are found, and the spill files leave
+/// nothing behind.
+#[test]
+fn a_corpus_that_spills_signatures_gives_the_same_outputs_at_any_thread_count() {
+    let mut rng = Rng(11);
+    let vocabulary: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
+    let mut texts: Vec<String> = Vec::new();
+    let mut corpus = String::new();
+    let n = 2 * 16_384 + 1_000;
+    for i in 0..n {
+        let text = if i >= 20_000 && i % 100 == 0 {
+            // A copy of an article 20,000 earlier, in another block, one word changed.
+            let mut words: Vec<&str> = texts[i - 20_000].split(' ').collect();
+            words[7] = "changed";
+            words.join(" ")
+        } else {
+            (0..80)
+                .map(|_| vocabulary[rng.below(vocabulary.len())].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        corpus.push_str(&jline(json!({"id": format!("a{i}"), "text": text})));
+        corpus.push('\n');
+        texts.push(text);
+    }
+    let dir = tempdir();
+    let input = write(dir.path(), "corpus.jsonl", &corpus);
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        let run = dedup(
+            &[path_str(&input)],
+            &out,
+            &["-q", "--threads", threads],
+            None,
+        );
+        assert_eq!(run.code, 0, "--threads {threads}: {run:?}");
+        let o = Outputs::read(&out);
+        for i in (20_000..n).step_by(100) {
+            let (copy, original) = (json!(format!("a{i}")), json!(format!("a{}", i - 20_000)));
+            assert!(
+                !o.article(&copy)["dup_cluster"].is_null()
+                    && o.article(&copy)["dup_cluster"] == o.article(&original)["dup_cluster"],
+                "--threads {threads}: {copy} copies {original}"
+            );
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "articles.jsonl",
+                "deduped.jsonl",
+                "duplicates.jsonl",
+                "rejects.jsonl",
+                "report.html",
+                "report.md",
+                "summary.json"
+            ]
+        );
+        outputs.push(
+            ["articles.jsonl", "duplicates.jsonl", "deduped.jsonl"]
+                .map(|f| std::fs::read(out.join(f)).unwrap()),
+        );
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "outputs differ between --threads 1 and 2"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. Atomic outputs
 // ---------------------------------------------------------------------------------------------
