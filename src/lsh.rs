@@ -223,8 +223,6 @@ pub struct BandKeys {
     tail: Vec<u32>,
     tail_start: usize,
     spill: Option<std::sync::Arc<std::fs::File>>,
-    /// New keys of documents already spilled (articles signed again), `bands` each.
-    overrides: std::collections::BTreeMap<u32, Vec<u32>>,
 }
 
 impl BandKeys {
@@ -261,16 +259,55 @@ impl BandKeys {
     }
 
     /// Replaces the keys of document `doc` with those of its (new) signature `row`.
-    pub fn set(&mut self, doc: usize, row: &[Slot], params: &LshParams) {
-        let keys = band_keys_of(row, params);
-        if doc >= self.tail_start {
-            let at = (doc - self.tail_start) * self.bands;
-            for (key, new) in self.tail[at..at + self.bands].iter_mut().zip(keys) {
-                *key = new;
+    pub fn set(&mut self, doc: usize, row: &[Slot], params: &LshParams) -> std::io::Result<()> {
+        let keys: Vec<u32> = band_keys_of(row, params).collect();
+        self.set_many(&[doc as u32], &keys)
+    }
+
+    /// Replaces the keys of the documents `docs` (ascending, distinct) with `keys` (`bands`
+    /// each): in memory, or in the spill file, one write per band for each run of consecutive
+    /// documents of a block.
+    pub fn set_many(&mut self, docs: &[u32], keys: &[u32]) -> std::io::Result<()> {
+        let bands = self.bands;
+        assert_eq!(keys.len(), docs.len() * bands);
+        let mut bytes = Vec::new();
+        let mut i = 0;
+        while i < docs.len() {
+            let doc = docs[i] as usize;
+            assert!(doc < self.len, "band keys {doc} of {}", self.len);
+            if doc >= self.tail_start {
+                let at = (doc - self.tail_start) * bands;
+                self.tail[at..at + bands].copy_from_slice(&keys[i * bands..(i + 1) * bands]);
+                i += 1;
+                continue;
             }
-        } else {
-            self.overrides.insert(doc as u32, keys.collect());
+            let file = self
+                .spill
+                .as_ref()
+                .expect("keys before the tail are spilled");
+            let (b, local) = (doc / self.block_docs, doc % self.block_docs);
+            let mut end = i + 1;
+            while end < docs.len()
+                && docs[end] == docs[end - 1] + 1
+                && docs[end] as usize / self.block_docs == b
+            {
+                end += 1;
+            }
+            for j in 0..bands {
+                bytes.clear();
+                bytes.extend(
+                    keys[i * bands..end * bands]
+                        .iter()
+                        .skip(j)
+                        .step_by(bands)
+                        .flat_map(|k| k.to_le_bytes()),
+                );
+                let at = b * self.block_bytes() + (j * self.block_docs + local) * 4;
+                std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at as u64)?;
+            }
+            i = end;
         }
+        Ok(())
     }
 
     /// Number of documents.
@@ -301,12 +338,14 @@ impl BandKeys {
             return Ok(());
         };
         let (bands, block_docs) = (self.bands, self.block_docs);
-        let mut bytes = Vec::with_capacity(self.block_bytes());
+        let mut bytes = Vec::with_capacity(block_docs * 4);
         let mut written = 0;
         while self.tail.len() - written >= block_docs * bands {
             let block = &self.tail[written..written + block_docs * bands];
-            bytes.clear();
+            let b = self.tail_start / block_docs;
+            // One band at a time: 64 KiB writes.
             for j in 0..bands {
+                bytes.clear();
                 bytes.extend(
                     block
                         .iter()
@@ -314,13 +353,9 @@ impl BandKeys {
                         .step_by(bands)
                         .flat_map(|k| k.to_le_bytes()),
                 );
+                let at = b * self.block_bytes() + j * block_docs * 4;
+                std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at as u64)?;
             }
-            let b = self.tail_start / block_docs;
-            std::os::unix::fs::FileExt::write_all_at(
-                &**file,
-                &bytes,
-                (b * self.block_bytes()) as u64,
-            )?;
             written += block_docs * bands;
             self.tail_start += block_docs;
         }
@@ -346,9 +381,6 @@ impl BandKeys {
             }
         }
         out.extend(self.tail.iter().skip(band).step_by(self.bands.max(1)));
-        for (&doc, keys) in &self.overrides {
-            out[doc as usize] = keys[band];
-        }
         Ok(())
     }
 }
@@ -547,10 +579,26 @@ mod tests {
         keys.spill_full_blocks().unwrap();
         assert_eq!(keys.tail_start, n / 16 * 16);
         for d in 0..n {
-            if (d * 7) % n != d {
-                keys.set(d, sigs.get(d), &params);
+            if (d * 7) % n != d && d % 3 != 0 {
+                keys.set(d, sigs.get(d), &params).unwrap();
             }
         }
+        // The rest as runs of consecutive documents, across block boundaries.
+        let rest: Vec<u32> = (0..n as u32).filter(|d| d % 3 == 0).collect();
+        let rest_keys: Vec<u32> = rest
+            .iter()
+            .flat_map(|&d| band_keys_of(sigs.get(d as usize), &params))
+            .collect();
+        let runs: Vec<u32> = (0..n as u32).collect();
+        let run_keys: Vec<u32> = (0..n)
+            .flat_map(|d| band_keys_of(sigs.get(d), &params))
+            .collect();
+        keys.set_many(&rest, &rest_keys).unwrap();
+        assert_eq!(
+            candidates(&keys, &eligible, &params).unwrap().pairs,
+            expected
+        );
+        keys.set_many(&runs, &run_keys).unwrap();
         let c = candidates(&keys, &eligible, &params).unwrap();
         assert_eq!(c.pairs, expected);
     }

@@ -300,6 +300,9 @@ impl Default for Signatures {
     }
 }
 
+/// The largest write to, or read from, a spill file in one piece.
+pub const SPILL_PIECE_BYTES: usize = 64 << 10;
+
 /// Documents per block of [`Signatures`] (a power of two, at most 2^16).
 pub const BLOCK_DOCS: usize = 1 << 14;
 
@@ -363,28 +366,63 @@ impl Signatures {
     ///
     /// If `doc` is out of range, or after [`Signatures::keep_only`].
     pub fn set(&mut self, doc: usize, signature: &[u32]) -> std::io::Result<()> {
-        assert!(doc < self.len, "signature {doc} of {}", self.len);
+        self.set_many(&[doc as u32], signature)
+    }
+
+    /// [`Signatures::set`] for the documents `docs` (ascending, distinct), `num_perm` values
+    /// each in `signatures`: rows in the spill file are written one run of consecutive
+    /// documents at a time (up to [`SPILL_PIECE_BYTES`] each), not one row at a time.
+    ///
+    /// # Panics
+    ///
+    /// As [`Signatures::set`], or if `signatures` does not hold `docs.len()` rows.
+    pub fn set_many(&mut self, docs: &[u32], signatures: &[u32]) -> std::io::Result<()> {
         let k = self.num_perm;
-        let local = doc % self.block_docs;
-        match &mut self.blocks[doc / self.block_docs] {
-            Block::Rows(rows) => {
-                let row = &mut rows[local * k..(local + 1) * k];
-                for (slot, &value) in row.iter_mut().zip(signature) {
-                    *slot = fold_slot(value);
+        assert_eq!(signatures.len(), docs.len() * k);
+        let row_bytes = k * std::mem::size_of::<Slot>();
+        let max_run = (SPILL_PIECE_BYTES / row_bytes.max(1)).max(1);
+        let mut bytes = Vec::new();
+        let mut i = 0;
+        while i < docs.len() {
+            let doc = docs[i] as usize;
+            assert!(doc < self.len, "signature {doc} of {}", self.len);
+            let b = doc / self.block_docs;
+            match &mut self.blocks[b] {
+                Block::Rows(rows) => {
+                    let local = doc % self.block_docs;
+                    let row = &mut rows[local * k..(local + 1) * k];
+                    for (slot, &value) in row.iter_mut().zip(&signatures[i * k..(i + 1) * k]) {
+                        *slot = fold_slot(value);
+                    }
+                    i += 1;
                 }
-                Ok(())
+                Block::Spilled => {
+                    let mut end = i + 1;
+                    while end < docs.len()
+                        && end - i < max_run
+                        && docs[end] == docs[end - 1] + 1
+                        && docs[end] as usize / self.block_docs == b
+                    {
+                        end += 1;
+                    }
+                    let (file, _) = self.spill.as_ref().expect("spilled blocks have a file");
+                    bytes.clear();
+                    bytes.extend(
+                        signatures[i * k..end * k]
+                            .iter()
+                            .flat_map(|&v| fold_slot(v).to_le_bytes()),
+                    );
+                    std::os::unix::fs::FileExt::write_all_at(
+                        &**file,
+                        &bytes,
+                        (doc * row_bytes) as u64,
+                    )?;
+                    i = end;
+                }
+                Block::Kept { .. } => panic!("signature {doc} set after keep_only"),
             }
-            Block::Spilled => {
-                let (file, _) = self.spill.as_ref().expect("spilled blocks have a file");
-                let bytes: Vec<u8> = signature
-                    .iter()
-                    .flat_map(|&v| fold_slot(v).to_le_bytes())
-                    .collect();
-                let at = (doc * k * std::mem::size_of::<Slot>()) as u64;
-                std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at)
-            }
-            Block::Kept { .. } => panic!("signature {doc} set after keep_only"),
         }
+        Ok(())
     }
 
     /// The row of the next document, in a block with room for it.
@@ -439,20 +477,24 @@ impl Signatures {
         };
         let full = self.len / self.block_docs;
         let block_bytes = self.block_docs * self.num_perm * std::mem::size_of::<Slot>();
-        let mut bytes = Vec::with_capacity(block_bytes);
+        let mut bytes = Vec::new();
         while *spilled < full {
-            let block = std::mem::replace(&mut self.blocks[*spilled], Block::Spilled);
-            let Block::Rows(rows) = block else {
+            let Block::Rows(rows) = &self.blocks[*spilled] else {
                 unreachable!("blocks are spilled in order, once");
             };
-            bytes.clear();
-            bytes.extend(rows.iter().flat_map(|s| s.to_le_bytes()));
-            drop(rows);
-            std::os::unix::fs::FileExt::write_all_at(
-                &**file,
-                &bytes,
-                (*spilled * block_bytes) as u64,
-            )?;
+            // In pieces, so that no block-sized copy is made.
+            let piece_slots = SPILL_PIECE_BYTES / std::mem::size_of::<Slot>();
+            for (p, piece) in rows.chunks(piece_slots).enumerate() {
+                bytes.clear();
+                bytes.extend(piece.iter().flat_map(|s| s.to_le_bytes()));
+                std::os::unix::fs::FileExt::write_all_at(
+                    &**file,
+                    &bytes,
+                    (*spilled * block_bytes + p * SPILL_PIECE_BYTES) as u64,
+                )?;
+            }
+            // Dropped only once written.
+            self.blocks[*spilled] = Block::Spilled;
             *spilled += 1;
         }
         Ok(())
@@ -472,8 +514,11 @@ impl Signatures {
             return Ok(());
         };
         let k = self.num_perm;
-        let block_bytes = self.block_docs * k * std::mem::size_of::<Slot>();
-        let mut bytes = vec![0u8; block_bytes];
+        let row_bytes = k * std::mem::size_of::<Slot>();
+        let block_bytes = self.block_docs * row_bytes;
+        // Pieces of whole rows, read only where a kept document is.
+        let piece_rows = (SPILL_PIECE_BYTES / row_bytes.max(1)).clamp(1, self.block_docs);
+        let mut bytes = vec![0u8; piece_rows * row_bytes];
         let mut rest = docs;
         for (b, block) in self.blocks.iter_mut().enumerate() {
             let end = rest.partition_point(|&d| (d as usize) < (b + 1) * self.block_docs);
@@ -484,20 +529,28 @@ impl Signatures {
             }
             let mut kept_docs = Vec::with_capacity(in_block.len());
             let mut rows = Vec::with_capacity(in_block.len() * k);
-            if !in_block.is_empty() {
+            let mut i = 0;
+            while i < in_block.len() {
+                let first = in_block[i] as usize % self.block_docs / piece_rows * piece_rows;
+                let n_rows = piece_rows.min(self.block_docs - first);
+                let piece = &mut bytes[..n_rows * row_bytes];
                 std::os::unix::fs::FileExt::read_exact_at(
                     &*file,
-                    &mut bytes,
-                    (b * block_bytes) as u64,
+                    piece,
+                    (b * block_bytes + first * row_bytes) as u64,
                 )?;
-                for &d in in_block {
+                while let Some(&d) = in_block.get(i) {
                     let local = d as usize % self.block_docs;
+                    if local >= first + n_rows {
+                        break;
+                    }
                     kept_docs.push(local as u16);
-                    let row = &bytes[local * k * 2..(local + 1) * k * 2];
+                    let row = &piece[(local - first) * row_bytes..(local - first + 1) * row_bytes];
                     rows.extend(
                         row.chunks_exact(2)
                             .map(|p| Slot::from_le_bytes([p[0], p[1]])),
                     );
+                    i += 1;
                 }
             }
             *block = Block::Kept {

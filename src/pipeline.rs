@@ -7,7 +7,8 @@
 //! ambiguous] → verified edges → clusters
 //! ```
 //!
-//! Only the articles' metadata and their signatures stay in memory; the texts are streamed.
+//! Only the articles' metadata and the signatures' band keys stay in memory (the signatures
+//! too in index runs, or without [`DedupConfig::spill_dir`]); the texts are streamed.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -63,10 +64,11 @@ pub struct DedupConfig {
     pub stories: Option<StoryConfig>,
     /// A persistent index to deduplicate against and then update (nightly runs).
     pub index: Option<IndexConfig>,
-    /// Where a run without an index keeps the signatures it does not need in memory: an
-    /// unnamed temporary file in this directory, gone when the run ends. Finding candidates
-    /// needs only 4 bytes per band of each signature; the whole signature is read back for
-    /// the documents in candidate pairs alone. `None` keeps every signature in memory.
+    /// Where a run without an index keeps the signatures and band keys it does not need in
+    /// memory: two unnamed temporary files in this directory, gone when the run ends (2 bytes
+    /// per slot and 4 per band for each article). Finding candidates reads the band keys one
+    /// band at a time; the whole signature is read back for the documents in candidate pairs
+    /// alone. `None` keeps everything in memory.
     pub spill_dir: Option<PathBuf>,
 }
 
@@ -805,6 +807,7 @@ pub fn dedup_with_index(
             let band_keys = &mut scanned.band_keys;
             let has_shingles = &mut scanned.has_shingles;
             let mut block: Vec<u32> = Vec::new();
+            let (mut folded, mut keys): (Vec<Slot>, Vec<u32>) = Default::default();
             // Per article: whether it has shingles; `None` if its line no longer parses.
             let mut nonempty: Vec<Option<bool>> = Vec::new();
             for_each_wanted_article(&inputs, articles, &affected, progress, |chunk, wanted| {
@@ -826,19 +829,21 @@ pub fn dedup_with_index(
                             }
                         },
                     );
+                keys.clear();
                 for (i, &doc) in wanted.iter().enumerate() {
                     let Some(has) = nonempty[i] else {
                         return Err(input_changed(&inputs, &articles[doc as usize]));
                     };
-                    let sig = &block[i * k..(i + 1) * k];
-                    signatures
-                        .set(doc as usize, sig)
-                        .map_err(|e| spill_error(config, e))?;
-                    let folded: Vec<Slot> = sig.iter().map(|&v| fold_slot(v)).collect();
-                    band_keys.set(doc as usize, &folded, &lsh);
                     has_shingles[doc as usize] = has;
+                    folded.clear();
+                    folded.extend(block[i * k..(i + 1) * k].iter().map(|&v| fold_slot(v)));
+                    keys.extend(band_keys_of(&folded, &lsh));
                 }
-                Ok(())
+                // Whole batches: rows in the spill files are written a run at a time.
+                signatures
+                    .set_many(wanted, &block)
+                    .and_then(|()| band_keys.set_many(wanted, &keys))
+                    .map_err(|e| spill_error(config, e))
             })?;
             progress.finish();
         }
@@ -1215,12 +1220,12 @@ struct Signed {
     keys: Vec<u32>,
 }
 
-/// The error for a failed write or read of the signatures' spill file.
+/// The error for a failed write or read of a spill file (signatures or band keys).
 fn spill_error(config: &DedupConfig, e: std::io::Error) -> Error {
     let dir = config.spill_dir.clone().unwrap_or_default();
     Error::io(
         dir,
-        std::io::Error::new(e.kind(), format!("signature spill file: {e}")),
+        std::io::Error::new(e.kind(), format!("temporary file of signatures: {e}")),
     )
 }
 
@@ -1581,8 +1586,11 @@ fn exact_accepted(
         &docs,
         progress,
         |wanted, sets| {
+            // Streamed inputs give every chunk, some without a wanted document.
+            let Some(&read_up_to) = wanted.last() else {
+                return Ok(());
+            };
             live.extend(wanted.iter().copied().zip(sets));
-            let read_up_to = *wanted.last().expect("batches are not empty");
             let end = decided + by_later[decided..].partition_point(|&(_, b)| b <= read_up_to);
             let live_sets = &live;
             accepted.extend(verify_exact(&by_later[decided..end], threshold, |d| {

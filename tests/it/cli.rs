@@ -777,6 +777,44 @@ fn more_inputs_than_open_files_allowed() {
     }
 }
 
+/// Exact verification streams compressed inputs whole, chunk by chunk, and a chunk (here a
+/// whole input) may hold no article of an ambiguous pair: it is passed over (it used to stop
+/// the run with a panic). Plain inputs are streamed too when the wanted lines are most of them.
+#[test]
+fn exact_verification_passes_over_inputs_without_a_wanted_article() {
+    let dir = tempdir();
+    let seed = seed_words();
+    let text = |from: usize| seed[from..from + 60].join(" ");
+    let unrelated: String = (0..5)
+        .map(|i| jline(json!({"id": format!("u{i}"), "text": text(i * 70)})) + "\n")
+        .collect();
+    let pair = [
+        jline(json!({"id": "d0", "text": text(400)})),
+        jline(json!({"id": "d1", "text": format!("{} and one more", text(400))})),
+    ]
+    .join("\n");
+    for (name, first, second) in [
+        ("gz", gzip(unrelated.as_bytes()), gzip(pair.as_bytes())),
+        ("plain", unrelated.into_bytes(), pair.clone().into_bytes()),
+    ] {
+        let a = write(dir.path(), &format!("unrelated-{name}"), &first);
+        let b = write(dir.path(), &format!("pair-{name}"), &second);
+        for verify in ["auto", "exact"] {
+            let out = dir.path().join(format!("out-{name}-{verify}"));
+            let run = dedup(
+                &[path_str(&a), path_str(&b)],
+                &out,
+                &["-q", "--verify", verify],
+                None,
+            );
+            assert_eq!(run.code, 0, "{name} --verify {verify}: {run:?}");
+            let o = Outputs::read(&out);
+            assert_eq!(o.duplicates.len(), 1, "{name} --verify {verify}");
+            assert_eq!(o.deduped_lines().len(), 6, "{name} --verify {verify}");
+        }
+    }
+}
+
 /// A bad line in the chunk read just before a read error further on is what the run reports
 /// (exit 2, file and line), as it was before the scan merged chunks behind the signing.
 #[test]
