@@ -91,7 +91,7 @@ impl LshParams {
     /// once per grid point and row count and `(1 - s^rows)^bands` grows by one multiplication
     /// per band, instead of two `powi` per point of every choice: a few hundred thousand
     /// multiplications instead of as many `powi` calls (it ran three times per run, 20 ms).
-    /// [`LshParams::choose_naive`] is its oracle in tests.
+    /// `LshParams::choose_naive` is its oracle in tests.
     pub fn choose(threshold: f64, num_perm: usize) -> LshParams {
         let below = simpson_grid(0.0, threshold);
         let above = simpson_grid(threshold, 1.0);
