@@ -181,7 +181,7 @@ fn choose_canonical(members: &[u32], articles: &[Article], config: &ClusterConfi
 }
 
 /// True when `edges` (sorted pairs `(a, b)`, `a < b`) joins `x` and `y`.
-fn has_edge(edges: &[(u32, u32)], x: u32, y: u32) -> bool {
+pub fn has_edge(edges: &[(u32, u32)], x: u32, y: u32) -> bool {
     edges.binary_search(&(x.min(y), x.max(y))).is_ok()
 }
 

@@ -358,7 +358,8 @@ impl<'a> Page<'a> {
             dup_clusters.dedup();
             put!(
                 self.md,
-                "| {s} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
+                self.run.story_id(s as u32),
                 story.articles.len(),
                 article_cell(&articles[story.headline_article as usize]),
                 outlets_cell(members()),
@@ -415,7 +416,8 @@ impl<'a> Page<'a> {
             };
             put!(
                 self.md,
-                "| {c} | {} | {} | {} | {} | {min_similarity:.3}{below} |",
+                "| {} | {} | {} | {} | {} | {min_similarity:.3}{below} |",
+                cluster.id,
                 cluster.members.len(),
                 article_cell(kept),
                 source_cell(kept),
@@ -531,10 +533,14 @@ impl<'a> Page<'a> {
         let (articles, clusters) = (&self.run.articles, &self.run.clusters);
         let threshold = self.config.cluster.threshold;
         let n = clusters.below_threshold;
+        // The members the count is of: below the threshold, with no verified pair (decided on
+        // exact Jaccard, perhaps) joining them to the kept copy.
         let mut worst: Vec<(f64, usize, u32)> = Vec::new();
         for (c, cluster) in clusters.clusters.iter().enumerate() {
             for &doc in &cluster.members {
-                if let Some(s) = clusters.similarity[doc as usize].filter(|&s| s < threshold) {
+                if let Some(s) = clusters.similarity[doc as usize].filter(|&s| s < threshold)
+                    && !crate::cluster::has_edge(&self.run.edges, doc, cluster.canonical)
+                {
                     worst.push((s, c, doc));
                 }
             }
@@ -553,7 +559,8 @@ impl<'a> Page<'a> {
             let kept = &articles[clusters.clusters[c].canonical as usize];
             put!(
                 self.md,
-                "  - cluster {c}: {} from {} at {s:.3} to {}",
+                "  - cluster {}: {} from {} at {s:.3} to {}",
+                clusters.clusters[c].id,
                 article_cell(member),
                 source_cell(member),
                 article_cell(kept)

@@ -502,3 +502,76 @@ fn empty_texts_under_headlines_point_to_the_text_field() {
     let with_text = report_md(dir.path(), "texts.jsonl", &["--skip-invalid"]);
     assert!(!with_text.contains("--text-field"), "{with_text}");
 }
+
+/// The rows of the table that follows `heading` in `md`, header and rule left out.
+fn table_after(md: &str, heading: &str) -> Vec<Vec<String>> {
+    let rest = &md[md
+        .find(heading)
+        .unwrap_or_else(|| panic!("{heading} in\n{md}"))..];
+    rest.lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(cells)
+        .collect()
+}
+
+/// With an index, cluster and story ids are not positions in tonight's lists: report.md names
+/// clusters and stories by the ids the other outputs give them, largest first.
+#[test]
+fn report_md_names_clusters_and_stories_by_their_ids_with_an_index() {
+    let dir = tempdir();
+    let sample = std::fs::read_to_string(repo_dir().join("data/sample.jsonl")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let first = write(dir.path(), "night1.jsonl", lines[..100].join("\n"));
+    let second = write(dir.path(), "night2.jsonl", lines[100..].join("\n"));
+    let (index, out) = (dir.path().join("idx"), dir.path().join("out"));
+    for night in [&first, &second] {
+        let output = storyhash()
+            .args([
+                "run",
+                night.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "-q",
+            ])
+            .args(["--index", index.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let read = |name: &str| -> Vec<Value> {
+        std::fs::read_to_string(out.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // Largest first; among equals, in file order (the order ids were given in).
+    let largest = |rows: Vec<Value>, id: &str, size: &str| -> Vec<Vec<String>> {
+        let mut rows: Vec<(usize, Value)> = rows.into_iter().enumerate().collect();
+        rows.sort_by_key(|(i, r)| (std::cmp::Reverse(r[size].as_u64().unwrap()), *i));
+        rows.iter()
+            .take(10)
+            .map(|(_, r)| vec![r[id].to_string(), r[size].to_string()])
+            .collect()
+    };
+    let shown = |table: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        table.into_iter().map(|row| row[..2].to_vec()).collect()
+    };
+    let clusters = largest(read("duplicates.jsonl"), "cluster", "size");
+    let stories = largest(read("stories.jsonl"), "story", "size");
+    assert_eq!(
+        shown(table_after(&md, "## Largest duplicate clusters")),
+        clusters
+    );
+    assert_eq!(shown(table_after(&md, "## Largest stories")), stories);
+    // Tonight's ids are not their positions here, or this test would show nothing.
+    let positions: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    assert!(
+        clusters.iter().any(|c| !positions.contains(&c[0]))
+            && stories.iter().any(|s| !positions.contains(&s[0])),
+        "{clusters:?} {stories:?}"
+    );
+}
