@@ -632,8 +632,13 @@ fn warnings(run: &DedupRun) -> Vec<String> {
     }
     if stats.no_shingles > 0 {
         notes.push(format!(
-            "{} articles have no words and were not compared.{}",
-            thousands(stats.no_shingles),
+            "{} no words and {} not compared.{}",
+            counted(stats.no_shingles as usize, "article has", "articles have"),
+            if stats.no_shingles == 1 {
+                "was"
+            } else {
+                "were"
+            },
             super::text_field_hint(run)
         ));
     }
@@ -1512,11 +1517,11 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let _ = write!(
         out,
         "<article class=\"card story\" id=\"s{story}\" data-item=\"story\"><header>\
-         <h3>{heading}</h3><div class=\"meta\">Story #{} · {} articles · {} outlets{span}\
+         <h3>{heading}</h3><div class=\"meta\">Story #{} · {} · {}{span}\
          {dup_note}</div>",
         view.run.story_id(story),
-        thousands(st.articles.len() as u64),
-        thousands(outlets.len() as u64),
+        counted(st.articles.len(), "article", "articles"),
+        counted(outlets.len(), "outlet", "outlets"),
     );
     if !outlets.is_empty() {
         out.push_str("<div class=\"outlets\">");
@@ -1732,6 +1737,15 @@ fn listed_members(view: &View<'_>, cluster: u32) -> Vec<u32> {
     listed
 }
 
+/// `n` and the noun for it, singular for one.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        thousands(n as u64),
+        if n == 1 { one } else { many }
+    )
+}
+
 fn count_outlets(view: &View<'_>, members: &[u32]) -> usize {
     let mut sources: Vec<Option<&str>> = members
         .iter()
@@ -1784,13 +1798,13 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
     let _ = write!(
         out,
         "<article class=\"card cluster\" id=\"c{cluster}\" data-item><header><h3>{heading}</h3>\
-         <div class=\"meta\">Cluster #{} · {} articles · {} outlets{span} · lowest \
+         <div class=\"meta\">Cluster #{} · {} · {}{span} · lowest \
          similarity {lowest:.2}</div></header>\
          <table><thead><tr><th></th><th class=\"num\">Similarity</th><th>Outlet</th>\
          <th>Title</th><th>Published</th><th>Id</th></tr></thead><tbody>",
         c.id,
-        thousands(c.members.len() as u64),
-        count_outlets(view, &c.members),
+        counted(c.members.len(), "article", "articles"),
+        counted(count_outlets(view, &c.members), "outlet", "outlets"),
     );
     let listed = listed_members(view, cluster);
     for &doc in &listed {
@@ -1967,6 +1981,13 @@ mod tests {
         ] {
             assert_eq!(Esc(input).to_string(), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn counts_take_the_singular_for_one() {
+        assert_eq!(counted(1, "outlet", "outlets"), "1 outlet");
+        assert_eq!(counted(0, "outlet", "outlets"), "0 outlets");
+        assert_eq!(counted(1234, "article", "articles"), "1,234 articles");
     }
 
     #[test]
