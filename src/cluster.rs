@@ -55,13 +55,25 @@ pub struct Clusters {
     pub clusters: Vec<Cluster>,
     /// Per document: the index of its cluster, if in one.
     pub cluster_of: Vec<Option<u32>>,
-    /// Per document: estimated similarity to its cluster's kept article (1 for the kept one).
-    pub similarity: Vec<Option<f64>>,
+    /// (member, estimated similarity to its cluster's kept article), by member: only the
+    /// documents in clusters, where a table of every document took 16 bytes an article.
+    similarity: Vec<(u32, f64)>,
     /// Members whose similarity to the kept article is below the threshold (chains).
     pub below_threshold: usize,
 }
 
 impl Clusters {
+    /// Document `doc`'s estimated similarity to its cluster's kept article (1 for the kept one),
+    /// if it is in a cluster.
+    pub fn similarity(&self, doc: usize) -> Option<f64> {
+        self.cluster_of.get(doc).copied().flatten()?;
+        let at = self
+            .similarity
+            .binary_search_by_key(&(doc as u32), |&(d, _)| d)
+            .ok()?;
+        Some(self.similarity[at].1)
+    }
+
     /// The clusters as seen from the first `n` documents only (an index run's tonight): the
     /// same clusters in the same positions, members past `n` left out, and the kept article
     /// replaced by the first remaining member where it lies past `n`.
@@ -89,7 +101,12 @@ impl Clusters {
                 })
                 .collect(),
             cluster_of: self.cluster_of[..n].to_vec(),
-            similarity: self.similarity[..n].to_vec(),
+            similarity: self
+                .similarity
+                .iter()
+                .copied()
+                .filter(|&(d, _)| (d as usize) < n)
+                .collect(),
             below_threshold: self.below_threshold,
         }
     }
@@ -136,15 +153,31 @@ impl UnionFind {
 }
 
 /// Groups of two or more connected by `edges`, each in input order, ordered by first member.
+///
+/// Only the documents that some edge names take part: a run of a million articles with a
+/// tenth of them in pairs does not build million-long tables.
 pub fn components(n_docs: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
-    let mut uf = UnionFind::new(n_docs);
-    for &(a, b) in edges {
-        uf.union(a, b);
+    let mut docs: Vec<u32> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+    docs.sort_unstable();
+    docs.dedup();
+    if let Some(&last) = docs.last() {
+        assert!(
+            (last as usize) < n_docs,
+            "edge to document {last} of {n_docs}"
+        );
     }
-    let mut group_of_root: Vec<u32> = vec![u32::MAX; n_docs];
+    let local = |d: u32| {
+        docs.binary_search(&d)
+            .expect("every edge's documents are listed") as u32
+    };
+    let mut uf = UnionFind::new(docs.len());
+    for &(a, b) in edges {
+        uf.union(local(a), local(b));
+    }
+    let mut group_of_root: Vec<u32> = vec![u32::MAX; docs.len()];
     let mut groups: Vec<Vec<u32>> = Vec::new();
-    for doc in 0..n_docs as u32 {
-        let root = uf.find(doc) as usize;
+    for (i, &doc) in docs.iter().enumerate() {
+        let root = uf.find(i as u32) as usize;
         if uf.size[root] < 2 {
             continue;
         }
@@ -154,6 +187,23 @@ pub fn components(n_docs: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
         }
         groups[group_of_root[root] as usize].push(doc);
     }
+    groups
+}
+
+/// [`components`] over a table of every document: its test oracle.
+#[cfg(test)]
+fn components_naive(n_docs: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
+    let mut uf = UnionFind::new(n_docs);
+    for &(a, b) in edges {
+        uf.union(a, b);
+    }
+    let mut groups: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for doc in 0..n_docs as u32 {
+        let root = uf.find(doc);
+        groups.entry(root).or_default().push(doc);
+    }
+    let mut groups: Vec<Vec<u32>> = groups.into_values().filter(|g| g.len() >= 2).collect();
+    groups.sort();
     groups
 }
 
@@ -207,7 +257,6 @@ pub fn cluster_with(
     let n_docs = articles.len();
     let mut out = Clusters {
         cluster_of: vec![None; n_docs],
-        similarity: vec![None; n_docs],
         ..Clusters::default()
     };
     let mut pending = components(n_docs, edges);
@@ -265,9 +314,10 @@ pub fn cluster_with(
             if s < config.threshold && !has_edge(edges, doc, c.canonical) {
                 out.below_threshold += 1;
             }
-            out.similarity[doc as usize] = Some(s);
+            out.similarity.push((doc, s));
         }
     }
+    out.similarity.sort_unstable_by_key(|&(d, _)| d);
     out.clusters = finished;
     out
 }
@@ -310,6 +360,29 @@ mod tests {
             s.extend_from_block(r);
         }
         s
+    }
+
+    /// Random sparse graphs: the components over edge documents equal those over every document.
+    #[test]
+    fn components_equal_the_table_of_every_document() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n) as u32
+        };
+        for n_docs in [1u64, 2, 10, 100, 1000] {
+            for n_edges in [0, 1, 5, 50, 400] {
+                let edges: Vec<(u32, u32)> =
+                    (0..n_edges).map(|_| (next(n_docs), next(n_docs))).collect();
+                assert_eq!(
+                    components(n_docs as usize, &edges),
+                    components_naive(n_docs as usize, &edges),
+                    "{n_docs} documents, {n_edges} edges"
+                );
+            }
+        }
     }
 
     #[test]
@@ -386,7 +459,7 @@ mod tests {
         let c = cluster(&articles, &s, &edges, &cfg);
         assert_eq!(c.clusters.len(), 1);
         assert_eq!(c.below_threshold, 2);
-        assert_eq!(c.similarity[2], Some(0.5));
+        assert_eq!(c.similarity(2), Some(0.5));
         cfg.split_chains = true;
         let c = cluster(&articles, &s, &edges, &cfg);
         let groups: Vec<Vec<u32>> = c.clusters.iter().map(|c| c.members.clone()).collect();

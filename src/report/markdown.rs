@@ -406,7 +406,7 @@ impl<'a> Page<'a> {
                 .collect();
             let min_similarity = others
                 .iter()
-                .filter_map(|&d| clusters.similarity[d as usize])
+                .filter_map(|&d| clusters.similarity(d as usize))
                 .min_by(f64::total_cmp)
                 .unwrap_or(1.0);
             let below = if min_similarity < threshold {
@@ -538,7 +538,7 @@ impl<'a> Page<'a> {
         let mut worst: Vec<(f64, usize, u32)> = Vec::new();
         for (c, cluster) in clusters.clusters.iter().enumerate() {
             for &doc in &cluster.members {
-                if let Some(s) = clusters.similarity[doc as usize].filter(|&s| s < threshold)
+                if let Some(s) = clusters.similarity(doc as usize).filter(|&s| s < threshold)
                     && !crate::cluster::has_edge(&self.run.edges, doc, cluster.canonical)
                 {
                     worst.push((s, c, doc));

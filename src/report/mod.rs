@@ -434,7 +434,7 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
             dup_cluster: clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].id),
             canonical: canonical.is_none_or(|c| c == doc),
             duplicate_of: canonical.filter(|&c| c != doc).map(|c| articles[c].id()),
-            similarity: clusters.similarity[doc],
+            similarity: clusters.similarity(doc),
             earlier_batch: run
                 .index
                 .as_ref()
@@ -478,7 +478,7 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
                     id: articles[d as usize].id(),
                     source: articles[d as usize].source.as_deref(),
                     title: articles[d as usize].title(),
-                    similarity: clusters.similarity[d as usize].unwrap_or(1.0),
+                    similarity: clusters.similarity(d as usize).unwrap_or(1.0),
                     earlier_batch: run.earlier_batch(d as usize),
                 })
                 .collect(),
