@@ -185,6 +185,8 @@ pub struct Article {
 const INT_ID: u8 = 1;
 const HAS_TITLE: u8 = 2;
 const HAS_URL: u8 = 4;
+/// The headline and link are kept in the run's [`crate::headlines::Headlines`].
+const ELSEWHERE: u8 = 8;
 
 /// The fields of an [`Article`] to build one from.
 #[derive(Debug, Clone)]
@@ -244,14 +246,62 @@ impl Article {
     }
 
     /// Headline, if any.
+    ///
+    /// A run's own articles leave theirs to the run: read them with
+    /// [`crate::pipeline::DedupRun::headline`] (this is `None` for them).
     pub fn title(&self) -> Option<&str> {
-        (self.flags & HAS_TITLE != 0)
+        debug_assert!(
+            !self.headline_elsewhere(),
+            "read through the run's headlines"
+        );
+        (self.flags & HAS_TITLE != 0 && !self.headline_elsewhere())
             .then(|| &self.strings[self.id_end as usize..self.title_end as usize])
     }
 
-    /// Link, if any.
+    /// Link, if any; `None` for a run's own articles, as [`Article::title`].
     pub fn url(&self) -> Option<&str> {
-        (self.flags & HAS_URL != 0).then(|| &self.strings[self.title_end as usize..])
+        debug_assert!(
+            !self.headline_elsewhere(),
+            "read through the run's headlines"
+        );
+        (self.flags & HAS_URL != 0 && !self.headline_elsewhere())
+            .then(|| &self.strings[self.title_end as usize..])
+    }
+
+    /// Whether the article has a headline, wherever it is kept.
+    pub fn has_title(&self) -> bool {
+        self.flags & HAS_TITLE != 0
+    }
+
+    /// Whether the headline and link are kept elsewhere ([`Article::without_headline`]).
+    pub fn headline_elsewhere(&self) -> bool {
+        self.flags & ELSEWHERE != 0
+    }
+
+    /// This article with the headline and link given (as [`Article::new`] builds it): the
+    /// inverse of [`Article::without_headline`].
+    pub fn with_headline(&self, title: Option<&str>, url: Option<&str>) -> Article {
+        Article::new(ArticleFields {
+            id: self.id(),
+            title,
+            source: self.source.clone(),
+            url,
+            published: self.published,
+            text_chars: self.text_chars,
+            location: self.location,
+        })
+    }
+
+    /// This article without its headline and link (which the caller keeps elsewhere): only
+    /// the id in its heap block.
+    pub fn without_headline(&self) -> Article {
+        Article {
+            strings: self.id().as_str().into(),
+            title_end: self.id_end,
+            flags: self.flags | ELSEWHERE,
+            source: self.source.clone(),
+            ..*self
+        }
     }
 
     /// Outlet, if any.

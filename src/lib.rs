@@ -41,6 +41,7 @@
 pub mod cluster;
 pub mod error;
 pub mod eval;
+pub mod headlines;
 pub mod index;
 pub mod ingest;
 pub mod lsh;

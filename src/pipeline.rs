@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::cluster::{ClusterConfig, Clusters, cluster_with};
 use crate::error::{Error, Result};
+use crate::headlines::{Headline, Headlines};
 use crate::index::{CommitStats, HistoryMatch, Index, IndexParams, id_hash};
 use crate::ingest::{
     Article, Chunk, FieldNames, Input, LineLocation, Record, Reject, accept, for_each_chunk,
@@ -262,6 +263,9 @@ pub struct DedupRun {
     /// Accepted articles in input order; a document's index is its `DocId`. With an index,
     /// the indexed articles tonight's matched follow tonight's (`batch_len` onwards).
     pub articles: Vec<Article>,
+    /// The headlines and links of tonight's articles, which keep only their ids: read one with
+    /// [`DedupRun::headline`].
+    pub headlines: Headlines,
     /// How many of `articles` are tonight's (all of them without an index).
     pub batch_len: usize,
     /// Whether each of tonight's articles had any shingle.
@@ -307,6 +311,27 @@ pub struct IndexRun {
 }
 
 impl DedupRun {
+    /// The headline and link of document `doc`: tonight's from [`DedupRun::headlines`] (read
+    /// back from their file when the run spilled), indexed articles' from the articles.
+    pub fn headline(&self, doc: usize) -> Result<Headline> {
+        let article = &self.articles[doc];
+        if !article.headline_elsewhere() {
+            return Ok(Headline {
+                title: article.title().map(str::to_string),
+                url: article.url().map(str::to_string),
+            });
+        }
+        self.headlines.get(doc).map_err(|e| self.headline_error(e))
+    }
+
+    /// The error for a headline that could not be read back.
+    pub fn headline_error(&self, e: std::io::Error) -> Error {
+        Error::io(
+            "temporary file of headlines (in the output directory)",
+            std::io::Error::new(e.kind(), format!("reading a headline back: {e}")),
+        )
+    }
+
     /// Tonight's articles (without the indexed ones they matched).
     pub fn batch(&self) -> &[Article] {
         &self.articles[..self.batch_len]
@@ -364,8 +389,18 @@ impl DedupRun {
                     .collect()
             })
             .unwrap_or_default();
+        // The index keeps each article's headline and link.
+        let mut articles = Vec::with_capacity(n);
+        self.headlines.for_each(
+            |e| self.headline_error(e),
+            |doc, h| {
+                articles
+                    .push(self.articles[doc].with_headline(h.title.as_deref(), h.url.as_deref()));
+                Ok(())
+            },
+        )?;
         let batch = crate::index::Batch {
-            articles: &self.articles[..n],
+            articles: &articles,
             signatures: &self.signatures,
             has_shingles: &has_shingles[..n],
             clusters: &self.clusters,
@@ -766,12 +801,13 @@ pub fn dedup_with_index(
     // One pass: validate every line, keep metadata, sign, gather lines for learning.
     let clock = Instant::now();
     progress.start("signatures", Some(total_bytes));
-    // Without an index, full signatures wait on disk until candidates are known (an index
-    // run stores them all, and nightly batches are small).
+    // Without an index, full signatures wait on disk until candidates are known, and
+    // headlines until the outputs are written (an index run stores them all, and nightly
+    // batches are small).
     let spill = match (&config.spill_dir, &index) {
         (Some(dir), None) => {
             let file = || tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e));
-            Some((file()?, file()?))
+            Some((file()?, file()?, file()?))
         }
         _ => None,
     };
@@ -852,6 +888,7 @@ pub fn dedup_with_index(
     timings.push(("boilerplate", clock.elapsed().as_secs_f64()));
     let ScanOutput {
         mut articles,
+        headlines,
         rejects,
         mut signatures,
         band_keys,
@@ -1019,6 +1056,7 @@ pub fn dedup_with_index(
     Ok(DedupRun {
         inputs,
         articles,
+        headlines,
         batch_len,
         has_shingles,
         rejects,
@@ -1225,12 +1263,16 @@ fn spill_error(config: &DedupConfig, e: std::io::Error) -> Error {
     let dir = config.spill_dir.clone().unwrap_or_default();
     Error::io(
         dir,
-        std::io::Error::new(e.kind(), format!("temporary file of signatures: {e}")),
+        std::io::Error::new(
+            e.kind(),
+            format!("temporary file of signatures or headlines: {e}"),
+        ),
     )
 }
 
 struct ScanOutput {
     articles: Vec<Article>,
+    headlines: Headlines,
     rejects: Vec<Reject>,
     signatures: Signatures,
     band_keys: BandKeys,
@@ -1247,19 +1289,22 @@ fn scan_and_sign(
     config: &DedupConfig,
     (stage, hasher, lsh): (&ShingleStage<'_>, &MinHasher, &LshParams),
     indexed_ids: Option<&[u128]>,
-    spill: Option<(std::fs::File, std::fs::File)>,
+    spill: Option<(std::fs::File, std::fs::File, std::fs::File)>,
     progress: &dyn Progress,
 ) -> Result<ScanOutput> {
     let k = config.num_perm;
     let bands = lsh.bands;
     let mut signatures = Signatures::new(k);
     let mut band_keys = BandKeys::new(bands);
-    if let Some((for_signatures, for_keys)) = spill {
+    let mut headlines = Headlines::in_memory();
+    if let Some((for_signatures, for_keys, for_headlines)) = spill {
         signatures.spill_to(for_signatures);
         band_keys.spill_to(for_keys);
+        headlines = Headlines::in_file(for_headlines);
     }
     let mut out = ScanOutput {
         articles: Vec::new(),
+        headlines,
         rejects: Vec::new(),
         signatures,
         band_keys,
@@ -1372,7 +1417,10 @@ fn scan_and_sign(
                                 };
                                 article.source = Some(shared);
                             }
-                            out.articles.push(article);
+                            out.headlines
+                                .push(article.title(), article.url())
+                                .map_err(|e| spill_error(config, e))?;
+                            out.articles.push(article.without_headline());
                             continue;
                         }
                     }
@@ -1682,13 +1730,27 @@ mod tests {
             .collect()
     }
 
+    /// The headline and link [`run_on`] gives the article of id `id`: some absent.
+    fn headline_of(id: &str) -> (Option<String>, Option<String>) {
+        (
+            id.len()
+                .is_multiple_of(2)
+                .then(|| format!("About {id} — “quoted”")),
+            (!id.ends_with('7')).then(|| format!("https://news.example/{id}")),
+        )
+    }
+
     fn run_on(docs: &[(String, String, &str)], config: &DedupConfig) -> DedupRun {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("corpus.jsonl");
         let lines: Vec<String> = docs
             .iter()
             .map(|(id, text, source)| {
-                serde_json::json!({"id": id, "text": text, "source": source}).to_string()
+                let (title, url) = headline_of(id);
+                serde_json::json!({
+                    "id": id, "text": text, "source": source, "title": title, "url": url
+                })
+                .to_string()
             })
             .collect();
         std::fs::write(&path, lines.join("\n")).unwrap();
@@ -1761,7 +1823,15 @@ mod tests {
             .find(|&d| in_memory.clusters.cluster_of[d as usize].is_none())
             .unwrap() as usize;
         assert!(std::panic::catch_unwind(|| spilled.signatures.get(lone).to_vec()).is_err());
-        // The spill file was unnamed: nothing is left in its directory.
+        // Headlines and links come back as the input had them, from the file and from memory.
+        for (d, (id, ..)) in docs.iter().enumerate() {
+            let (title, url) = headline_of(id);
+            let want = Headline { title, url };
+            assert_eq!(spilled.headline(d).unwrap(), want, "{id}");
+            assert_eq!(in_memory.headline(d).unwrap(), want, "{id}");
+            assert_eq!(spilled.articles[d].id().as_str(), id);
+        }
+        // The spill files were unnamed: nothing is left in their directory.
         assert_eq!(std::fs::read_dir(spill_dir.path()).unwrap().count(), 0);
     }
 
@@ -1989,7 +2059,11 @@ mod tests {
         let lines: Vec<String> = corpus_with_outlet_footer()
             .iter()
             .map(|(id, text, source)| {
-                serde_json::json!({"id": id, "text": text, "source": source}).to_string()
+                let (title, url) = headline_of(id);
+                serde_json::json!({
+                    "id": id, "text": text, "source": source, "title": title, "url": url
+                })
+                .to_string()
             })
             .collect();
         std::fs::write(&path, lines.join("\n")).unwrap();

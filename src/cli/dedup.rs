@@ -46,8 +46,8 @@ pub(crate) struct DedupArgs {
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// Output directory (created if absent). During a run without `--index` it also holds the
-    /// signatures, in unnamed temporary files: 2 bytes per slot and 4 per band for each
-    /// article (about 330 with the defaults).
+    /// signatures and the headlines, in unnamed temporary files: 2 bytes per slot and 4 per
+    /// band for each article (about 330 with the defaults), plus its headline and link.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Jaccard similarity of normalized shingle sets at which two articles are near-duplicates.

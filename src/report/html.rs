@@ -38,7 +38,8 @@ use crate::error::{Error, Result};
 use crate::minhash::estimate_jaccard;
 use crate::pipeline::{DedupConfig, DedupRun};
 
-use super::{AtomicFile, QuotedTexts};
+use super::{AtomicFile, QuotedTexts, ReportHeadlines};
+use crate::headlines::Headline;
 
 /// The page's style sheet, inlined.
 const STYLE: &str = include_str!("assets/report.css");
@@ -109,7 +110,7 @@ pub fn write(
     texts: &QuotedTexts,
     out_dir: &Path,
 ) -> Result<()> {
-    let page = render(run, config, texts);
+    let page = render(run, config, texts)?;
     let mut file = AtomicFile::create(out_dir, "report.html")?;
     file.writer()
         .write_all(page.as_bytes())
@@ -117,13 +118,16 @@ pub fn write(
     file.commit()
 }
 
-/// The whole page.
-pub fn render(run: &DedupRun, config: &DedupConfig, texts: &QuotedTexts) -> String {
-    let view = View::new(run, config, texts);
+/// The whole page; fails only if a headline cannot be read back.
+pub fn render(run: &DedupRun, config: &DedupConfig, texts: &QuotedTexts) -> Result<String> {
+    let headlines = ReportHeadlines::new(run);
+    let view = View::new(run, config, texts, &headlines);
     let mut sections = vec![overview(&view), charts(&view)];
     sections.extend(stories(&view));
     sections.push(clusters(&view));
-    page(&view, &sections)
+    let page = page(&view, &sections);
+    headlines.finish()?;
+    Ok(page)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +139,7 @@ struct View<'a> {
     run: &'a DedupRun,
     config: &'a DedupConfig,
     texts: &'a QuotedTexts,
+    headlines: &'a ReportHeadlines<'a>,
     /// Cluster indices, largest first (ties in cluster order).
     by_size: Vec<u32>,
     /// Articles removed as duplicates (cluster members other than the kept copy).
@@ -146,7 +151,12 @@ struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn new(run: &'a DedupRun, config: &'a DedupConfig, texts: &'a QuotedTexts) -> View<'a> {
+    fn new(
+        run: &'a DedupRun,
+        config: &'a DedupConfig,
+        texts: &'a QuotedTexts,
+        headlines: &'a ReportHeadlines<'a>,
+    ) -> View<'a> {
         // Tonight's articles that are not their cluster's kept copy (with an index, the kept
         // copy may be an earlier night's).
         let removed = (0..run.batch_len)
@@ -171,6 +181,7 @@ impl<'a> View<'a> {
             run,
             config,
             texts,
+            headlines,
             by_size: clusters_by_size(run),
             removed,
             outlets: outlets.len(),
@@ -835,8 +846,10 @@ fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
             }
         }
         let head = &run.articles[st.headline_article as usize];
-        let name = head
-            .title()
+        let headline = view.headlines.get(st.headline_article);
+        let name = headline
+            .title
+            .as_deref()
             .filter(|t| !t.trim().is_empty())
             .unwrap_or(head.id().as_str());
         series.push(Series {
@@ -1473,7 +1486,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let st = &stories.stories[story as usize];
     let articles = &run.articles;
     let head = &articles[st.headline_article as usize];
-    let heading = match head.title() {
+    let heading = match view.headlines.get(st.headline_article).title.as_deref() {
         Some(t) if !t.trim().is_empty() => Esc(&clip(t, TITLE_CHARS)).to_string(),
         _ => Esc(&clip(head.id().as_str(), ID_CHARS)).to_string(),
     };
@@ -1604,7 +1617,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
                 (false, true) => " class=\"copy\"",
                 _ => "",
             },
-            title = title_cell(a),
+            title = title_cell(&view.headlines.get(row.doc)),
             published = a.published.map(date_time).unwrap_or_default(),
         );
     }
@@ -1685,7 +1698,7 @@ fn clusters(view: &View<'_>) -> Section {
                 thousands(cluster.members.len() as u64),
                 count_outlets(view, &cluster.members),
                 Esc(&source),
-                title_cell(kept),
+                title_cell(&view.headlines.get(cluster.canonical)),
             );
         }
         body.push_str("</tbody></table></div>\n");
@@ -1756,12 +1769,12 @@ fn count_outlets(view: &View<'_>, members: &[u32]) -> usize {
 }
 
 /// An article's title (or id), linked to its URL when that is an http(s) URL.
-fn title_cell(article: &crate::ingest::Article) -> String {
-    let title = match article.title() {
+fn title_cell(headline: &Headline) -> String {
+    let title = match headline.title.as_deref() {
         Some(t) if !t.trim().is_empty() => format!("{}", Esc(&clip(t, TITLE_CHARS))),
         _ => "<span class=\"muted\">(no title)</span>".into(),
     };
-    match article.url().and_then(safe_url) {
+    match headline.url.as_deref().and_then(safe_url) {
         Some(url) => format!(
             "<a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">{title}</a>",
             Esc(url)
@@ -1790,7 +1803,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
         .iter()
         .map(|&d| view.similarity(d))
         .fold(1.0, f64::min);
-    let heading = match kept.title() {
+    let heading = match view.headlines.get(c.canonical).title.as_deref() {
         Some(t) if !t.trim().is_empty() => Esc(&clip(t, TITLE_CHARS)).to_string(),
         _ => Esc(&clip(kept.id().as_str(), ID_CHARS)).to_string(),
     };
@@ -1827,7 +1840,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
              <td class=\"id mono\" title=\"{id_full}\">{id}</td></tr>",
             src = Esc(&source),
             kept_attr = if is_kept { " data-kept" } else { "" },
-            title = title_cell(a),
+            title = title_cell(&view.headlines.get(doc)),
             published = a.published.map(date_time).unwrap_or_default(),
             id_full = Esc(&clip(id, 4 * ID_CHARS)),
             id = Esc(&clip(id, ID_CHARS)),

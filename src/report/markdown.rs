@@ -23,7 +23,7 @@ use crate::pipeline::{DedupConfig, DedupRun};
 use crate::shingle::{DEFAULT_SEED, ShingleKind};
 use crate::verify::VerifyMode;
 
-use super::AtomicFile;
+use super::{AtomicFile, ReportHeadlines};
 
 /// Texts shorter than this (in characters) are suspect in a cluster with different headlines.
 const SHORT_TEXT_CHARS: u32 = 300;
@@ -50,7 +50,7 @@ const REASON_CHARS: usize = 160;
 
 /// Writes `out_dir/report.md` atomically.
 pub fn write(run: &DedupRun, config: &DedupConfig, out_dir: &Path) -> Result<()> {
-    let text = render(run, config);
+    let text = render(run, config)?;
     let mut file = AtomicFile::create(out_dir, FILE_NAME)?;
     file.writer()
         .write_all(text.as_bytes())
@@ -58,9 +58,10 @@ pub fn write(run: &DedupRun, config: &DedupConfig, out_dir: &Path) -> Result<()>
     file.commit()
 }
 
-/// The Markdown text of `report.md`.
-pub fn render(run: &DedupRun, config: &DedupConfig) -> String {
-    let mut page = Page::new(run, config);
+/// The Markdown text of `report.md`; fails only if a headline cannot be read back.
+pub fn render(run: &DedupRun, config: &DedupConfig) -> Result<String> {
+    let headlines = ReportHeadlines::new(run);
+    let mut page = Page::new(run, config, &headlines);
     page.title();
     page.counts();
     page.parameters();
@@ -68,7 +69,9 @@ pub fn render(run: &DedupRun, config: &DedupConfig) -> String {
     page.largest_stories();
     page.largest_clusters();
     page.warnings();
-    page.md
+    let md = page.md;
+    headlines.finish()?;
+    Ok(md)
 }
 
 /// Appends one formatted line to a `String`.
@@ -85,6 +88,7 @@ macro_rules! put {
 struct Page<'a> {
     run: &'a DedupRun,
     config: &'a DedupConfig,
+    headlines: &'a ReportHeadlines<'a>,
     md: String,
     /// Non-blank input lines: accepted articles plus rejected lines.
     lines_in: u64,
@@ -93,7 +97,19 @@ struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    fn new(run: &'a DedupRun, config: &'a DedupConfig) -> Page<'a> {
+    /// Document `doc` as a table cell: its escaped title and id.
+    fn article_cell(&self, doc: u32) -> String {
+        article_cell(
+            &self.run.articles[doc as usize],
+            self.headlines.get(doc).title.as_deref(),
+        )
+    }
+
+    fn new(
+        run: &'a DedupRun,
+        config: &'a DedupConfig,
+        headlines: &'a ReportHeadlines<'a>,
+    ) -> Page<'a> {
         let clusters = &run.clusters;
         let kept = (0..run.batch_len)
             .filter(|&doc| {
@@ -104,6 +120,7 @@ impl<'a> Page<'a> {
         Page {
             run,
             config,
+            headlines,
             md: String::new(),
             lines_in: run.stats.inputs.iter().map(|i| i.lines).sum(),
             kept,
@@ -361,7 +378,7 @@ impl<'a> Page<'a> {
                 "| {} | {} | {} | {} | {} | {} |",
                 self.run.story_id(s as u32),
                 story.articles.len(),
-                article_cell(&articles[story.headline_article as usize]),
+                self.article_cell(story.headline_article),
                 outlets_cell(members()),
                 span,
                 dup_clusters.len(),
@@ -419,7 +436,7 @@ impl<'a> Page<'a> {
                 "| {} | {} | {} | {} | {} | {min_similarity:.3}{below} |",
                 cluster.id,
                 cluster.members.len(),
-                article_cell(kept),
+                self.article_cell(cluster.canonical),
                 source_cell(kept),
                 sources_cell(others.iter().map(|&d| &articles[d as usize])),
             );
@@ -488,16 +505,23 @@ impl<'a> Page<'a> {
             .iter()
             .filter(|c| {
                 let a = &run.articles;
-                let titles: std::collections::BTreeSet<Option<String>> = c
-                    .members
-                    .iter()
-                    .map(|&d| a[d as usize].title().map(str::to_lowercase))
-                    .collect();
+                // Headlines are read back only for clusters of short texts.
                 !headline_text
-                    && titles.len() > 1
                     && c.members
                         .iter()
                         .all(|&d| a[d as usize].text_chars < SHORT_TEXT_CHARS)
+                    && c.members
+                        .iter()
+                        .map(|&d| {
+                            self.headlines
+                                .get(d)
+                                .title
+                                .as_deref()
+                                .map(str::to_lowercase)
+                        })
+                        .collect::<std::collections::BTreeSet<Option<String>>>()
+                        .len()
+                        > 1
             })
             .collect();
         if !short.is_empty() {
@@ -556,14 +580,13 @@ impl<'a> Page<'a> {
         );
         for (s, c, doc) in worst {
             let member = &articles[doc as usize];
-            let kept = &articles[clusters.clusters[c].canonical as usize];
             put!(
                 self.md,
                 "  - cluster {}: {} from {} at {s:.3} to {}",
                 clusters.clusters[c].id,
-                article_cell(member),
+                self.article_cell(doc),
                 source_cell(member),
-                article_cell(kept)
+                self.article_cell(clusters.clusters[c].canonical)
             );
         }
     }
@@ -598,9 +621,9 @@ fn area(x: f64) -> String {
 }
 
 /// An article as a table cell: its escaped title and id.
-fn article_cell(a: &Article) -> String {
+fn article_cell(a: &Article, title: Option<&str>) -> String {
     let id = escape(a.id().as_str(), NAME_CHARS);
-    match a.title().map(|t| escape(t, TITLE_CHARS)) {
+    match title.map(|t| escape(t, TITLE_CHARS)) {
         Some(title) if !title.is_empty() => format!("{title} (id {id})"),
         _ => format!("id {id}"),
     }

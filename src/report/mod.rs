@@ -19,6 +19,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::headlines::Headline;
 use crate::ingest::IdRef;
 use crate::lsh::LshParams;
 use crate::pipeline::{
@@ -205,7 +206,7 @@ pub fn text_field_hint(run: &DedupRun) -> &'static str {
         .iter()
         .filter(|&&h| !h)
         .count();
-    if empty * 2 > batch.len() && batch.iter().any(|a| a.title().is_some()) {
+    if empty * 2 > batch.len() && batch.iter().any(|a| a.has_title()) {
         " Most articles have a headline but no text: if the text is in another field, \
          --text-field names it (--text-field title for headline datasets)."
     } else {
@@ -339,7 +340,7 @@ struct ArticleLine<'a> {
 #[derive(Serialize)]
 struct StoryLine<'a> {
     story: u32,
-    headline: Option<&'a str>,
+    headline: Option<String>,
     size: usize,
     outlets: Vec<&'a str>,
     first_published: Option<String>,
@@ -355,7 +356,7 @@ struct StoryLine<'a> {
 struct Member<'a> {
     id: IdRef<'a>,
     source: Option<&'a str>,
-    title: Option<&'a str>,
+    title: Option<String>,
     similarity: f64,
     /// With an index: the batch of a member an earlier batch added.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -425,33 +426,39 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
         clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].canonical as usize)
     };
     let mut file = AtomicFile::create(out_dir, "articles.jsonl")?;
-    for (doc, a) in run.batch().iter().enumerate() {
-        let canonical = canonical_of(doc);
-        file.json_line(&ArticleLine {
-            id: a.id(),
-            source: a.source.as_deref(),
-            title: a.title(),
-            dup_cluster: clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].id),
-            canonical: canonical.is_none_or(|c| c == doc),
-            duplicate_of: canonical.filter(|&c| c != doc).map(|c| articles[c].id()),
-            similarity: clusters.similarity(doc),
-            earlier_batch: run
-                .index
-                .as_ref()
-                .map(|_| canonical.and_then(|c| run.earlier_batch(c))),
-            story: run.stories.as_ref().map(|s| run.story_id(s.story_of[doc])),
-            story_continued: run
-                .stories
-                .as_ref()
-                .and_then(|s| run.story_continued(run.story_id(s.story_of[doc]))),
-        })?;
-    }
+    let batch = run.batch();
+    // Tonight's headlines, read back in order.
+    run.headlines.for_each(
+        |e| run.headline_error(e),
+        |doc, headline| {
+            let a = &batch[doc];
+            let canonical = canonical_of(doc);
+            file.json_line(&ArticleLine {
+                id: a.id(),
+                source: a.source.as_deref(),
+                title: headline.title.as_deref(),
+                dup_cluster: clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].id),
+                canonical: canonical.is_none_or(|c| c == doc),
+                duplicate_of: canonical.filter(|&c| c != doc).map(|c| articles[c].id()),
+                similarity: clusters.similarity(doc),
+                earlier_batch: run
+                    .index
+                    .as_ref()
+                    .map(|_| canonical.and_then(|c| run.earlier_batch(c))),
+                story: run.stories.as_ref().map(|s| run.story_id(s.story_of[doc])),
+                story_continued: run
+                    .stories
+                    .as_ref()
+                    .and_then(|s| run.story_continued(run.story_id(s.story_of[doc]))),
+            })
+        },
+    )?;
     file.commit()?;
 
     if let Some(stories) = &run.stories {
         let mut file = AtomicFile::create(out_dir, "stories.jsonl")?;
         for (idx, story) in stories.stories.iter().enumerate() {
-            file.json_line(&story_line(run, run.story_id(idx as u32), story))?;
+            file.json_line(&story_line(run, run.story_id(idx as u32), story)?)?;
         }
         file.commit()?;
     } else {
@@ -468,20 +475,23 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
         let mut order = c.members.clone();
         // The kept article first, then the rest in input order.
         order.sort_by_key(|&d| (d != c.canonical, d));
+        let members = order
+            .iter()
+            .map(|&d| {
+                Ok(Member {
+                    id: articles[d as usize].id(),
+                    source: articles[d as usize].source.as_deref(),
+                    title: run.headline(d as usize)?.title,
+                    similarity: clusters.similarity(d as usize).unwrap_or(1.0),
+                    earlier_batch: run.earlier_batch(d as usize),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         file.json_line(&DuplicateLine {
             cluster: c.id,
             size: c.members.len(),
             canonical: articles[c.canonical as usize].id(),
-            members: order
-                .iter()
-                .map(|&d| Member {
-                    id: articles[d as usize].id(),
-                    source: articles[d as usize].source.as_deref(),
-                    title: articles[d as usize].title(),
-                    similarity: clusters.similarity(d as usize).unwrap_or(1.0),
-                    earlier_batch: run.earlier_batch(d as usize),
-                })
-                .collect(),
+            members,
         })?;
     }
     file.commit()?;
@@ -668,6 +678,48 @@ pub fn write_dedup(
     Ok(write_s)
 }
 
+/// Headlines for the people's reports, which render without errors: each is read once, and
+/// the first read that fails is kept for [`ReportHeadlines::finish`], which fails the report.
+pub(crate) struct ReportHeadlines<'r> {
+    run: &'r DedupRun,
+    read: std::sync::Mutex<ahash::AHashMap<u32, std::sync::Arc<Headline>>>,
+    error: std::sync::Mutex<Option<Error>>,
+}
+
+impl<'r> ReportHeadlines<'r> {
+    pub(crate) fn new(run: &'r DedupRun) -> ReportHeadlines<'r> {
+        ReportHeadlines {
+            run,
+            read: Default::default(),
+            error: Default::default(),
+        }
+    }
+
+    /// Document `doc`'s headline and link (none after a failed read).
+    pub(crate) fn get(&self, doc: u32) -> std::sync::Arc<Headline> {
+        fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+            m.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        if let Some(h) = lock(&self.read).get(&doc) {
+            return h.clone();
+        }
+        let headline = std::sync::Arc::new(self.run.headline(doc as usize).unwrap_or_else(|e| {
+            lock(&self.error).get_or_insert(e);
+            Headline::default()
+        }));
+        lock(&self.read).insert(doc, headline.clone());
+        headline
+    }
+
+    /// The first failed read, if any.
+    pub(crate) fn finish(self) -> Result<()> {
+        match self.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The outlets of some articles with their article counts, most articles first, ties by name
 /// (the order of `stories.jsonl`); articles without an outlet are not counted.
 pub(crate) fn outlets_by_count<'a>(
@@ -685,7 +737,11 @@ pub(crate) fn outlets_by_count<'a>(
 }
 
 /// The `stories.jsonl` line of one story.
-fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> StoryLine<'a> {
+fn story_line<'a>(
+    run: &'a DedupRun,
+    idx: u32,
+    story: &crate::story::Story,
+) -> Result<StoryLine<'a>> {
     let articles = &run.articles;
     let outlets = outlets_by_count(story.articles.iter().map(|&d| &articles[d as usize]));
     let dates = story
@@ -701,9 +757,9 @@ fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> S
     dup_clusters.dedup();
     dup_clusters.sort_unstable();
     dup_clusters.dedup();
-    StoryLine {
+    Ok(StoryLine {
         story: idx,
-        headline: articles[story.headline_article as usize].title(),
+        headline: run.headline(story.headline_article as usize)?.title,
         size: story.articles.len(),
         outlets: outlets.into_iter().map(|(o, _)| o).collect(),
         first_published: dates.clone().min().map(crate::ingest::format_published),
@@ -715,7 +771,7 @@ fn story_line<'a>(run: &'a DedupRun, idx: u32, story: &crate::story::Story) -> S
             .collect(),
         dup_clusters,
         continued: run.story_continued(idx),
-    }
+    })
 }
 
 fn round_ms(s: f64) -> f64 {
