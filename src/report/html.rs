@@ -1019,14 +1019,27 @@ impl Timeline {
     const MAX_BINS: i64 = 150;
 
     fn of(published: impl Iterator<Item = Option<i64>>) -> Timeline {
-        let mut days: Vec<i64> = Vec::new();
+        // Articles per day: a run spans far fewer days than it has articles.
+        let mut days: std::collections::BTreeMap<i64, u64> = Default::default();
         let mut undated = 0;
         for p in published {
             match p {
-                Some(t) => days.push(t.div_euclid(86_400)),
+                Some(t) => *days.entry(t.div_euclid(86_400)).or_default() += 1,
                 None => undated += 1,
             }
         }
+        let n: u64 = days.values().sum();
+        // The day of the article at `rank` in date order.
+        let day_at = |rank: u64| {
+            let mut before = 0;
+            for (&day, &count) in &days {
+                before += count;
+                if before > rank {
+                    return day;
+                }
+            }
+            unreachable!("rank {rank} is below the {n} dated articles")
+        };
         if days.is_empty() {
             return Timeline {
                 unit: TimeUnit::Day,
@@ -1036,11 +1049,10 @@ impl Timeline {
                 outside: 0,
             };
         }
-        days.sort_unstable();
         // A stray date decades away would squeeze every other bar: the range leaves out the
         // earliest and latest 0.1% (nothing at all below 1,000 articles).
-        let trim = days.len() / 1000;
-        let (lo, hi) = (days[trim], days[days.len() - 1 - trim]);
+        let trim = n / 1000;
+        let (lo, hi) = (day_at(trim), day_at(n - 1 - trim));
         let unit = [TimeUnit::Day, TimeUnit::Week, TimeUnit::Month]
             .into_iter()
             .find(|u| u.key(hi) - u.key(lo) < Self::MAX_BINS)
@@ -1056,8 +1068,9 @@ impl Timeline {
         };
         timeline.outside = days
             .iter()
-            .filter(|&&d| timeline.bin(d * 86_400).is_none())
-            .count() as u64;
+            .filter(|&(&d, _)| timeline.bin(d * 86_400).is_none())
+            .map(|(_, &count)| count)
+            .sum();
         timeline
     }
 
@@ -2040,6 +2053,73 @@ mod tests {
         }
         for (max, step) in [(0, 1), (3, 1), (10, 5), (41, 20), (100, 50), (12345, 5000)] {
             assert_eq!(nice_step(max), step, "{max}");
+        }
+    }
+
+    /// The timeline from the sorted list of every article's day (the code before the counts
+    /// per day): unit, first bar, bars and articles outside them.
+    fn timeline_naive(published: &[Option<i64>]) -> (TimeUnit, i64, usize, u64) {
+        let mut days: Vec<i64> = published
+            .iter()
+            .flatten()
+            .map(|t| t.div_euclid(86_400))
+            .collect();
+        days.sort_unstable();
+        let trim = days.len() / 1000;
+        let (lo, hi) = (days[trim], days[days.len() - 1 - trim]);
+        let unit = [TimeUnit::Day, TimeUnit::Week, TimeUnit::Month]
+            .into_iter()
+            .find(|u| u.key(hi) - u.key(lo) < Timeline::MAX_BINS)
+            .unwrap_or(TimeUnit::Year);
+        let last = unit.key(hi);
+        let first = unit.key(lo).max(last - Timeline::MAX_BINS + 1);
+        let bins = (last - first + 1) as usize;
+        let outside = days
+            .iter()
+            .filter(|&&d| {
+                let off = unit.key(d) - first;
+                off < 0 || off as usize >= bins
+            })
+            .count() as u64;
+        (unit, first, bins, outside)
+    }
+
+    /// Counting articles per day gives the timeline of the sorted list of days, stray dates
+    /// trimmed, on runs from one article to several thousand.
+    #[test]
+    fn timeline_counts_equal_the_sorted_days() {
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let start = 1_500_000_000i64;
+        for n in [1u64, 2, 999, 1000, 2500, 7000] {
+            for span_days in [0i64, 30, 400, 5000] {
+                let published: Vec<Option<i64>> = (0..n)
+                    .map(|i| match next(100) {
+                        0 => None,
+                        // A few stray dates decades away.
+                        1 if i % 7 == 0 => Some(start + 20_000 * 86_400 + next(1000) as i64),
+                        _ => Some(start + next(span_days as u64 * 86_400 + 1) as i64),
+                    })
+                    .collect();
+                if published.iter().all(Option::is_none) {
+                    continue;
+                }
+                let t = Timeline::of(published.iter().copied());
+                assert_eq!(
+                    (t.unit, t.first, t.bins, t.outside),
+                    timeline_naive(&published),
+                    "{n} articles over {span_days} days"
+                );
+                assert_eq!(
+                    t.undated,
+                    published.iter().filter(|p| p.is_none()).count() as u64
+                );
+            }
         }
     }
 
