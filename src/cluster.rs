@@ -221,7 +221,7 @@ fn choose_canonical(members: &[u32], articles: &[Article], config: &ClusterConfi
         .min_by_key(|&&doc| {
             let a = &articles[doc as usize];
             let rule_key = match config.keep {
-                KeepRule::Earliest => (a.published.is_none(), a.published.unwrap_or(0)),
+                KeepRule::Earliest => (a.published().is_none(), a.published().unwrap_or(0)),
                 KeepRule::Longest => (false, -i64::from(a.text_chars)),
                 KeepRule::First => (false, 0),
             };

@@ -159,13 +159,15 @@ pub struct LineLocation {
 
 /// What later stages keep of an accepted article.
 ///
-/// Every article of a run stays in memory, so the id, headline and link share one allocation
-/// (read them with [`Article::id`], [`Article::title`] and [`Article::url`]): 88 bytes plus
-/// the strings, where three boxed strings took 120 plus three allocations.
+/// Every article of a run stays in memory, so the id, headline and link share one string
+/// (read them with [`Article::id`], [`Article::title`] and [`Article::url`]): 88 bytes, plus
+/// a heap block for strings over 24 bytes, where three boxed strings took 120 plus three
+/// allocations. A run's own articles keep only the id ([`Article::without_headline`]), which
+/// mostly fits in those 88 bytes.
 #[derive(Debug, Clone)]
 pub struct Article {
-    /// The id, the headline and the link, one after the other.
-    strings: Box<str>,
+    /// The id, the headline and the link, one after the other; up to 24 bytes held inline.
+    strings: compact_str::CompactString,
     /// Where the id ends in `strings`.
     id_end: u32,
     /// Where the headline ends in `strings` (the link follows).
@@ -174,13 +176,18 @@ pub struct Article {
     flags: u8,
     /// Outlet, if any; one shared string per outlet in a run (outlets repeat across articles).
     pub source: Option<std::sync::Arc<str>>,
-    /// Publication time in seconds since the Unix epoch (UTC), if given.
-    pub published: Option<i64>,
+    /// Publication time in seconds since the Unix epoch (UTC), [`NO_DATE`] if not given: 8
+    /// bytes where an `Option<i64>` took 16 (read it with [`Article::published`]).
+    published: i64,
     /// Length of the text in characters.
     pub text_chars: u32,
     /// Where the record's line is.
     pub location: LineLocation,
 }
+
+/// [`Article`]'s stand-in for no date: below any date a record can give (those lie within
+/// years -9999 to 9999).
+const NO_DATE: i64 = i64::MIN;
 
 const INT_ID: u8 = 1;
 const HAS_TITLE: u8 = 2;
@@ -224,17 +231,22 @@ impl Article {
         strings.push_str(url.unwrap_or(""));
         let flag = |on: bool, f: u8| if on { f } else { 0 };
         Article {
-            strings: strings.into_boxed_str(),
+            strings: strings.into(),
             id_end: u32::try_from(id_end).expect("an id is under 4 GiB"),
             title_end: u32::try_from(title_end).expect("a headline is under 4 GiB"),
             flags: flag(fields.id.is_int(), INT_ID)
                 | flag(title.is_some(), HAS_TITLE)
                 | flag(url.is_some(), HAS_URL),
             source: fields.source,
-            published: fields.published,
+            published: fields.published.unwrap_or(NO_DATE),
             text_chars: fields.text_chars,
             location: fields.location,
         }
+    }
+
+    /// Publication time in seconds since the Unix epoch (UTC), if given.
+    pub fn published(&self) -> Option<i64> {
+        (self.published != NO_DATE).then_some(self.published)
     }
 
     /// The article's id.
@@ -286,7 +298,7 @@ impl Article {
             title,
             source: self.source.clone(),
             url,
-            published: self.published,
+            published: self.published(),
             text_chars: self.text_chars,
             location: self.location,
         })
@@ -1112,18 +1124,64 @@ mod tests {
                 (title, url, Some("outlet"))
             );
             assert_eq!(
-                (a.published, a.text_chars, a.location),
+                (a.published(), a.text_chars, a.location),
                 (Some(7), 9, location)
             );
             assert_eq!(
                 serde_json::to_string(&a.id()).unwrap(),
                 serde_json::to_string(&id).unwrap()
             );
+            // Without the headline: the same id, date and place; the headline back as given.
+            let bare = a.without_headline();
+            assert!(bare.headline_elsewhere() && !a.headline_elsewhere());
+            assert_eq!(bare.has_title(), title.is_some());
+            assert_eq!(
+                (bare.id(), bare.published(), bare.location),
+                (id.as_ref(), Some(7), location)
+            );
+            let back = bare.with_headline(title, url);
+            assert_eq!(
+                (back.id(), back.title(), back.url()),
+                (id.as_ref(), title, url)
+            );
         }
+        // No date stays no date.
+        let undated = Article::new(ArticleFields {
+            id: ArticleId::Str("d".into()).as_ref(),
+            title: None,
+            source: None,
+            url: None,
+            published: None,
+            text_chars: 0,
+            location,
+        });
+        assert_eq!(undated.published(), None);
         assert_eq!(
             serde_json::to_string(&ArticleId::Int("42".into())).unwrap(),
             "42"
         );
+    }
+
+    /// An article is 88 bytes, and one that keeps only a news-length id holds no heap block.
+    #[test]
+    fn articles_are_small() {
+        assert!(std::mem::size_of::<Article>() <= 88);
+        let a = Article::new(ArticleFields {
+            id: ArticleId::Str("uci-2014-05-06-0001234".into()).as_ref(),
+            title: Some("A headline long enough to need a heap block of its own"),
+            source: None,
+            url: None,
+            published: None,
+            text_chars: 0,
+            location: LineLocation {
+                input: 0,
+                line: 1,
+                offset: 0,
+                len: 1,
+            },
+        });
+        assert!(a.strings.is_heap_allocated());
+        assert!(!a.without_headline().strings.is_heap_allocated());
     }
 
     /// A line that is JSON but not a valid record keeps its id for the reject; other lines

@@ -374,7 +374,7 @@ pub fn cluster_stories(
         .iter()
         .map(|docs| {
             docs.iter()
-                .filter_map(|&d| articles[d as usize].published)
+                .filter_map(|&d| articles[d as usize].published())
                 .min()
         })
         .collect();

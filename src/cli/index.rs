@@ -69,7 +69,10 @@ fn export(dir: &std::path::Path) -> i32 {
             source: a.article.source.as_deref(),
             title: a.article.title(),
             url: a.article.url(),
-            published: a.article.published.map(storyhash::ingest::format_published),
+            published: a
+                .article
+                .published()
+                .map(storyhash::ingest::format_published),
             batch: a.batch,
             dup_cluster: a.cluster,
             story: a.story,

@@ -1022,7 +1022,7 @@ impl Index {
                 |_| true,
                 true,
                 |_, a| {
-                    if let Some(p) = a.article.published {
+                    if let Some(p) = a.article.published() {
                         oldest = Some(oldest.map_or(p, |o| o.min(p)));
                         newest = Some(newest.map_or(p, |o| o.max(p)));
                     }
@@ -1178,7 +1178,7 @@ impl Index {
             has_shingles: batch.has_shingles[doc],
         };
         for a in batch.articles {
-            if let Some(p) = a.published {
+            if let Some(p) = a.published() {
                 state.newest = Some(state.newest.map_or(p, |o| o.max(p)));
             }
         }
@@ -1319,7 +1319,11 @@ impl Index {
         // Retention, measured from tonight's median date (not the newest date ever seen: one
         // article dated decades ahead must not expire the whole index), and never tonight's
         // own articles. A night without dates expires nothing.
-        let mut dates: Vec<i64> = batch.articles.iter().filter_map(|a| a.published).collect();
+        let mut dates: Vec<i64> = batch
+            .articles
+            .iter()
+            .filter_map(|a| a.published())
+            .collect();
         dates.sort_unstable();
         if let (Some(days), Some(&median)) = (max_age_days, dates.get(dates.len() / 2)) {
             let cutoff = median - (days * 86_400.0).round() as i64;
@@ -1389,7 +1393,7 @@ impl Index {
         let mut ids: Vec<u128> = Vec::with_capacity(n);
         for local in 0..n {
             let r = record_of(local);
-            if let Some(d) = r.article.published {
+            if let Some(d) = r.article.published() {
                 oldest = Some(oldest.map_or(d, |o| o.min(d)));
                 newest = Some(newest.map_or(d, |o| o.max(d)));
             }
@@ -1674,7 +1678,7 @@ pub struct CommitStats {
 
 /// The date an article ages by: its own, or its batch's newest.
 fn age_date(a: &IndexedArticle, batch_newest: Option<i64>) -> Option<i64> {
-    a.article.published.or(batch_newest)
+    a.article.published().or(batch_newest)
 }
 
 fn some_date(v: i64) -> Option<i64> {
@@ -1713,7 +1717,7 @@ impl IndexedArticle {
 fn write_record(w: &mut BinWriter, a: &Record<'_>) -> Result<()> {
     w.u64(a.g)?;
     w.u32(a.batch)?;
-    w.i64(a.article.published.unwrap_or(NONE_I64))?;
+    w.i64(a.article.published().unwrap_or(NONE_I64))?;
     w.u32(a.article.text_chars)?;
     w.u32(a.cluster.unwrap_or(NONE_U32))?;
     w.u32(a.story.unwrap_or(NONE_U32))?;

@@ -35,7 +35,6 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::error::{Error, Result};
 
-use crate::minhash::estimate_jaccard;
 use crate::pipeline::{DedupConfig, DedupRun};
 
 use super::{AtomicFile, QuotedTexts, ReportHeadlines};
@@ -768,23 +767,14 @@ fn shown_of(shown: usize, of: usize, what: &str) -> String {
 fn similarity_chart(view: &View<'_>) -> String {
     let run = view.run;
     let threshold = view.config.cluster.threshold;
-    let sims: Vec<f64> = run
-        .edges
-        .iter()
-        .map(|&(a, b)| {
-            estimate_jaccard(
-                run.signatures.get(a as usize),
-                run.signatures.get(b as usize),
-            )
-        })
-        .collect();
+    let sims = &run.edge_similarity;
     let lowest = sims.iter().copied().fold(threshold, f64::min);
     // From a round value a little below the lowest similarity (and the threshold) up to 1.
     let lo = (((lowest - 0.05) * 10.0).floor() / 10.0).clamp(0.0, 0.9);
     let width = if 1.0 - lo > 0.35 { 0.05 } else { 0.02 };
     let n_bins = ((1.0 - lo) / width).round().max(1.0) as usize;
     let mut counts = vec![0u64; n_bins];
-    for &s in &sims {
+    for &s in sims {
         let bin = (((s - lo) / width).floor().max(0.0) as usize).min(n_bins - 1);
         counts[bin] += 1;
     }
@@ -828,7 +818,7 @@ fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
     let Some(stories) = &run.stories else {
         return (Vec::new(), Vec::new());
     };
-    let timeline = Timeline::of(run.batch().iter().map(|a| a.published));
+    let timeline = Timeline::of(run.batch().iter().map(|a| a.published()));
     let mut series = Vec::new();
     let mut members = Vec::new();
     for &story in view.stories_by_size.iter().take(CHART_STORIES) {
@@ -839,7 +829,7 @@ fn story_series(view: &View<'_>) -> (Vec<Series>, Vec<u32>) {
         let mut values = vec![0u64; timeline.bins];
         for &d in &st.articles {
             if let Some(bin) = run.articles[d as usize]
-                .published
+                .published()
                 .and_then(|t| timeline.bin(t))
             {
                 values[bin] += 1;
@@ -870,11 +860,11 @@ fn timeline_chart(view: &View<'_>, stories: (Vec<Series>, Vec<u32>)) -> String {
     let run = view.run;
     let (extra, in_extra) = stories;
     let n_stories = extra.len();
-    let timeline = Timeline::of(run.batch().iter().map(|a| a.published));
+    let timeline = Timeline::of(run.batch().iter().map(|a| a.published()));
     let mut kept = vec![0u64; timeline.bins];
     let mut duplicates = vec![0u64; timeline.bins];
     for (doc, a) in run.batch().iter().enumerate() {
-        let Some(bin) = a.published.and_then(|t| timeline.bin(t)) else {
+        let Some(bin) = a.published().and_then(|t| timeline.bin(t)) else {
             continue;
         };
         if !extra.is_empty() {
@@ -1508,7 +1498,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let dates = st
         .articles
         .iter()
-        .filter_map(|&d| articles[d as usize].published);
+        .filter_map(|&d| articles[d as usize].published());
     let span = match (dates.clone().min(), dates.max()) {
         (Some(a), Some(b)) if date(a) == date(b) => format!(" · {}", date(a)),
         (Some(a), Some(b)) => format!(" · {} to {}", date_time(a), date_time(b)),
@@ -1631,7 +1621,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
                 _ => "",
             },
             title = title_cell(&view.headlines.get(row.doc)),
-            published = a.published.map(date_time).unwrap_or_default(),
+            published = a.published().map(date_time).unwrap_or_default(),
         );
     }
     out.push_str("</tbody></table>");
@@ -1804,7 +1794,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
     let dates: Vec<i64> = c
         .members
         .iter()
-        .filter_map(|&d| run.articles[d as usize].published)
+        .filter_map(|&d| run.articles[d as usize].published())
         .collect();
     let span = match (dates.iter().min(), dates.iter().max()) {
         (Some(&a), Some(&b)) if date(a) == date(b) => format!(" · {}", date(a)),
@@ -1854,7 +1844,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
             src = Esc(&source),
             kept_attr = if is_kept { " data-kept" } else { "" },
             title = title_cell(&view.headlines.get(doc)),
-            published = a.published.map(date_time).unwrap_or_default(),
+            published = a.published().map(date_time).unwrap_or_default(),
             id_full = Esc(&clip(id, 4 * ID_CHARS)),
             id = Esc(&clip(id, ID_CHARS)),
         );

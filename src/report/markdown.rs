@@ -354,7 +354,7 @@ impl<'a> Page<'a> {
         for s in order {
             let story = &stories.stories[s];
             let members = || story.articles.iter().map(|&d| &articles[d as usize]);
-            let dates = members().filter_map(|a| a.published);
+            let dates = members().filter_map(|a| a.published());
             let span = match (dates.clone().min(), dates.max()) {
                 (Some(first), Some(last)) => {
                     let (first, last) = (day(first), day(last));

@@ -747,7 +747,7 @@ fn story_line<'a>(
     let dates = story
         .articles
         .iter()
-        .filter_map(|&d| articles[d as usize].published);
+        .filter_map(|&d| articles[d as usize].published());
     let mut dup_clusters: Vec<u32> = story
         .articles
         .iter()
