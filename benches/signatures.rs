@@ -74,6 +74,30 @@ fn bench_signature_stage(c: &mut Criterion) {
         })
     });
 
+    // Word 5-grams folded from ready token hashes (the step after the tokenizer).
+    let token_hash_lists: Vec<Vec<u64>> = canonicals
+        .iter()
+        .map(|canon| {
+            canon
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(|t| hash_token(t.as_bytes(), DEFAULT_SEED))
+                .collect()
+        })
+        .collect();
+    group.bench_function("grams_from_token_hashes", |b| {
+        let mut hashes = Vec::new();
+        b.iter(|| {
+            let mut n = 0;
+            for list in &token_hash_lists {
+                hashes.clear();
+                grams_from_token_hashes(black_box(list), &config, &mut hashes);
+                n += hashes.len();
+            }
+            assert!(n > 0);
+        })
+    });
+
     let shingle_sets: Vec<Vec<u64>> = canonicals
         .iter()
         .map(|canon| {

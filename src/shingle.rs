@@ -16,6 +16,7 @@
 //! A text with fewer than `n` tokens (or characters) yields one shingle of all of them, so short
 //! texts still get a signature; a text with none yields no shingle.
 
+use multiversion::multiversion;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// The default hash seed (the bytes of "storyhash" folded into 64 bits, fixed forever).
@@ -142,10 +143,26 @@ pub fn grams_from_token_hashes(token_hashes: &[u64], config: &ShingleConfig, out
 
 /// [`grams_from_token_hashes`] for windows of `N` tokens (at least `N` of them).
 fn fixed_grams<const N: usize>(token_hashes: &[u64], seed: u64, out: &mut Vec<u64>) {
-    out.extend(token_hashes.windows(N).map(|window| {
-        let window: &[u64; N] = window.try_into().expect("windows are N long");
-        hash_word_gram(window, seed)
-    }));
+    let start = out.len();
+    let n = token_hashes.len() + 1 - N;
+    out.resize(start + n, 0);
+    fold_windows::<N>(token_hashes, seed, &mut out[start..]);
+}
+
+/// `out[i]` = [`hash_word_gram`] of the `N` token hashes from `i`: one window per lane, the
+/// windows' folds side by side (64-bit multiplies and rotates vectorize with AVX-512).
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
+fn fold_windows<const N: usize>(token_hashes: &[u64], seed: u64, out: &mut [u64]) {
+    let n = out.len();
+    let h = &token_hashes[..n + N - 1];
+    let first = seed ^ N as u64;
+    for i in 0..n {
+        let mut fold = first;
+        for k in 0..N {
+            fold = (fold.rotate_left(23) ^ h[i + k]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+        out[i] = fmix64(fold);
+    }
 }
 
 /// Every window of `n` tokens (at least `n` of them), its length known only at run time: the
