@@ -259,8 +259,13 @@ impl Article {
 
     /// Headline, if any.
     ///
-    /// A run's own articles leave theirs to the run: read them with
-    /// [`crate::pipeline::DedupRun::headline`] (this is `None` for them).
+    /// A run's own articles leave theirs to the run ([`Article::headline_elsewhere`]): read
+    /// them with [`crate::pipeline::DedupRun::headline`].
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, on an article whose headline is kept elsewhere (release builds give
+    /// `None`): a caller that asks such an article has a bug.
     pub fn title(&self) -> Option<&str> {
         debug_assert!(
             !self.headline_elsewhere(),
@@ -270,7 +275,8 @@ impl Article {
             .then(|| &self.strings[self.id_end as usize..self.title_end as usize])
     }
 
-    /// Link, if any; `None` for a run's own articles, as [`Article::title`].
+    /// Link, if any. Like [`Article::title`], this panics in debug builds on an article whose
+    /// headline and link are kept elsewhere.
     pub fn url(&self) -> Option<&str> {
         debug_assert!(
             !self.headline_elsewhere(),

@@ -67,11 +67,12 @@ pub struct DedupConfig {
     pub stories: Option<StoryConfig>,
     /// A persistent index to deduplicate against and then update (nightly runs).
     pub index: Option<IndexConfig>,
-    /// Where a run without an index keeps the signatures and band keys it does not need in
-    /// memory: two unnamed temporary files in this directory, gone when the run ends (2 bytes
-    /// per slot and 4 per band for each article). Finding candidates reads the band keys one
-    /// band at a time; the whole signature is read back for the documents in candidate pairs
-    /// alone. `None` keeps everything in memory.
+    /// Where a run without an index keeps what it does not need in memory: three unnamed
+    /// temporary files in this directory, gone when the run ends, for the signatures and band
+    /// keys (2 bytes per slot and 4 per band for each article) and for the headlines and links
+    /// ([`crate::headlines::Headlines`]). Finding candidates reads the band keys one band at a
+    /// time; the whole signature is read back for the documents in candidate pairs alone, and
+    /// dropped once the clusters are formed. `None` keeps everything in memory.
     pub spill_dir: Option<PathBuf>,
 }
 
@@ -264,6 +265,7 @@ pub struct DedupRun {
     pub inputs: Vec<Input>,
     /// Accepted articles in input order; a document's index is its `DocId`. With an index,
     /// the indexed articles tonight's matched follow tonight's (`batch_len` onwards).
+    /// Tonight's articles keep only their ids: read a headline with [`DedupRun::headline`].
     pub articles: Vec<Article>,
     /// The headlines and links of tonight's articles, which keep only their ids: read one with
     /// [`DedupRun::headline`].
