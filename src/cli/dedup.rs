@@ -273,6 +273,15 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     clock.elapsed().as_secs_f64()
                 );
             }
+            // Headline data read without --text-field title finds nothing: say so here too,
+            // not only in the reports.
+            let hint = storyhash::report::text_field_hint(&run);
+            if !hint.is_empty() {
+                eprintln!(
+                    "storyhash: warning: {} of {} articles have no words once normalized, so they were never compared.{hint}",
+                    run.stats.no_shingles, run.batch_len
+                );
+            }
             EXIT_OK
         }
         Err(e) => {

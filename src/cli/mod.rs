@@ -82,7 +82,11 @@ Exit codes: 0 ok, 1 bad usage, 2 bad input (the message names file and line), 3 
     #[command(after_help = "\
 Example:
   storyhash run data/sample.jsonl --out out/
-  storyhash run headlines.jsonl.gz --out out/ --window-days 2 --lead-chars 0
+  storyhash run headlines.jsonl.gz --out out/ --text-field title
+
+Headline-only input: stories read the titles either way; --text-field title also makes
+repeated headlines near-duplicates (on input spanning weeks it joins their days into one
+story: see the README).
 
 Writes what dedup writes, with a `story` for each article in articles.jsonl, and stories.jsonl.
 Exit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O).")]

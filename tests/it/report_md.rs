@@ -501,6 +501,29 @@ fn empty_texts_under_headlines_point_to_the_text_field() {
     assert!(md.contains("--text-field title"), "{md}");
     let with_text = report_md(dir.path(), "texts.jsonl", &["--skip-invalid"]);
     assert!(!with_text.contains("--text-field"), "{with_text}");
+    // The terminal says it too (even with -q), for `dedup` and `run`, and only then.
+    let stderr = |command: &str, input: &str, extra: &[&str]| {
+        let output = storyhash()
+            .current_dir(dir.path())
+            .args([command, input, "--out", "out2", "-q"])
+            .args(extra)
+            .output()
+            .expect("the storyhash binary starts");
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    for command in ["dedup", "run"] {
+        let warned = stderr(command, "headlines.jsonl", &[]);
+        assert!(
+            warned.contains("warning: 3 of 3 articles have no words")
+                && warned.contains("--text-field title"),
+            "{command}: {warned}"
+        );
+        let quiet = stderr(command, "headlines.jsonl", &["--text-field", "title"]);
+        assert!(!quiet.contains("warning"), "{command}: {quiet}");
+        let quiet = stderr(command, "texts.jsonl", &["--skip-invalid"]);
+        assert!(!quiet.contains("warning"), "{command}: {quiet}");
+    }
 }
 
 /// The rows of the table that follows `heading` in `md`, header and rule left out.
