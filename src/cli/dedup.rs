@@ -277,8 +277,13 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             // not only in the reports.
             let hint = storyhash::report::text_field_hint(&run);
             if !hint.is_empty() {
+                let stories = if run.stories.is_some() {
+                    " (Stories read the titles either way.)"
+                } else {
+                    ""
+                };
                 eprintln!(
-                    "storyhash: warning: {} of {} articles have no words once normalized, so they were never compared.{hint}",
+                    "storyhash: warning: {} of {} articles have no words once normalized, so near-duplicate detection never compared them.{hint}{stories}",
                     run.stats.no_shingles, run.batch_len
                 );
             }

@@ -519,6 +519,11 @@ fn empty_texts_under_headlines_point_to_the_text_field() {
                 && warned.contains("--text-field title"),
             "{command}: {warned}"
         );
+        assert_eq!(
+            warned.contains("Stories read the titles either way"),
+            command == "run",
+            "{command}: {warned}"
+        );
         let quiet = stderr(command, "headlines.jsonl", &["--text-field", "title"]);
         assert!(!quiet.contains("warning"), "{command}: {quiet}");
         let quiet = stderr(command, "texts.jsonl", &["--skip-invalid"]);
