@@ -225,6 +225,10 @@ pub struct BandKeys {
     spill: Option<std::sync::Arc<std::fs::File>>,
 }
 
+/// [`BandKeys::set_many`] writes documents at most this many apart in a spilled block as one
+/// span per band.
+pub const SPAN_GAP: usize = 64;
+
 impl BandKeys {
     /// No document yet, `bands` keys each.
     pub fn new(bands: usize) -> BandKeys {
@@ -265,8 +269,10 @@ impl BandKeys {
     }
 
     /// Replaces the keys of the documents `docs` (ascending, distinct) with `keys` (`bands`
-    /// each): in memory, or in the spill file, one write per band for each run of consecutive
-    /// documents of a block.
+    /// each): in memory, or in the spill file, one write per band for each span of a block
+    /// whose documents lie at most [`SPAN_GAP`] apart (the keys between them read first and
+    /// written back unchanged): a document's keys lie in `bands` places, so scattered documents
+    /// written one by one took that many system calls each.
     pub fn set_many(&mut self, docs: &[u32], keys: &[u32]) -> std::io::Result<()> {
         let bands = self.bands;
         assert_eq!(keys.len(), docs.len() * bands);
@@ -288,22 +294,27 @@ impl BandKeys {
             let (b, local) = (doc / self.block_docs, doc % self.block_docs);
             let mut end = i + 1;
             while end < docs.len()
-                && docs[end] == docs[end - 1] + 1
+                && (docs[end] - docs[end - 1]) as usize <= SPAN_GAP
                 && docs[end] as usize / self.block_docs == b
             {
                 end += 1;
             }
+            let span = docs[end - 1] as usize - doc + 1;
             for j in 0..bands {
+                let at = (b * self.block_bytes() + (j * self.block_docs + local) * 4) as u64;
+                let band_keys = keys[i * bands..end * bands].iter().skip(j).step_by(bands);
                 bytes.clear();
-                bytes.extend(
-                    keys[i * bands..end * bands]
-                        .iter()
-                        .skip(j)
-                        .step_by(bands)
-                        .flat_map(|k| k.to_le_bytes()),
-                );
-                let at = b * self.block_bytes() + (j * self.block_docs + local) * 4;
-                std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at as u64)?;
+                if span == end - i {
+                    bytes.extend(band_keys.flat_map(|k| k.to_le_bytes()));
+                } else {
+                    bytes.resize(span * 4, 0);
+                    std::os::unix::fs::FileExt::read_exact_at(&**file, &mut bytes, at)?;
+                    for (&d, k) in docs[i..end].iter().zip(band_keys) {
+                        let off = (d as usize - doc) * 4;
+                        bytes[off..off + 4].copy_from_slice(&k.to_le_bytes());
+                    }
+                }
+                std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at)?;
             }
             i = end;
         }

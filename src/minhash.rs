@@ -24,6 +24,9 @@
 
 use multiversion::multiversion;
 
+/// [`Signatures::set_many`] writes spilled rows at most this many documents apart as one span.
+pub const ROW_GAP: usize = 8;
+
 /// The largest signature length supported.
 pub const MAX_NUM_PERM: usize = 4096;
 
@@ -370,8 +373,9 @@ impl Signatures {
     }
 
     /// [`Signatures::set`] for the documents `docs` (ascending, distinct), `num_perm` values
-    /// each in `signatures`: rows in the spill file are written one run of consecutive
-    /// documents at a time (up to [`SPILL_PIECE_BYTES`] each), not one row at a time.
+    /// each in `signatures`: rows in the spill file are written a span at a time (up to
+    /// [`SPILL_PIECE_BYTES`] each), not one row at a time; documents of a span lie at most
+    /// [`ROW_GAP`] apart, and the rows between them are read first and written back unchanged.
     ///
     /// # Panics
     ///
@@ -397,26 +401,38 @@ impl Signatures {
                     i += 1;
                 }
                 Block::Spilled => {
+                    // A span of rows at most ROW_GAP apart, within `max_run` rows.
                     let mut end = i + 1;
                     while end < docs.len()
-                        && end - i < max_run
-                        && docs[end] == docs[end - 1] + 1
+                        && (docs[end] as usize) - doc < max_run
+                        && (docs[end] - docs[end - 1]) as usize <= ROW_GAP
                         && docs[end] as usize / self.block_docs == b
                     {
                         end += 1;
                     }
+                    let span = docs[end - 1] as usize - doc + 1;
                     let (file, _) = self.spill.as_ref().expect("spilled blocks have a file");
+                    let at = (doc * row_bytes) as u64;
                     bytes.clear();
-                    bytes.extend(
-                        signatures[i * k..end * k]
-                            .iter()
-                            .flat_map(|&v| fold_slot(v).to_le_bytes()),
-                    );
-                    std::os::unix::fs::FileExt::write_all_at(
-                        &**file,
-                        &bytes,
-                        (doc * row_bytes) as u64,
-                    )?;
+                    if span == end - i {
+                        bytes.extend(
+                            signatures[i * k..end * k]
+                                .iter()
+                                .flat_map(|&v| fold_slot(v).to_le_bytes()),
+                        );
+                    } else {
+                        // The rows between are read and written back unchanged.
+                        bytes.resize(span * row_bytes, 0);
+                        std::os::unix::fs::FileExt::read_exact_at(&**file, &mut bytes, at)?;
+                        for (n, &d) in docs[i..end].iter().enumerate() {
+                            let row = &mut bytes[(d as usize - doc) * row_bytes..][..row_bytes];
+                            let new = &signatures[(i + n) * k..(i + n + 1) * k];
+                            for (out, &v) in row.chunks_exact_mut(2).zip(new) {
+                                out.copy_from_slice(&fold_slot(v).to_le_bytes());
+                            }
+                        }
+                    }
+                    std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at)?;
                     i = end;
                 }
                 Block::Kept { .. } => panic!("signature {doc} set after keep_only"),
@@ -626,6 +642,45 @@ mod tests {
         for d in [1, 4, 8, 15] {
             let got = std::panic::catch_unwind(|| sigs.get(d).to_vec());
             assert!(got.is_err(), "doc {d} was not kept");
+        }
+    }
+
+    /// Rows set in spans with gaps (the rows between read and written back), in runs, and one
+    /// by one, across spilled blocks and the rows in memory, come back with the rows between
+    /// them unchanged.
+    #[test]
+    fn rows_set_in_spans_keep_the_rows_between() {
+        let (k, block_docs, n) = (3, 64, 300);
+        let row = |d: usize| [d as u32, (d * 7) as u32, u32::MAX - d as u32];
+        let mut sigs = Signatures::with_block_docs(k, block_docs);
+        sigs.spill_to(tempfile::tempfile().unwrap());
+        for d in 0..n {
+            sigs.extend_from_block(&row(d));
+        }
+        sigs.spill_full_blocks().unwrap();
+        // Gaps of 1 to ROW_GAP + 2 documents, so some spans join and some do not.
+        let mut docs: Vec<u32> = Vec::new();
+        let mut d = 1;
+        for gap in (1..=ROW_GAP + 2).cycle() {
+            if d >= n {
+                break;
+            }
+            docs.push(d as u32);
+            d += gap;
+        }
+        let new = |d: usize| row(d + 1000);
+        let values: Vec<u32> = docs.iter().flat_map(|&d| new(d as usize)).collect();
+        sigs.set_many(&docs, &values).unwrap();
+        let all: Vec<u32> = (0..n as u32).collect();
+        sigs.keep_only(&all).unwrap();
+        for d in 0..n {
+            let want = if docs.contains(&(d as u32)) {
+                new(d)
+            } else {
+                row(d)
+            };
+            let want: Vec<Slot> = want.iter().map(|&v| fold_slot(v)).collect();
+            assert_eq!(sigs.get(d), &want[..], "doc {d}");
         }
     }
 
