@@ -645,8 +645,6 @@ fn gather_high_bits(m: u64) -> u64 {
 struct BlockBits {
     /// Letters and digits.
     word: u64,
-    /// Capital letters.
-    capital: u64,
     /// Apostrophes (left empty when the line has none).
     apostrophe: u64,
 }
@@ -655,17 +653,12 @@ struct BlockBits {
 fn block_bits<const APOSTROPHES: bool>(block: &[u8; 64]) -> BlockBits {
     let mut bits = BlockBits {
         word: 0,
-        capital: 0,
         apostrophe: 0,
     };
     for (k, chunk) in block.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(chunk.try_into().expect("chunks are eight bytes"));
-        let letters = bytes_in_range(w | splat(0x20), b'a', b'z');
-        let word = letters | bytes_in_range(w, b'0', b'9');
-        // A letter without bit 5 (moved up to the high bit) is a capital.
-        let capitals = letters & !(w << 2);
+        let word = bytes_in_range(w | splat(0x20), b'a', b'z') | bytes_in_range(w, b'0', b'9');
         bits.word |= gather_high_bits(word) << (8 * k);
-        bits.capital |= gather_high_bits(capitals) << (8 * k);
         if APOSTROPHES {
             let apostrophes = bytes_in_range(w, b'\'', b'\'');
             bits.apostrophe |= gather_high_bits(apostrophes) << (8 * k);
@@ -681,39 +674,52 @@ fn low_bits(n: u32) -> u64 {
 }
 
 /// The ASCII fast path, 64 bytes at a time: each block becomes a bitmap of its word bytes, and
-/// the words are the runs of ones, found with `trailing_zeros`. A word without capitals or
-/// apostrophes is passed on as it lies in the text, with no copy. [`naive_tokens`] is its oracle.
+/// the words are the runs of ones, found with `trailing_zeros`. A line with capitals is lowered
+/// whole into `buf` first (one vectorized pass), so that every word is passed on as it lies in
+/// the line, with no copy; only words joined across an apostrophe are copied, to drop it.
+/// [`naive_tokens`] is its oracle.
 fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
-    if memchr::memchr(b'\'', bytes).is_some() {
-        ascii_tokens_in::<true>(bytes, buf, emit);
+    let line = if bytes.iter().any(u8::is_ascii_uppercase) {
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        buf.make_ascii_lowercase();
+        &buf[..]
     } else {
-        ascii_tokens_in::<false>(bytes, buf, emit);
+        bytes
+    };
+    if memchr::memchr(b'\'', line).is_some() {
+        ascii_tokens_in::<true>(line, emit);
+    } else {
+        ascii_tokens_in::<false>(line, emit);
     }
 }
 
-fn ascii_tokens_in<const APOSTROPHES: bool>(
-    bytes: &[u8],
-    buf: &mut Vec<u8>,
-    emit: &mut impl FnMut(&[u8]),
-) {
-    let mut emit_word = |start: usize, end: usize, needs_copy: bool| {
+/// [`ascii_tokens`] on a line without capitals.
+fn ascii_tokens_in<const APOSTROPHES: bool>(bytes: &[u8], emit: &mut impl FnMut(&[u8])) {
+    // Words joined across apostrophes are copied without them: on the stack when short.
+    let mut joined = [0u8; 64];
+    let mut long_joined = Vec::new();
+    let mut emit_word = |start: usize, end: usize, has_joins: bool| {
         let token = &bytes[start..end];
-        if needs_copy {
-            // Copy, then lower and filter in place: an `extend` through `filter` would store the
-            // length after every byte.
-            buf.clear();
-            buf.extend_from_slice(token);
-            buf.make_ascii_lowercase();
-            if APOSTROPHES {
-                buf.retain(|&b| b != b'\'');
+        if APOSTROPHES && has_joins {
+            if token.len() <= joined.len() {
+                let mut n = 0;
+                for &b in token {
+                    joined[n] = b;
+                    n += usize::from(b != b'\'');
+                }
+                emit(&joined[..n]);
+            } else {
+                long_joined.clear();
+                long_joined.extend(token.iter().copied().filter(|&b| b != b'\''));
+                emit(&long_joined);
             }
-            emit(buf);
         } else {
             emit(token);
         }
     };
     // A word that runs on past the end of its block: where it starts, and whether it has
-    // capitals or apostrophes so far.
+    // apostrophes so far.
     let mut open: Option<(usize, bool)> = None;
     let mut after_word = false;
     let mut padded = [0u8; 64];
@@ -739,10 +745,9 @@ fn ascii_tokens_in<const APOSTROPHES: bool>(
         };
         after_word = bits.word >> 63 != 0;
         let mut in_word = bits.word | joins;
-        let needs_copy = bits.capital | joins;
         if let Some((start, copy)) = open {
             let run = in_word.trailing_ones();
-            let copy = copy || needs_copy & low_bits(run) != 0;
+            let copy = copy || joins & low_bits(run) != 0;
             if run == 64 {
                 open = Some((start, copy));
                 continue;
@@ -755,7 +760,7 @@ fn ascii_tokens_in<const APOSTROPHES: bool>(
             let first = in_word.trailing_zeros();
             let run = (in_word >> first).trailing_ones();
             let word = low_bits(run) << first;
-            let copy = needs_copy & word != 0;
+            let copy = joins & word != 0;
             let start = base + first as usize;
             if first + run == 64 {
                 open = Some((start, copy));
@@ -1366,6 +1371,12 @@ mod tests {
         for (i, line) in ascii.iter().enumerate() {
             let pad = ["x", " ", "'", "Q"][i % 4].repeat(50 + i % 30);
             lines.push(format!("{pad}{line}"));
+        }
+        // Capitalized words joined across apostrophes, shorter and longer than the 64-byte copy
+        // kept on the stack, at every offset in a block.
+        for n in 1..150 {
+            let word = format!("{}'{}", "aB".repeat(n / 2 + 1), "C'd".repeat(n % 5 + 1));
+            lines.push(format!("{} {word} O'Neil'S {word}", "x".repeat(n % 64)));
         }
         for line in &lines {
             let fast = tokens_of(line, |l, buf, emit| line_tokens(l, buf, &mut |t| emit(t)));
