@@ -204,6 +204,14 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         eprintln!("storyhash: {e}");
         return exit_code(&e);
     }
+    if args.out.exists() && !args.out.is_dir() {
+        let e = storyhash::Error::Config(format!(
+            "--out {}: is not a directory (--out takes a directory, created if absent)",
+            args.out.display()
+        ));
+        eprintln!("storyhash: {e}");
+        return exit_code(&e);
+    }
     let progress = progress_for(&args.run);
     let out_existed = args.out.exists();
     // The index first: a second writer is refused before any input is read.

@@ -19,8 +19,8 @@ pub(crate) struct StoryArgs {
     /// [default: 0.035 when most texts are empty (headlines), else 0.1]
     #[arg(long)]
     story_threshold: Option<f64>,
-    /// Articles published further apart than this many days are never compared: a number,
-    /// `off`, or `auto` (above 5,000 articles 0.5, i.e. half a day either way, so date-only
+    /// Articles published further apart than this many days are never compared: a number
+    /// (0: off), `off`, or `auto` (above 5,000 articles 0.5, i.e. half a day either way, so date-only
     /// inputs compare within one calendar day; off below). Articles without a date are
     /// compared with every other.
     #[arg(long, default_value = "auto", value_parser = parse_window)]
@@ -78,10 +78,31 @@ fn parse_link(s: &str) -> Result<LinkThreshold, String> {
 fn parse_window(s: &str) -> Result<Window, String> {
     match s {
         "auto" => Ok(Window::Auto),
-        "off" | "0" => Ok(Window::Off),
-        _ => s
-            .parse::<f64>()
-            .map(Window::Days)
-            .map_err(|_| format!("expected a number of days, `off` or `auto`, got `{s}`")),
+        "off" => Ok(Window::Off),
+        // Zero however written (`0`, `0.0`) means no window, as the help says.
+        _ => match s.parse::<f64>() {
+            Ok(0.0) => Ok(Window::Off),
+            Ok(d) => Ok(Window::Days(d)),
+            Err(_) => Err(format!(
+                "expected a number of days (0: off), `off` or `auto`, got `{s}`"
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_days_however_written_is_no_window() {
+        for s in ["off", "0", "0.0", "00", "-0", "0e3"] {
+            assert_eq!(parse_window(s), Ok(Window::Off), "{s}");
+        }
+        assert_eq!(parse_window("auto"), Ok(Window::Auto));
+        assert_eq!(parse_window("1.5"), Ok(Window::Days(1.5)));
+        // Negative windows parse; the configuration check refuses them with their value.
+        assert_eq!(parse_window("-1"), Ok(Window::Days(-1.0)));
+        assert!(parse_window("a week").unwrap_err().contains("`a week`"));
     }
 }

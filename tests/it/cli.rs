@@ -1773,6 +1773,18 @@ fn usage_errors_exit_1_before_anything_is_written() {
         assert!(run.stderr.contains(message), "{flags:?}: {}", run.stderr);
         assert!(!out.exists(), "{flags:?}: the output directory was made");
     }
+    // --out naming a file: said in words, and the file is left as it was.
+    let file_out = write(dir.path(), "not-a-dir", "keep me");
+    for command in ["dedup", "run"] {
+        let run = exec(&[command, input, "--out", path_str(&file_out)], None);
+        assert_eq!(run.code, 1, "{command}: {run:?}");
+        assert!(
+            run.stderr.contains("not-a-dir: is not a directory"),
+            "{command}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&file_out).unwrap(), "keep me");
+    }
     let out = dir.path().join("out-stdin");
     let run = dedup(&["-", input, "-"], &out, &[], Some(b""));
     assert_eq!(run.code, 1, "{run:?}");
