@@ -567,9 +567,10 @@ fn is_apostrophe(c: char) -> bool {
 fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     if line.is_ascii() {
         ascii_tokens(line.as_bytes(), buf, emit);
-    } else if let Some(stand_in) = ascii_stand_in(line) {
+    } else if ascii_stand_in(line, buf) {
         // Curly quotes and dashes in an otherwise ASCII line: the ASCII path on a copy.
-        ascii_tokens(&stand_in, buf, emit);
+        buf.make_ascii_lowercase();
+        lowered_ascii_tokens(buf, emit);
     } else if is_nfkc_quick(line.chars()) == IsNormalized::Yes {
         // Most non-ASCII news text (curly quotes, dashes, accented letters) is already NFKC.
         unicode_tokens(line.chars(), buf, emit);
@@ -578,17 +579,16 @@ fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
     }
 }
 
-/// A copy of `line` with each non-ASCII character replaced by an ASCII character that cuts words
-/// the same way, if every one has such a stand-in.
+/// Writes into `out` (cleared first) a copy of `line` with each non-ASCII character replaced by
+/// an ASCII character that cuts words the same way, and returns true, if every one has such a
+/// stand-in.
 ///
 /// The stand-ins are `'` for the curly apostrophes and a space for the punctuation below: characters
 /// that are neither alphanumeric nor combining marks, that NFKC leaves alone and that cannot
 /// make a line fail the NFKC quick check (a test checks all of this). Letters, digits and marks
 /// outside ASCII have none: their lines take the Unicode path.
-fn ascii_stand_in(line: &str) -> Option<Vec<u8>> {
-    // One allocation per such line: few lines have non-ASCII characters, and the caller's buffer
-    // is busy lowering words.
-    let mut out = Vec::with_capacity(line.len());
+fn ascii_stand_in(line: &str, out: &mut Vec<u8>) -> bool {
+    out.clear();
     let mut rest = line;
     loop {
         let ascii_len = rest
@@ -598,13 +598,13 @@ fn ascii_stand_in(line: &str) -> Option<Vec<u8>> {
         out.extend_from_slice(&rest.as_bytes()[..ascii_len]);
         rest = &rest[ascii_len..];
         let Some(c) = rest.chars().next() else {
-            return Some(out);
+            return true;
         };
         out.push(match c {
             // Not 'ʼ', an apostrophe that is also a letter.
             '’' | '‘' => b'\'',
             c if STAND_IN_SPACES.contains(&c) => b' ',
-            _ => return None,
+            _ => return false,
         });
         rest = &rest[c.len_utf8()..];
     }
@@ -679,14 +679,18 @@ fn low_bits(n: u32) -> u64 {
 /// the line, with no copy; only words joined across an apostrophe are copied, to drop it.
 /// [`naive_tokens`] is its oracle.
 fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
-    let line = if bytes.iter().any(u8::is_ascii_uppercase) {
+    if bytes.iter().any(u8::is_ascii_uppercase) {
         buf.clear();
         buf.extend_from_slice(bytes);
         buf.make_ascii_lowercase();
-        &buf[..]
+        lowered_ascii_tokens(buf, emit);
     } else {
-        bytes
-    };
+        lowered_ascii_tokens(bytes, emit);
+    }
+}
+
+/// [`ascii_tokens`] on an ASCII line without capitals.
+fn lowered_ascii_tokens(line: &[u8], emit: &mut impl FnMut(&[u8])) {
     if memchr::memchr(b'\'', line).is_some() {
         ascii_tokens_in::<true>(line, emit);
     } else {
