@@ -431,7 +431,7 @@ impl Input {
             (name.to_path_buf(), None)
         } else {
             let mut tmp = tempfile::Builder::new()
-                .prefix(".storyhash-input-")
+                .prefix(crate::outdir::INPUT_SPOOL_PREFIX)
                 .tempfile_in(spool_dir)
                 .map_err(|e| Error::io(spool_dir, e))?;
             let copied = if is_stdin {

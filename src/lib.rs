@@ -47,6 +47,7 @@ pub mod ingest;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
+pub mod outdir;
 pub mod pipeline;
 pub mod progress;
 pub mod report;

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
+use storyhash::outdir::OutDir;
 use storyhash::pipeline::{DedupConfig, IndexConfig, dedup_with_index, open_index, open_inputs};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
 use storyhash::verify::VerifyMode;
@@ -204,20 +205,34 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         eprintln!("storyhash: {e}");
         return exit_code(&e);
     }
-    if args.out.exists() && !args.out.is_dir() {
-        let e = storyhash::Error::Config(format!(
-            "--out {}: is not a directory (--out takes a directory, created if absent)",
-            args.out.display()
-        ));
-        eprintln!("storyhash: {e}");
-        return exit_code(&e);
-    }
     let progress = progress_for(&args.run);
-    let out_existed = args.out.exists();
+    let mut out_dir = None;
     // The index first: a second writer is refused before any input is read.
     let result = open_index(&config)
         .and_then(|index| {
-            std::fs::create_dir_all(&args.out).map_err(|e| storyhash::Error::io(&args.out, e))?;
+            let (dir, leftovers) = OutDir::open(&args.out)?;
+            out_dir = Some(dir);
+            if !leftovers.is_empty() && !args.run.quiet {
+                let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();
+                let names: Vec<String> = leftovers
+                    .iter()
+                    .map(|l| {
+                        l.path
+                            .file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into()
+                    })
+                    .collect();
+                eprintln!(
+                    "storyhash: removed {} temporary file{} an interrupted run left in {} ({}): {}",
+                    leftovers.len(),
+                    if leftovers.len() == 1 { "" } else { "s" },
+                    args.out.display(),
+                    megabytes(bytes),
+                    names.join(", ")
+                );
+            }
             Ok((index, open_inputs(&args.inputs, &args.out)?))
         })
         .and_then(|(index, inputs)| dedup_with_index(inputs, &config, index, progress.as_ref()))
@@ -300,12 +315,17 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         Err(e) => {
             eprintln!("storyhash: {e}");
             // An --out directory this run made and left empty goes again.
-            if !out_existed {
-                let _ = std::fs::remove_dir(&args.out);
+            if let Some(dir) = out_dir {
+                dir.discard();
             }
             exit_code(&e)
         }
     }
+}
+
+/// A size for people: `0.1 MB`, `2861.3 MB`.
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 /// Parses a seed given in decimal or as `0x`-prefixed hexadecimal.

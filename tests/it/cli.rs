@@ -87,8 +87,13 @@ fn file_names(dir: &Path) -> BTreeSet<String> {
     }
 }
 
+/// The outputs, and the lock a run holds on its directory.
 fn outputs_set() -> BTreeSet<String> {
-    OUTPUTS.iter().map(|s| s.to_string()).collect()
+    OUTPUTS
+        .iter()
+        .chain([&".storyhash.lock"])
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Non-blank lines of an input, the way the contract counts them.
@@ -857,8 +862,8 @@ fn a_failed_output_keeps_deduped_jsonl_out() {
     assert!(run.stderr.contains("articles.jsonl"), "{}", run.stderr);
     assert_eq!(
         file_names(&out),
-        BTreeSet::from(["articles.jsonl".to_string()]),
-        "only the blocking directory is left"
+        BTreeSet::from(["articles.jsonl".into(), ".storyhash.lock".into()]),
+        "only the blocking directory is left, and the directory's lock"
     );
 }
 
@@ -1545,12 +1550,7 @@ fn a_corpus_that_spills_signatures_gives_the_same_outputs_at_any_thread_count() 
                 "--threads {threads}: {copy} copies {original}"
             );
         }
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, OUTPUTS);
+        assert_eq!(file_names(&out), outputs_set());
         outputs.push(
             ["articles.jsonl", "duplicates.jsonl", "deduped.jsonl"]
                 .map(|f| std::fs::read(out.join(f)).unwrap()),
@@ -1614,6 +1614,102 @@ fn a_run_leaves_exactly_its_outputs_or_nothing() {
             assert!(run.stderr.contains(name), "{case}: {}", run.stderr);
         }
     }
+}
+
+/// A killed run leaves its temporary files (as large as the corpus); the next run into the
+/// directory removes them and says so, and leaves every other file alone.
+#[test]
+fn the_next_run_removes_what_a_killed_run_left() {
+    let texts = distinct_texts(2);
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        lines(&[
+            &jline(json!({"id": "a", "text": texts[0]})),
+            &jline(json!({"id": "b", "text": texts[1]})),
+        ]),
+    );
+    let out = dir.path().join("out");
+    let left = [
+        ".deduped.jsonl.Ab12Cd",
+        ".storyhash-input-zz99ZZ",
+        ".report.html.000000",
+    ];
+    let kept = [".deduped.jsonl.keep", "notes.txt", ".storyhash-input-mine"];
+    for quiet in [false, true] {
+        std::fs::create_dir_all(&out).unwrap();
+        for name in left {
+            std::fs::write(out.join(name), vec![b'x'; 250_000]).unwrap();
+        }
+        for name in kept {
+            std::fs::write(out.join(name), "the user's").unwrap();
+        }
+        let flags: &[&str] = if quiet { &["-q"] } else { &[] };
+        let run = dedup(&[path_str(&input)], &out, flags, None);
+        assert_eq!(run.code, 0, "{run:?}");
+        let mut expected = outputs_set();
+        expected.extend(kept.map(String::from));
+        assert_eq!(file_names(&out), expected, "quiet {quiet}");
+        let note = "removed 3 temporary files an interrupted run left in";
+        assert_eq!(run.stderr.contains(note), !quiet, "{}", run.stderr);
+        if !quiet {
+            assert!(
+                run.stderr.contains(
+                    "(0.8 MB): .deduped.jsonl.Ab12Cd, .report.html.000000, .storyhash-input-zz99ZZ"
+                ),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+/// Two runs into one directory: the second is refused before it reads anything, naming the
+/// holder, and the directory is left as it was.
+#[test]
+fn a_second_run_into_a_busy_directory_is_refused() {
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join(".deduped.jsonl.Ab12Cd"), "the other run's").unwrap();
+    // This test process stands in for the other storyhash.
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(out.join(".storyhash.lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(
+        out.join(".storyhash.lock"),
+        "pid 4242 since 2026-11-27T00:00:00Z\n",
+    )
+    .unwrap();
+    for command in ["dedup", "run"] {
+        let run = exec(&[command, path_str(&input), "--out", path_str(&out)], None);
+        assert_eq!(run.code, 3, "{command}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("another storyhash is writing into this directory (pid 4242 since"),
+            "{command}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            file_names(&out),
+            BTreeSet::from([".deduped.jsonl.Ab12Cd".into(), ".storyhash.lock".into()]),
+            "{command}"
+        );
+    }
+    drop(lock);
+    let run = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]
