@@ -235,6 +235,25 @@ pub fn has_edge(edges: &[(u32, u32)], x: u32, y: u32) -> bool {
     edges.binary_search(&(x.min(y), x.max(y))).is_ok()
 }
 
+/// The edges (sorted pairs `(a, b)` with `a < b`) between members of `docs` (sorted), as pairs
+/// of positions in `docs`, in the order of `edges`.
+///
+/// Each member's edges to later documents lie together in `edges`: they are found by binary
+/// search, so the cost follows the members' edges, not all of them (a chain split again and
+/// again, such as the snapshots of a live blog, used to scan every edge of the run per split).
+fn edges_among(edges: &[(u32, u32)], docs: &[u32]) -> Vec<(u32, u32)> {
+    let mut local = Vec::new();
+    for (i, &a) in docs.iter().enumerate() {
+        let start = edges.partition_point(|e| e.0 < a);
+        for &(_, b) in edges[start..].iter().take_while(|e| e.0 == a) {
+            if let Ok(j) = docs.binary_search(&b) {
+                local.push((i as u32, j as u32));
+            }
+        }
+    }
+    local
+}
+
 /// Builds clusters from verified edges (sorted pairs `(a, b)` with `a < b`).
 pub fn cluster(
     articles: &[Article],
@@ -277,11 +296,7 @@ pub fn cluster_with(
             let (near, far): (Vec<u32>, Vec<u32>) = members.iter().partition(|&&d| is_near(d));
             if !far.is_empty() {
                 // The far members regroup by the edges among themselves.
-                let index_of = |d: u32| far.binary_search(&d).ok();
-                let local: Vec<(u32, u32)> = edges
-                    .iter()
-                    .filter_map(|&(a, b)| Some((index_of(a)? as u32, index_of(b)? as u32)))
-                    .collect();
+                let local = edges_among(edges, &far);
                 for group in components(far.len(), &local) {
                     pending.push(group.into_iter().map(|i| far[i as usize]).collect());
                 }
@@ -381,6 +396,44 @@ mod tests {
                     components_naive(n_docs as usize, &edges),
                     "{n_docs} documents, {n_edges} edges"
                 );
+            }
+        }
+    }
+
+    /// Edges among a subset, found member by member, equal the filter over every edge.
+    #[test]
+    fn edges_among_equal_the_filter_over_every_edge() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n) as u32
+        };
+        for n_docs in [2u64, 10, 100, 1000] {
+            for n_edges in [0, 1, 5, 50, 400, 3000] {
+                let mut edges: Vec<(u32, u32)> = (0..n_edges)
+                    .map(|_| (next(n_docs), next(n_docs)))
+                    .filter(|&(a, b)| a != b)
+                    .map(|(a, b)| (a.min(b), a.max(b)))
+                    .collect();
+                edges.sort_unstable();
+                edges.dedup();
+                for keep_one_in in [1, 2, 5] {
+                    let docs: Vec<u32> = (0..n_docs as u32)
+                        .filter(|_| next(keep_one_in) == 0)
+                        .collect();
+                    let index_of = |d: u32| docs.binary_search(&d).ok();
+                    let naive: Vec<(u32, u32)> = edges
+                        .iter()
+                        .filter_map(|&(a, b)| Some((index_of(a)? as u32, index_of(b)? as u32)))
+                        .collect();
+                    assert_eq!(
+                        edges_among(&edges, &docs),
+                        naive,
+                        "{n_docs} documents, {n_edges} edges, 1 in {keep_one_in}"
+                    );
+                }
             }
         }
     }
