@@ -55,9 +55,10 @@ pub struct Leftover {
 
 impl OutDir {
     /// Creates `path` if absent, takes its lock, and removes the temporary files that earlier,
-    /// interrupted runs left in it (returned, for a note). Fails if another storyhash holds the
+    /// interrupted runs left in it (returned, for a note), except any of `inputs` (an operator
+    /// may feed a killed run's spooled input to the next). Fails if another storyhash holds the
     /// lock, or if `path` is not a directory.
-    pub fn open(path: &Path) -> Result<(OutDir, Vec<Leftover>)> {
+    pub fn open(path: &Path, inputs: &[PathBuf]) -> Result<(OutDir, Vec<Leftover>)> {
         if path.exists() && !path.is_dir() {
             return Err(Error::Config(format!(
                 "--out {}: is not a directory (--out takes a directory, created if absent)",
@@ -67,21 +68,9 @@ impl OutDir {
         let created = !path.exists();
         fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
         let lock_path = path.join(LOCK);
-        let mut lock = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&lock_path).unwrap_or_default();
-                let holder = match holder.trim() {
-                    "" => "process unknown".to_string(),
-                    h => h.to_string(),
-                };
+        let lock = match lock_file(&lock_path)? {
+            Ok(lock) => lock,
+            Err(holder) => {
                 return Err(Error::io(
                     path,
                     std::io::Error::new(
@@ -92,13 +81,8 @@ impl OutDir {
                     ),
                 ));
             }
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
-        }
-        let stamp = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
-        lock.set_len(0)
-            .and_then(|()| writeln!(lock, "pid {} since {stamp}", std::process::id()))
-            .map_err(|e| Error::io(&lock_path, e))?;
-        let leftovers = remove_leftovers(path)?;
+        };
+        let leftovers = remove_leftovers(path, inputs)?;
         Ok((
             OutDir {
                 path: path.to_path_buf(),
@@ -124,6 +108,68 @@ impl OutDir {
     }
 }
 
+/// Takes the advisory lock (flock) on the file at `path`, created if absent, and writes the
+/// holder's pid and start time into it; `Ok(Err(holder))` when another process holds it, with
+/// what that process wrote.
+///
+/// The file is opened without following a symbolic link (a link planted in a shared directory
+/// must not make a run overwrite the file it points to), and must be a regular file. A lock
+/// file that another user created and this one cannot write is opened read-only: flock works
+/// on it all the same, and only the note is skipped.
+pub(crate) fn lock_file(path: &Path) -> Result<std::result::Result<File, String>> {
+    use std::io::{Read, Seek};
+    let open = |write: bool| {
+        let mut options = File::options();
+        options.read(true);
+        if write {
+            options.write(true).create(true).truncate(false);
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        options.open(path)
+    };
+    let refuse = |what: &str| {
+        Err(Error::io(
+            path,
+            std::io::Error::other(format!(
+                "is {what}, not a lock file; storyhash does not write through it (remove it)"
+            )),
+        ))
+    };
+    let (mut file, writable) = match open(true) {
+        Ok(file) => (file, true),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            (open(false).map_err(|_| Error::io(path, e))?, false)
+        }
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return refuse("a symbolic link"),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+        return refuse("not a regular file");
+    }
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Ok(Err(match holder.trim() {
+                "" => "process unknown".to_string(),
+                h => h.to_string(),
+            }));
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+    }
+    if writable {
+        let stamp = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "pid {} since {stamp}", std::process::id()))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(Ok(file))
+}
+
 /// True for the name of a temporary file storyhash writes in an output directory.
 fn is_leftover_name(name: &str) -> bool {
     let random_tail =
@@ -140,13 +186,21 @@ fn is_leftover_name(name: &str) -> bool {
     })
 }
 
-/// Removes the temporary files of interrupted runs from `dir` (held locked), sorted by name.
-fn remove_leftovers(dir: &Path) -> Result<Vec<Leftover>> {
+/// Removes the temporary files of interrupted runs from `dir` (held locked), sorted by name,
+/// except the files `inputs` name.
+fn remove_leftovers(dir: &Path, inputs: &[PathBuf]) -> Result<Vec<Leftover>> {
+    let inputs: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
     let mut found = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && entry.file_name().to_str().is_some_and(is_leftover_name) {
+        if is_file
+            && entry.file_name().to_str().is_some_and(is_leftover_name)
+            && !fs::canonicalize(entry.path()).is_ok_and(|p| inputs.contains(&p))
+        {
             let bytes = entry.metadata().map_or(0, |m| m.len());
             found.push(Leftover {
                 path: entry.path(),
@@ -196,26 +250,45 @@ mod tests {
     fn a_second_holder_is_refused_and_the_first_keeps_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let (held, leftovers) = OutDir::open(&out).unwrap();
+        let (held, leftovers) = OutDir::open(&out, &[]).unwrap();
         assert!(leftovers.is_empty());
-        let err = OutDir::open(&out).unwrap_err().to_string();
+        let err = OutDir::open(&out, &[]).unwrap_err().to_string();
         assert!(err.contains("another storyhash is writing"), "{err}");
         assert!(
             err.contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(held);
-        let (again, _) = OutDir::open(&out).unwrap();
+        let (again, _) = OutDir::open(&out, &[]).unwrap();
         // Not created by this holder: discarding keeps it.
         again.discard();
         assert!(out.is_dir());
+    }
+
+    /// Another user's lock file, which this one may not write, still locks (read-only): as
+    /// root, which writes any file, the note is rewritten instead.
+    #[test]
+    #[cfg(unix)]
+    fn a_lock_file_this_user_cannot_write_still_locks() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK);
+        fs::write(&path, "pid 1 since then\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+        let root = fs::metadata(&path).unwrap().uid() == 0;
+        let held = lock_file(&path).unwrap().expect("the lock is free");
+        let note = fs::read_to_string(&path).unwrap();
+        assert_eq!(note.starts_with("pid 1 since"), !root, "{note}");
+        assert_eq!(lock_file(&path).unwrap().unwrap_err(), note.trim());
+        drop(held);
+        assert!(lock_file(&path).unwrap().is_ok());
     }
 
     #[test]
     fn a_directory_made_by_a_failed_run_goes_with_its_lock() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("fresh");
-        let (held, _) = OutDir::open(&out).unwrap();
+        let (held, _) = OutDir::open(&out, &[]).unwrap();
         assert!(out.join(LOCK).is_file());
         held.discard();
         assert!(!out.exists());

@@ -207,10 +207,10 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     }
     let progress = progress_for(&args.run);
     let mut out_dir = None;
-    // The index first: a second writer is refused before any input is read.
-    let result = open_index(&config)
-        .and_then(|index| {
-            let (dir, leftovers) = OutDir::open(&args.out)?;
+    // The output directory and the index locked first: a second writer is refused before any
+    // input is read, and a bad --out before the index is touched.
+    let result = OutDir::open(&args.out, &args.inputs)
+        .and_then(|(dir, leftovers)| {
             out_dir = Some(dir);
             if !leftovers.is_empty() && !args.run.quiet {
                 let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();
@@ -229,10 +229,11 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     leftovers.len(),
                     if leftovers.len() == 1 { "" } else { "s" },
                     args.out.display(),
-                    megabytes(bytes),
+                    size(bytes),
                     names.join(", ")
                 );
             }
+            let index = open_index(&config)?;
             Ok((index, open_inputs(&args.inputs, &args.out)?))
         })
         .and_then(|(index, inputs)| dedup_with_index(inputs, &config, index, progress.as_ref()))
@@ -323,9 +324,13 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     }
 }
 
-/// A size for people: `0.1 MB`, `2861.3 MB`.
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+/// A size for people: `5 bytes`, `12.3 kB`, `2861.3 MB`.
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
 }
 
 /// Parses a seed given in decimal or as `0x`-prefixed hexadecimal.

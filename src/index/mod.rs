@@ -1783,37 +1783,12 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
 }
 
 fn take_lock(dir: &Path) -> Result<File> {
-    let path = dir.join(LOCK);
-    let mut file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            let holder = fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            return Err(Error::Index {
-                path: dir.to_path_buf(),
-                reason: format!(
-                    "the index is being updated by another storyhash ({}); wait for it to finish (the lock goes when that process ends, even if it crashes)",
-                    if holder.is_empty() {
-                        "process unknown"
-                    } else {
-                        holder
-                    }
-                ),
-            });
-        }
-        Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-    }
-    file.set_len(0).map_err(|e| Error::io(&path, e))?;
-    let stamp = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
-    writeln!(file, "pid {} since {stamp}", std::process::id()).map_err(|e| Error::io(&path, e))?;
-    Ok(file)
+    crate::outdir::lock_file(&dir.join(LOCK))?.map_err(|holder| Error::Index {
+        path: dir.to_path_buf(),
+        reason: format!(
+            "the index is being updated by another storyhash ({holder}); wait for it to finish (the lock goes when that process ends, even if it crashes)"
+        ),
+    })
 }
 
 #[cfg(test)]

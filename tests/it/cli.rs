@@ -1656,12 +1656,70 @@ fn the_next_run_removes_what_a_killed_run_left() {
         if !quiet {
             assert!(
                 run.stderr.contains(
-                    "(0.8 MB): .deduped.jsonl.Ab12Cd, .report.html.000000, .storyhash-input-zz99ZZ"
+                    "(750.0 kB): .deduped.jsonl.Ab12Cd, .report.html.000000, .storyhash-input-zz99ZZ"
                 ),
                 "{}",
                 run.stderr
             );
         }
+    }
+}
+
+/// A file named like a leftover that the run is given as its input (a killed run's spooled
+/// standard input, fed to the next) is read, not removed.
+#[test]
+fn an_input_named_like_a_leftover_is_kept() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let spooled = write(
+        &out,
+        ".storyhash-input-AbC123",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let other = write(&out, ".storyhash-input-XyZ789", "left by a killed run");
+    let run = dedup(&[path_str(&spooled)], &out, &[], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(spooled.exists());
+    assert!(!other.exists());
+    assert!(
+        run.stderr
+            .contains("removed 1 temporary file an interrupted run left in")
+            && run.stderr.contains("(20 bytes): .storyhash-input-XyZ789\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A symbolic link where the lock file goes (planted in a shared directory) is refused, and
+/// the file it points to is left as it was: for --out and for --index.
+#[test]
+#[cfg(unix)]
+fn a_lock_file_that_is_a_symbolic_link_is_refused() {
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let victim = write(dir.path(), "victim.txt", "precious");
+    let out = dir.path().join("out");
+    let index = dir.path().join("index");
+    for (lock, flags) in [
+        (out.join(".storyhash.lock"), vec![]),
+        (index.join("LOCK"), vec!["--index", path_str(&index)]),
+    ] {
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let run = dedup(&[path_str(&input)], &out, &flags, None);
+        assert_eq!(run.code, 3, "{flags:?}: {run:?}");
+        assert!(
+            run.stderr.contains("is a symbolic link, not a lock file"),
+            "{flags:?}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        std::fs::remove_file(&lock).unwrap();
     }
 }
 
@@ -1869,10 +1927,21 @@ fn usage_errors_exit_1_before_anything_is_written() {
         assert!(run.stderr.contains(message), "{flags:?}: {}", run.stderr);
         assert!(!out.exists(), "{flags:?}: the output directory was made");
     }
-    // --out naming a file: said in words, and the file is left as it was.
+    // --out naming a file: said in words, the file left as it was, and a new index not made.
     let file_out = write(dir.path(), "not-a-dir", "keep me");
+    let index = dir.path().join("new-index");
     for command in ["dedup", "run"] {
-        let run = exec(&[command, input, "--out", path_str(&file_out)], None);
+        let run = exec(
+            &[
+                command,
+                input,
+                "--out",
+                path_str(&file_out),
+                "--index",
+                path_str(&index),
+            ],
+            None,
+        );
         assert_eq!(run.code, 1, "{command}: {run:?}");
         assert!(
             run.stderr.contains("not-a-dir: is not a directory"),
@@ -1880,6 +1949,7 @@ fn usage_errors_exit_1_before_anything_is_written() {
             run.stderr
         );
         assert_eq!(std::fs::read_to_string(&file_out).unwrap(), "keep me");
+        assert!(!index.exists(), "{command}: the index was made");
     }
     let out = dir.path().join("out-stdin");
     let run = dedup(&["-", input, "-"], &out, &[], Some(b""));
