@@ -377,16 +377,20 @@ mod tests {
         s
     }
 
-    /// Random sparse graphs: the components over edge documents equal those over every document.
-    #[test]
-    fn components_equal_the_table_of_every_document() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: u64| {
+    /// Pseudo-random numbers below `n` (xorshift64 from `seed`, not zero).
+    fn below(mut state: u64) -> impl FnMut(u64) -> u32 {
+        move |n| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             (state % n) as u32
-        };
+        }
+    }
+
+    /// Random sparse graphs: the components over edge documents equal those over every document.
+    #[test]
+    fn components_equal_the_table_of_every_document() {
+        let mut next = below(0x9E37_79B9_7F4A_7C15);
         for n_docs in [1u64, 2, 10, 100, 1000] {
             for n_edges in [0, 1, 5, 50, 400] {
                 let edges: Vec<(u32, u32)> =
@@ -403,13 +407,7 @@ mod tests {
     /// Edges among a subset, found member by member, equal the filter over every edge.
     #[test]
     fn edges_among_equal_the_filter_over_every_edge() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n) as u32
-        };
+        let mut next = below(0x2545_F491_4F6C_DD1D);
         for n_docs in [2u64, 10, 100, 1000] {
             for n_edges in [0, 1, 5, 50, 400, 3000] {
                 let mut edges: Vec<(u32, u32)> = (0..n_edges)
