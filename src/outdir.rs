@@ -17,8 +17,9 @@ use crate::error::{Error, Result};
 /// The lock file's name inside the directory.
 pub const LOCK: &str = ".storyhash.lock";
 
-/// The outputs written under a temporary name `.NAME.XXXXXX`.
-const OUTPUT_NAMES: &[&str] = &[
+/// The outputs written under a temporary name `.NAME.XXXXXX`: every name the reports create
+/// through [`crate::report::AtomicFile`], which checks it in debug builds.
+pub(crate) const OUTPUT_NAMES: &[&str] = &[
     "articles.jsonl",
     "deduped.jsonl",
     "duplicates.jsonl",

@@ -43,6 +43,12 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts writing `dir/name`.
     pub fn create(dir: &Path, name: &str) -> Result<AtomicFile> {
+        // A killed run's temporary file is swept by the next run only under a known name.
+        #[cfg(not(test))]
+        debug_assert!(
+            crate::outdir::OUTPUT_NAMES.contains(&name),
+            "{name} is missing from outdir::OUTPUT_NAMES"
+        );
         let prefix = format!(".{name}.");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix);
