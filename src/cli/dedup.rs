@@ -48,7 +48,9 @@ pub(crate) struct DedupArgs {
     inputs: Vec<PathBuf>,
     /// Output directory (created if absent). During a run without `--index` it also holds the
     /// signatures and the headlines, in unnamed temporary files: 2 bytes per slot and 4 per
-    /// band for each article (about 330 with the defaults), plus its headline and link.
+    /// band for each article (about 330 with the defaults), plus its headline and link. A run
+    /// locks it (`.storyhash.lock`): a second run into it is refused, and the temporary files
+    /// a killed run left there are removed.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Jaccard similarity of normalized shingle sets at which two articles are near-duplicates.
