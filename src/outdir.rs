@@ -114,7 +114,8 @@ impl OutDir {
 /// what that process wrote.
 ///
 /// The file is opened without following a symbolic link (a link planted in a shared directory
-/// must not make a run overwrite the file it points to), and must be a regular file. A lock
+/// must not make a run overwrite the file it points to), and must be a regular file with no
+/// other name. A lock
 /// file that another user created and this one cannot write is opened read-only: flock works
 /// on it all the same, and only the note is skipped.
 pub(crate) fn lock_file(path: &Path) -> Result<std::result::Result<File, String>> {
@@ -146,8 +147,14 @@ pub(crate) fn lock_file(path: &Path) -> Result<std::result::Result<File, String>
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return refuse("a symbolic link"),
         Err(e) => return Err(Error::io(path, e)),
     };
-    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+    let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
         return refuse("not a regular file");
+    }
+    // A second name for another file (a hard link planted like a symbolic link would be).
+    #[cfg(unix)]
+    if std::os::unix::fs::MetadataExt::nlink(&metadata) > 1 {
+        return refuse("a hard link to another file");
     }
     match file.try_lock() {
         Ok(()) => {}

@@ -1691,8 +1691,8 @@ fn an_input_named_like_a_leftover_is_kept() {
     );
 }
 
-/// A symbolic link where the lock file goes (planted in a shared directory) is refused, and
-/// the file it points to is left as it was: for --out and for --index.
+/// A symbolic or hard link where the lock file goes (planted in a shared directory) is refused,
+/// and the file it names is left as it was: for --out and for --index.
 #[test]
 #[cfg(unix)]
 fn a_lock_file_that_is_a_symbolic_link_is_refused() {
@@ -1715,6 +1715,18 @@ fn a_lock_file_that_is_a_symbolic_link_is_refused() {
         assert_eq!(run.code, 3, "{flags:?}: {run:?}");
         assert!(
             run.stderr.contains("is a symbolic link, not a lock file"),
+            "{flags:?}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        std::fs::remove_file(&lock).unwrap();
+        // A hard link is another name for the file: refused as well.
+        std::fs::hard_link(&victim, &lock).unwrap();
+        let run = dedup(&[path_str(&input)], &out, &flags, None);
+        assert_eq!(run.code, 3, "{flags:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("is a hard link to another file, not a lock file"),
             "{flags:?}: {}",
             run.stderr
         );
