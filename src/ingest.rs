@@ -492,6 +492,13 @@ impl Input {
     }
 
     /// The name to show in messages.
+    /// The file actually read: the input itself, or the spooled copy of standard input or a
+    /// pipe.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The name to show for this input.
     pub fn display_name(&self) -> String {
         self.name.display().to_string()
     }

@@ -4,9 +4,9 @@
 //! Every output is written under a temporary name and renamed into place
 //! ([`crate::report::AtomicFile`]), and standard input is spooled to a temporary file
 //! ([`crate::ingest::Input::open`]). A run that is killed leaves those files behind: as large as
-//! the deduplicated corpus or the whole input. The lock makes it safe to delete them at the next
-//! run's start (no other storyhash can be writing them), and keeps two runs from writing into one
-//! directory at once.
+//! the deduplicated corpus or the whole input. The lock makes it safe for the next run to delete
+//! them once its inputs are open (no other storyhash can be writing them), and keeps two runs
+//! from writing into one directory at once.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -55,11 +55,15 @@ pub struct Leftover {
 }
 
 impl OutDir {
-    /// Creates `path` if absent, takes its lock, and removes the temporary files that earlier,
-    /// interrupted runs left in it (returned, for a note), except any of `inputs` (an operator
-    /// may feed a killed run's spooled input to the next). Fails if another storyhash holds the
-    /// lock, or if `path` is not a directory.
-    pub fn open(path: &Path, inputs: &[PathBuf]) -> Result<(OutDir, Vec<Leftover>)> {
+    /// Creates `path` if absent and takes its lock. Fails if another storyhash holds the lock,
+    /// or if `path` is not a directory.
+    pub fn open(path: &Path) -> Result<OutDir> {
+        if path.is_symlink() && !path.exists() {
+            return Err(Error::Config(format!(
+                "--out {}: is a symbolic link to nothing (--out takes a directory, created if absent)",
+                path.display()
+            )));
+        }
         if path.exists() && !path.is_dir() {
             return Err(Error::Config(format!(
                 "--out {}: is not a directory (--out takes a directory, created if absent)",
@@ -83,15 +87,44 @@ impl OutDir {
                 ));
             }
         };
-        let leftovers = remove_leftovers(path, inputs)?;
-        Ok((
-            OutDir {
-                path: path.to_path_buf(),
-                created,
-                _lock: lock,
-            },
-            leftovers,
-        ))
+        Ok(OutDir {
+            path: path.to_path_buf(),
+            created,
+            _lock: lock,
+        })
+    }
+
+    /// Removes the temporary files that earlier, interrupted runs left in the directory
+    /// (returned, sorted by name, for a note), except the files `keep` names (the run's inputs
+    /// as read: an operator may feed a killed run's spooled input to the next run, and this
+    /// run's own spool has the same kind of name).
+    ///
+    /// Call it once the inputs are open: standard input and pipes are spooled by then, so a
+    /// leftover being fed through a pipe (`cat .storyhash-input-X | storyhash dedup -`) has
+    /// been read whole before it goes.
+    pub fn sweep(&self, keep: &[&Path]) -> Result<Vec<Leftover>> {
+        let keep: Vec<FileId> = keep.iter().filter_map(|p| file_id(p)).collect();
+        let dir = &self.path;
+        let mut found = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if is_file
+                && entry.file_name().to_str().is_some_and(is_leftover_name)
+                && !file_id(&entry.path()).is_some_and(|id| keep.contains(&id))
+            {
+                let bytes = entry.metadata().map_or(0, |m| m.len());
+                found.push(Leftover {
+                    path: entry.path(),
+                    bytes,
+                });
+            }
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        for leftover in &found {
+            fs::remove_file(&leftover.path).map_err(|e| Error::io(&leftover.path, e))?;
+        }
+        Ok(found)
     }
 
     /// The directory.
@@ -120,16 +153,6 @@ impl OutDir {
 /// on it all the same, and only the note is skipped.
 pub(crate) fn lock_file(path: &Path) -> Result<std::result::Result<File, String>> {
     use std::io::{Read, Seek};
-    let open = |write: bool| {
-        let mut options = File::options();
-        options.read(true);
-        if write {
-            options.write(true).create(true).truncate(false);
-        }
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-        options.open(path)
-    };
     let refuse = |what: &str| {
         Err(Error::io(
             path,
@@ -137,6 +160,44 @@ pub(crate) fn lock_file(path: &Path) -> Result<std::result::Result<File, String>
                 "is {what}, not a lock file; storyhash does not write through it (remove it)"
             )),
         ))
+    };
+    let not_a_lock_file = |m: &fs::Metadata| {
+        if m.is_symlink() {
+            Some("a symbolic link")
+        } else if m.is_dir() {
+            Some("a directory")
+        } else if !m.is_file() {
+            Some("a special file (FIFO, socket or device)")
+        } else {
+            // A second name for another file (a hard link planted like a symbolic link would be).
+            #[cfg(unix)]
+            if std::os::unix::fs::MetadataExt::nlink(m) > 1 {
+                return Some("a hard link to another file");
+            }
+            None
+        }
+    };
+    // Looked at before opening, so that opening a FIFO cannot block; and again once open, in
+    // case it was swapped in between.
+    if let Some(what) = fs::symlink_metadata(path)
+        .ok()
+        .as_ref()
+        .and_then(not_a_lock_file)
+    {
+        return refuse(what);
+    }
+    let open = |write: bool| {
+        let mut options = File::options();
+        options.read(true);
+        if write {
+            options.write(true).create(true).truncate(false);
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut options,
+            libc::O_NOFOLLOW | libc::O_NONBLOCK,
+        );
+        options.open(path)
     };
     let (mut file, writable) = match open(true) {
         Ok(file) => (file, true),
@@ -148,13 +209,8 @@ pub(crate) fn lock_file(path: &Path) -> Result<std::result::Result<File, String>
         Err(e) => return Err(Error::io(path, e)),
     };
     let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !metadata.is_file() {
-        return refuse("not a regular file");
-    }
-    // A second name for another file (a hard link planted like a symbolic link would be).
-    #[cfg(unix)]
-    if std::os::unix::fs::MetadataExt::nlink(&metadata) > 1 {
-        return refuse("a hard link to another file");
+    if let Some(what) = not_a_lock_file(&metadata) {
+        return refuse(what);
     }
     match file.try_lock() {
         Ok(()) => {}
@@ -194,33 +250,22 @@ fn is_leftover_name(name: &str) -> bool {
     })
 }
 
-/// Removes the temporary files of interrupted runs from `dir` (held locked), sorted by name,
-/// except the files `inputs` name.
-fn remove_leftovers(dir: &Path, inputs: &[PathBuf]) -> Result<Vec<Leftover>> {
-    let inputs: Vec<PathBuf> = inputs
-        .iter()
-        .filter_map(|p| fs::canonicalize(p).ok())
-        .collect();
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file
-            && entry.file_name().to_str().is_some_and(is_leftover_name)
-            && !fs::canonicalize(entry.path()).is_ok_and(|p| inputs.contains(&p))
-        {
-            let bytes = entry.metadata().map_or(0, |m| m.len());
-            found.push(Leftover {
-                path: entry.path(),
-                bytes,
-            });
-        }
-    }
-    found.sort_by(|a, b| a.path.cmp(&b.path));
-    for leftover in &found {
-        fs::remove_file(&leftover.path).map_err(|e| Error::io(&leftover.path, e))?;
-    }
-    Ok(found)
+/// What tells two names of one file apart from two files: device and inode where there are
+/// such, else the canonical path.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<FileId> {
+    fs::canonicalize(path).ok()
 }
 
 #[cfg(test)]
@@ -258,16 +303,16 @@ mod tests {
     fn a_second_holder_is_refused_and_the_first_keeps_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let (held, leftovers) = OutDir::open(&out, &[]).unwrap();
-        assert!(leftovers.is_empty());
-        let err = OutDir::open(&out, &[]).unwrap_err().to_string();
+        let held = OutDir::open(&out).unwrap();
+        assert!(held.sweep(&[]).unwrap().is_empty());
+        let err = OutDir::open(&out).unwrap_err().to_string();
         assert!(err.contains("another storyhash is writing"), "{err}");
         assert!(
             err.contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(held);
-        let (again, _) = OutDir::open(&out, &[]).unwrap();
+        let again = OutDir::open(&out).unwrap();
         // Not created by this holder: discarding keeps it.
         again.discard();
         assert!(out.is_dir());
@@ -292,11 +337,72 @@ mod tests {
         assert!(lock_file(&path).unwrap().is_ok());
     }
 
+    /// Leftovers go, except the files to keep, whatever name they are given by.
+    #[test]
+    #[cfg(unix)]
+    fn the_sweep_keeps_the_files_it_is_given_by_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let held = OutDir::open(&out).unwrap();
+        for name in [
+            ".storyhash-input-aaaaaa",
+            ".storyhash-input-bbbbbb",
+            ".deduped.jsonl.cccccc",
+        ] {
+            fs::write(out.join(name), name).unwrap();
+        }
+        let elsewhere = dir.path().join("input.jsonl");
+        fs::hard_link(out.join(".storyhash-input-bbbbbb"), &elsewhere).unwrap();
+        let via_dots = out.join("../out/.storyhash-input-aaaaaa");
+        let removed = held.sweep(&[&via_dots, &elsewhere]).unwrap();
+        let names: Vec<_> = removed
+            .iter()
+            .map(|l| l.path.file_name().unwrap())
+            .collect();
+        assert_eq!(names, [".deduped.jsonl.cccccc"]);
+        assert_eq!(removed[0].bytes, 21);
+        assert!(out.join(".storyhash-input-aaaaaa").exists());
+        assert!(out.join(".storyhash-input-bbbbbb").exists());
+    }
+
+    /// Whatever is at the lock path but a lock file is refused without blocking or writing.
+    #[test]
+    #[cfg(unix)]
+    fn only_a_regular_file_with_one_name_is_a_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        type Make<'a> = &'a dyn Fn(&Path);
+        let cases: [(&str, Make); 4] = [
+            ("a directory", &|p| fs::create_dir(p).unwrap()),
+            ("a symbolic link", &|p| {
+                std::os::unix::fs::symlink(&victim, p).unwrap()
+            }),
+            ("a hard link to another file", &|p| {
+                fs::hard_link(&victim, p).unwrap()
+            }),
+            ("a special file (FIFO, socket or device)", &|p| {
+                let made = std::process::Command::new("mkfifo").arg(p).status();
+                assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+            }),
+        ];
+        for (i, (what, make)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("lock{i}"));
+            make(&path);
+            let err = lock_file(&path).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("is {what}, not a lock file")),
+                "{err}"
+            );
+        }
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
     #[test]
     fn a_directory_made_by_a_failed_run_goes_with_its_lock() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("fresh");
-        let (held, _) = OutDir::open(&out, &[]).unwrap();
+        let held = OutDir::open(&out).unwrap();
         assert!(out.join(LOCK).is_file());
         held.discard();
         assert!(!out.exists());

@@ -211,9 +211,14 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     let mut out_dir = None;
     // The output directory and the index locked first: a second writer is refused before any
     // input is read, and a bad --out before the index is touched.
-    let result = OutDir::open(&args.out, &args.inputs)
-        .and_then(|(dir, leftovers)| {
-            out_dir = Some(dir);
+    let result = OutDir::open(&args.out)
+        .and_then(|dir| {
+            let dir = out_dir.insert(dir);
+            let index = open_index(&config)?;
+            let inputs = open_inputs(&args.inputs, &args.out)?;
+            // Once the inputs are open (standard input spooled): their files are kept.
+            let keep: Vec<&std::path::Path> = inputs.iter().map(|i| i.path()).collect();
+            let leftovers = dir.sweep(&keep)?;
             if !leftovers.is_empty() && !args.run.quiet {
                 let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();
                 let names: Vec<String> = leftovers
@@ -235,8 +240,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     names.join(", ")
                 );
             }
-            let index = open_index(&config)?;
-            Ok((index, open_inputs(&args.inputs, &args.out)?))
+            Ok((index, inputs))
         })
         .and_then(|(index, inputs)| dedup_with_index(inputs, &config, index, progress.as_ref()))
         .and_then(|mut run| {

@@ -1691,6 +1691,44 @@ fn an_input_named_like_a_leftover_is_kept() {
     );
 }
 
+/// A killed run's spooled input fed back on standard input, redirected or through a pipe that
+/// opens it late, is read whole before the sweep removes it (the run spools it again).
+#[test]
+#[cfg(unix)]
+fn a_spooled_input_fed_back_on_standard_input_is_read_before_it_goes() {
+    let texts = distinct_texts(2);
+    let corpus = lines(&[
+        &jline(json!({"id": "a", "text": texts[0]})),
+        &jline(json!({"id": "b", "text": texts[1]})),
+    ]);
+    let dir = tempdir();
+    for (case, shell) in [
+        ("redirect", "\"$BIN\" dedup - --out \"$OUT\" < \"$SPOOL\""),
+        (
+            "late pipe",
+            "(sleep 0.3; cat \"$SPOOL\") | \"$BIN\" dedup - --out \"$OUT\"",
+        ),
+    ] {
+        let out = dir.path().join(case.replace(' ', "-"));
+        std::fs::create_dir_all(&out).unwrap();
+        let spool = write(&out, ".storyhash-input-AbC123", &corpus);
+        let output = std::process::Command::new("sh")
+            .args(["-c", shell])
+            .env("BIN", env!("CARGO_BIN_EXE_storyhash"))
+            .env("OUT", &out)
+            .env("SPOOL", &spool)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{case}: {stderr}");
+        assert!(
+            stderr.contains("2 articles accepted") && stderr.contains(".storyhash-input-AbC123"),
+            "{case}: {stderr}"
+        );
+        assert_eq!(file_names(&out), outputs_set(), "{case}");
+    }
+}
+
 /// A symbolic or hard link where the lock file goes (planted in a shared directory) is refused,
 /// and the file it names is left as it was: for --out and for --index.
 #[test]
