@@ -45,7 +45,7 @@ pub struct OutDir {
     _lock: File,
 }
 
-/// A temporary file of an interrupted run, removed by [`OutDir::open`].
+/// A temporary file of an interrupted run, removed by [`OutDir::sweep`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
     /// The file's path.
