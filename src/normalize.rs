@@ -119,12 +119,73 @@ impl Sightings {
 /// Articles are told apart by a fingerprint of their *other* lines (the smallest hash among
 /// them), so that an outlet that carries the same article five times (re-scrapes, updates) does
 /// not teach the learner that the article's own lines are boilerplate.
+///
+/// Most short lines occur once in a corpus, so the table of those is most of the learner's
+/// memory (at 1M articles, the largest part of the scan's peak after the articles themselves):
+/// it is packed ([`OnceLines`]).
 #[derive(Debug, Default)]
 pub struct BoilerplateLearner {
-    /// Lines seen in one article so far (most lines): the fingerprint of that article.
-    once: AHashMap<u64, u32>,
+    /// Lines seen in one article so far (most lines), with the fingerprint of that article.
+    once: OnceLines,
     /// Lines seen in two or more different articles.
     seen: AHashMap<u64, Sightings>,
+}
+
+/// A map from line key to fingerprint, packed: an entry is the key's two halves and the
+/// fingerprint, 12 bytes, where a map from `u64` to `u32` pads each to 16.
+///
+/// Line keys are XXH3 hashes already, so they are their own hash (rotated: hashbrown takes its
+/// bucket from the low bits and its tag from the top ones).
+///
+/// Splitting it into shards by the key's top bits, so that a resize copies a sixteenth of the
+/// lines instead of all, was tried: the heap's peak fell, the process's did not, as glibc keeps
+/// the freed tables of a few MB in its heap where it returns one large table to the system.
+#[derive(Debug, Default)]
+struct OnceLines {
+    table: hashbrown::HashTable<[u32; 3]>,
+}
+
+/// The hash [`OnceLines`]'s table takes for `key`.
+fn once_hash(key: u64) -> u64 {
+    key.rotate_left(32)
+}
+
+fn once_key(entry: &[u32; 3]) -> u64 {
+    u64::from(entry[0]) | (u64::from(entry[1]) << 32)
+}
+
+impl OnceLines {
+    /// The fingerprint `key` was first seen with, if it was.
+    #[cfg(test)]
+    fn get(&self, key: u64) -> Option<u32> {
+        self.table
+            .find(once_hash(key), |e| once_key(e) == key)
+            .map(|e| e[2])
+    }
+
+    /// Records `key` with `fingerprint` if it is new; otherwise, returns the fingerprint it was
+    /// first seen with, and forgets it if `fingerprint` differs from that one (the line has
+    /// moved on to [`BoilerplateLearner::seen`]).
+    fn see(&mut self, key: u64, fingerprint: u32) -> Option<u32> {
+        let hash = once_hash(key);
+        match self.table.find_entry(hash, |e| once_key(e) == key) {
+            Ok(entry) => {
+                let first = entry.get()[2];
+                if first != fingerprint {
+                    entry.remove();
+                }
+                Some(first)
+            }
+            Err(_) => {
+                self.table.insert_unique(
+                    hash,
+                    [key as u32, (key >> 32) as u32, fingerprint],
+                    |e| once_hash(once_key(e)),
+                );
+                None
+            }
+        }
+    }
 }
 
 /// The short-line keys of one article, each with the fingerprint of the rest of the article.
@@ -189,13 +250,10 @@ impl BoilerplateLearner {
                 s.add(fingerprint);
                 continue;
             }
-            match self.once.get(&key) {
-                None => {
-                    self.once.insert(key, fingerprint);
-                }
-                Some(&first) if first == fingerprint => {}
-                Some(&first) => {
-                    self.once.remove(&key);
+            match self.once.see(key, fingerprint) {
+                None => {}
+                Some(first) if first == fingerprint => {}
+                Some(first) => {
                     let mut s = Sightings::default();
                     s.add(first);
                     s.add(fingerprint);
@@ -1449,6 +1507,101 @@ mod tests {
         }
         // "Subscribe to ..." is known boilerplate already; the other three are learned.
         assert_eq!(learner.finish(5).len(), 3);
+    }
+
+    /// The packed table of lines seen once against a plain map, on keys made to share a half
+    /// with an earlier key.
+    #[test]
+    fn once_lines_agree_with_a_plain_map() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut once = OnceLines::default();
+        let mut oracle: std::collections::HashMap<u64, u32> = Default::default();
+        let mut keys: Vec<u64> = Vec::new();
+        for step in 0..200_000u32 {
+            let key = match next() % 4 {
+                // A key seen before, so that entries move on or stay.
+                0 if !keys.is_empty() => keys[(next() % keys.len() as u64) as usize],
+                // The same low half, or the same high half, as an earlier key.
+                1 if !keys.is_empty() => {
+                    let k = keys[(next() % keys.len() as u64) as usize];
+                    (k & 0xFFFF_FFFF) | (next() << 32)
+                }
+                2 if !keys.is_empty() => {
+                    let k = keys[(next() % keys.len() as u64) as usize];
+                    (k & !0xFFFF_FFFF) | (next() & 0xFFFF_FFFF)
+                }
+                _ => next(),
+            };
+            keys.push(key);
+            let fingerprint = (next() % 3) as u32;
+            let want = oracle.get(&key).copied();
+            if want.is_some_and(|f| f != fingerprint) {
+                oracle.remove(&key);
+            } else if want.is_none() {
+                oracle.insert(key, fingerprint);
+            }
+            assert_eq!(once.see(key, fingerprint), want, "step {step}");
+        }
+        for &key in &keys {
+            assert_eq!(once.get(key), oracle.get(&key).copied());
+        }
+        assert_eq!(once.table.len(), oracle.len());
+    }
+
+    /// The learner against a plain count of each line's distinct fingerprints.
+    #[test]
+    fn learner_counts_distinct_fingerprints_per_line() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let lines: Vec<u64> = (0..3_000).map(|_| next()).collect();
+        let mut samples: Vec<LineSample> = Vec::new();
+        let mut distinct: std::collections::HashMap<u64, Vec<u32>> = Default::default();
+        for _ in 0..20_000 {
+            let mut keys: Vec<(u64, u32)> = (0..(next() % 6))
+                .map(|_| {
+                    // Skewed: a few lines are common, most rare.
+                    let i = (next() % lines.len() as u64) as usize;
+                    let i = if next() % 2 == 0 { i % 40 } else { i };
+                    (lines[i], (next() % 9) as u32)
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup_by_key(|k| k.0);
+            for &(k, f) in &keys {
+                let seen = distinct.entry(k).or_default();
+                if !seen.contains(&f) {
+                    seen.push(f);
+                }
+            }
+            samples.push(LineSample { keys });
+        }
+        for min_docs in [2, 5, 8] {
+            let want: Vec<u64> = distinct
+                .iter()
+                .filter(|(_, f)| f.len() >= min_docs)
+                .map(|(&k, _)| k)
+                .collect();
+            assert!(!want.is_empty() && want.len() < distinct.len());
+            let mut learner = BoilerplateLearner::default();
+            samples.iter().for_each(|s| learner.add(s));
+            let learned = learner.finish(min_docs);
+            assert!(
+                want.iter().all(|&k| learned.contains_key(k)),
+                "min_docs {min_docs}"
+            );
+            assert_eq!(learned.len(), want.len(), "min_docs {min_docs}");
+        }
     }
 
     #[test]
