@@ -209,7 +209,7 @@ fn components_naive(n_docs: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
 
 fn choose_canonical(members: &[u32], articles: &[Article], config: &ClusterConfig) -> u32 {
     let preference = |doc: u32| {
-        let source = articles[doc as usize].source.as_deref();
+        let source = articles[doc as usize].source();
         config
             .prefer_sources
             .iter()
@@ -346,7 +346,7 @@ mod tests {
         Article::new(ArticleFields {
             id: ArticleId::Str(id.into()).as_ref(),
             title: None,
-            source: Some(source.into()),
+            source: Some(std::sync::Arc::new(source.to_string())),
             url: None,
             published,
             text_chars: chars,

@@ -145,25 +145,36 @@ impl serde::Serialize for ArticleId {
 }
 
 /// Where a record's line lies in its input (after decompression).
+///
+/// 20 bytes, aligned to 4 (`packed(4)`: the offset's 8 bytes would pad it to 24), as every
+/// [`Article`] holds one. Read its fields by value (a packed struct's fields cannot be borrowed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(Rust, packed(4))]
 pub struct LineLocation {
     /// Index of the input in the run's input list.
     pub input: u32,
-    /// 1-based line number.
-    pub line: u64,
+    /// 1-based line number (a run refuses an input of more than [`MAX_LINES`] lines).
+    pub line: u32,
     /// Byte offset of the line's first byte.
     pub offset: u64,
     /// Length of the line in bytes, without its newline.
     pub len: u32,
 }
 
+/// The most lines one input may have (line numbers are 32-bit in [`LineLocation`]).
+pub const MAX_LINES: u64 = u32::MAX as u64;
+
+/// An outlet's name, shared by the articles of a run that name it (outlets repeat across
+/// articles): a thin pointer, 8 bytes in every [`Article`] where an `Arc<str>` takes 16.
+pub type Outlet = std::sync::Arc<String>;
+
 /// What later stages keep of an accepted article.
 ///
 /// Every article of a run stays in memory, so the id, headline and link share one string
-/// (read them with [`Article::id`], [`Article::title`] and [`Article::url`]): 88 bytes, plus
+/// (read them with [`Article::id`], [`Article::title`] and [`Article::url`]): 72 bytes, plus
 /// a heap block for strings over 24 bytes, where three boxed strings took 120 plus three
 /// allocations. A run's own articles keep only the id ([`Article::without_headline`]), which
-/// mostly fits in those 88 bytes.
+/// mostly fits in those 72 bytes.
 #[derive(Debug, Clone)]
 pub struct Article {
     /// The id, the headline and the link, one after the other; up to 24 bytes held inline.
@@ -172,13 +183,14 @@ pub struct Article {
     id_end: u32,
     /// Where the headline ends in `strings` (the link follows).
     title_end: u32,
-    /// [`INT_ID`], [`HAS_TITLE`], [`HAS_URL`].
-    flags: u8,
-    /// Outlet, if any; one shared string per outlet in a run (outlets repeat across articles).
-    pub source: Option<std::sync::Arc<str>>,
-    /// Publication time in seconds since the Unix epoch (UTC), [`NO_DATE`] if not given: 8
-    /// bytes where an `Option<i64>` took 16 (read it with [`Article::published`]).
-    published: i64,
+    /// Outlet, if any (read it with [`Article::source`]).
+    source: Option<Outlet>,
+    /// Publication time in seconds since the Unix epoch (UTC), [`NO_DATE`] if not given,
+    /// shifted left by 8 bits, with the flags ([`INT_ID`], [`HAS_TITLE`], [`HAS_URL`],
+    /// [`ELSEWHERE`]) in the low byte: 8 bytes where an `Option<i64>` and a flags byte took
+    /// 24 with padding. Dates lie within years -9999 to 9999, under 2^39 seconds either way
+    /// (read it with [`Article::published`]).
+    date_and_flags: i64,
     /// Length of the text in characters.
     pub text_chars: u32,
     /// Where the record's line is.
@@ -186,8 +198,8 @@ pub struct Article {
 }
 
 /// [`Article`]'s stand-in for no date: below any date a record can give (those lie within
-/// years -9999 to 9999).
-const NO_DATE: i64 = i64::MIN;
+/// years -9999 to 9999), and room for the flags byte below it.
+const NO_DATE: i64 = i64::MIN >> 8;
 
 const INT_ID: u8 = 1;
 const HAS_TITLE: u8 = 2;
@@ -203,7 +215,7 @@ pub struct ArticleFields<'a> {
     /// Headline, if any.
     pub title: Option<&'a str>,
     /// Outlet, if any.
-    pub source: Option<std::sync::Arc<str>>,
+    pub source: Option<Outlet>,
     /// Link, if any.
     pub url: Option<&'a str>,
     /// Publication time in seconds since the Unix epoch (UTC), if given.
@@ -230,15 +242,20 @@ impl Article {
         let title_end = strings.len();
         strings.push_str(url.unwrap_or(""));
         let flag = |on: bool, f: u8| if on { f } else { 0 };
+        let flags = flag(fields.id.is_int(), INT_ID)
+            | flag(title.is_some(), HAS_TITLE)
+            | flag(url.is_some(), HAS_URL);
+        // Dates come from jiff timestamps (years -9999 to 9999); the clamp only keeps a
+        // caller's out-of-range number from reaching the flags.
+        let date = fields
+            .published
+            .map_or(NO_DATE, |d| d.clamp(NO_DATE + 1, i64::MAX >> 8));
         Article {
             strings: strings.into(),
             id_end: u32::try_from(id_end).expect("an id is under 4 GiB"),
             title_end: u32::try_from(title_end).expect("a headline is under 4 GiB"),
-            flags: flag(fields.id.is_int(), INT_ID)
-                | flag(title.is_some(), HAS_TITLE)
-                | flag(url.is_some(), HAS_URL),
             source: fields.source,
-            published: fields.published.unwrap_or(NO_DATE),
+            date_and_flags: (date << 8) | i64::from(flags),
             text_chars: fields.text_chars,
             location: fields.location,
         }
@@ -246,14 +263,19 @@ impl Article {
 
     /// Publication time in seconds since the Unix epoch (UTC), if given.
     pub fn published(&self) -> Option<i64> {
-        (self.published != NO_DATE).then_some(self.published)
+        let date = self.date_and_flags >> 8;
+        (date != NO_DATE).then_some(date)
+    }
+
+    fn flags(&self) -> u8 {
+        self.date_and_flags as u8
     }
 
     /// The article's id.
     pub fn id(&self) -> IdRef<'_> {
         IdRef {
             text: &self.strings[..self.id_end as usize],
-            int: self.flags & INT_ID != 0,
+            int: self.flags() & INT_ID != 0,
         }
     }
 
@@ -271,7 +293,7 @@ impl Article {
             !self.headline_elsewhere(),
             "read through the run's headlines"
         );
-        (self.flags & HAS_TITLE != 0 && !self.headline_elsewhere())
+        (self.flags() & HAS_TITLE != 0 && !self.headline_elsewhere())
             .then(|| &self.strings[self.id_end as usize..self.title_end as usize])
     }
 
@@ -282,18 +304,18 @@ impl Article {
             !self.headline_elsewhere(),
             "read through the run's headlines"
         );
-        (self.flags & HAS_URL != 0 && !self.headline_elsewhere())
+        (self.flags() & HAS_URL != 0 && !self.headline_elsewhere())
             .then(|| &self.strings[self.title_end as usize..])
     }
 
     /// Whether the article has a headline, wherever it is kept.
     pub fn has_title(&self) -> bool {
-        self.flags & HAS_TITLE != 0
+        self.flags() & HAS_TITLE != 0
     }
 
     /// Whether the headline and link are kept elsewhere ([`Article::without_headline`]).
     pub fn headline_elsewhere(&self) -> bool {
-        self.flags & ELSEWHERE != 0
+        self.flags() & ELSEWHERE != 0
     }
 
     /// This article with the headline and link given (as [`Article::new`] builds it): the
@@ -316,7 +338,7 @@ impl Article {
         Article {
             strings: self.id().as_str().into(),
             title_end: self.id_end,
-            flags: self.flags | ELSEWHERE,
+            date_and_flags: self.date_and_flags | i64::from(ELSEWHERE),
             source: self.source.clone(),
             ..*self
         }
@@ -324,7 +346,21 @@ impl Article {
 
     /// Outlet, if any.
     pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
+        self.source.as_deref().map(String::as_str)
+    }
+
+    /// Makes the article's outlet the one of `outlets` with its name (added if new), so that
+    /// the articles of a run share one string per outlet.
+    pub fn share_outlet(&mut self, outlets: &mut ahash::AHashSet<Outlet>) {
+        if let Some(source) = self.source.take() {
+            self.source = Some(match outlets.get(&*source) {
+                Some(shared) => shared.clone(),
+                None => {
+                    outlets.insert(source.clone());
+                    source
+                }
+            });
+        }
     }
 }
 
@@ -586,12 +622,18 @@ impl Chunk {
         at + (offset - start) as usize
     }
 
-    /// The location of line `idx`.
+    /// The 1-based line number of line `idx` in its input.
+    pub fn line_number(&self, idx: usize) -> u64 {
+        self.first_line + idx as u64
+    }
+
+    /// The location of line `idx`; its line number is [`u32::MAX`] past [`MAX_LINES`].
     pub fn location(&self, idx: usize) -> LineLocation {
         let (start, end) = self.lines[idx];
         LineLocation {
             input: self.input,
-            line: self.first_line + idx as u64,
+            // Past MAX_LINES, the run stops at the first article (see `MAX_LINES`).
+            line: u32::try_from(self.first_line + idx as u64).unwrap_or(u32::MAX),
             offset: self.offset + start as u64,
             len: (end - start) as u32,
         }
@@ -1088,7 +1130,7 @@ pub fn accept(
     Ok(Article::new(ArticleFields {
         id: id.as_ref(),
         title: non_empty(&record.title),
-        source: record.source.as_deref().map(Into::into),
+        source: record.source.as_deref().map(|s| Outlet::new(s.to_string())),
         url: non_empty(&record.url),
         published,
         text_chars: u32::try_from(text.chars().count()).unwrap_or(u32::MAX),
@@ -1099,6 +1141,68 @@ pub fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Line numbers past 32 bits saturate in a location (the run stops before it keeps one)
+    /// and are whole in `line_number`.
+    #[test]
+    fn line_numbers_past_32_bits() {
+        let chunk = Chunk {
+            first_line: MAX_LINES - 1,
+            data: b"a\nb\nc".to_vec(),
+            lines: vec![(0, 1), (2, 3), (4, 5)],
+            ..Chunk::default()
+        };
+        let lines: Vec<u32> = (0..3).map(|i| chunk.location(i).line).collect();
+        assert_eq!(lines, [u32::MAX - 1, u32::MAX, u32::MAX]);
+        assert_eq!(chunk.line_number(2), MAX_LINES + 1);
+    }
+
+    /// Dates share a word with the flags: every date a record can give (years -9999 to 9999,
+    /// jiff's range) comes back, with every combination of flags beside it.
+    #[test]
+    fn dates_and_flags_come_back_together() {
+        let location = LineLocation {
+            input: 0,
+            line: u32::MAX,
+            offset: u64::MAX,
+            len: 7,
+        };
+        let dates = [
+            None,
+            Some(jiff::Timestamp::MIN.as_second()),
+            Some(jiff::Timestamp::MAX.as_second()),
+            Some(-1),
+            Some(0),
+            Some(1_700_000_000),
+        ];
+        for published in dates {
+            for (int, title, url) in [(false, None, None), (true, Some("t"), Some("u"))] {
+                let id = if int {
+                    ArticleId::Int("7".into())
+                } else {
+                    ArticleId::Str("x".into())
+                };
+                let a = Article::new(ArticleFields {
+                    id: id.as_ref(),
+                    title,
+                    source: Some(Outlet::new("o".to_string())),
+                    url,
+                    published,
+                    text_chars: 3,
+                    location,
+                });
+                assert_eq!(a.published(), published);
+                assert_eq!(a.id().is_int(), int);
+                assert_eq!((a.title(), a.url(), a.source()), (title, url, Some("o")));
+                let b = a.without_headline();
+                assert!(b.headline_elsewhere() && !a.headline_elsewhere());
+                assert_eq!((b.published(), b.has_title()), (published, title.is_some()));
+                assert_eq!(b.location, location);
+                let c = b.with_headline(title, url);
+                assert_eq!((c.title(), c.url(), c.published()), (title, url, published));
+            }
+        }
+    }
 
     /// An article's id, headline and link come back from their one allocation as given,
     /// absent ones as `None` (an empty headline is still a headline).
@@ -1124,7 +1228,7 @@ mod tests {
             let a = Article::new(ArticleFields {
                 id: id.as_ref(),
                 title,
-                source: Some("outlet".into()),
+                source: Some(Outlet::new("outlet".to_string())),
                 url,
                 published: Some(7),
                 text_chars: 9,
@@ -1175,10 +1279,12 @@ mod tests {
         );
     }
 
-    /// An article is 88 bytes, and one that keeps only a news-length id holds no heap block.
+    /// An article is 72 bytes (every article of a run stays in memory: its size is most of
+    /// the memory budget), and one that keeps only a news-length id holds no heap block.
     #[test]
     fn articles_are_small() {
-        assert!(std::mem::size_of::<Article>() <= 88);
+        assert_eq!(std::mem::size_of::<LineLocation>(), 20);
+        assert_eq!(std::mem::size_of::<Article>(), 72);
         let a = Article::new(ArticleFields {
             id: ArticleId::Str("uci-2014-05-06-0001234".into()).as_ref(),
             title: Some("A headline long enough to need a heap block of its own"),

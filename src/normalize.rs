@@ -122,7 +122,7 @@ impl Sightings {
 ///
 /// Most short lines occur once in a corpus, so the table of those is most of the learner's
 /// memory (at 1M articles, the largest part of the scan's peak after the articles themselves):
-/// it is packed ([`OnceLines`]).
+/// it is packed, 12 bytes a line.
 #[derive(Debug, Default)]
 pub struct BoilerplateLearner {
     /// Lines seen in one article so far (most lines), with the fingerprint of that article.

@@ -133,7 +133,7 @@ fn read_labels(path: &Path, id_field: &str, label_field: &str) -> storyhash::Res
             }
             let bad = |reason: String| storyhash::Error::BadRecord {
                 path: input.name.clone(),
-                line: chunk.location(idx).line,
+                line: chunk.line_number(idx),
                 reason,
             };
             let record = parse_line(line, id_field, label_field).map_err(bad)?;

@@ -66,7 +66,7 @@ fn export(dir: &std::path::Path) -> i32 {
         }
         let line = ExportLine {
             id: a.article.id(),
-            source: a.article.source.as_deref(),
+            source: a.article.source(),
             title: a.article.title(),
             url: a.article.url(),
             published: a

@@ -51,7 +51,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ingest::{Article, ArticleFields, ArticleId, IdRef, LineLocation};
+use crate::ingest::{Article, ArticleFields, ArticleId, IdRef, LineLocation, Outlet};
 use crate::lsh::{LshParams, MAX_BUCKET, band_key};
 use crate::minhash::{Signatures, Slot, estimate_jaccard};
 use format::{BinReader, BinWriter, Kind, NONE_I64, NONE_U32, crash_point, damaged};
@@ -1724,7 +1724,7 @@ fn write_record(w: &mut BinWriter, a: &Record<'_>) -> Result<()> {
     let int_id = a.article.id().is_int();
     w.bytes(&[u8::from(a.has_shingles) | (u8::from(int_id) << 1)])?;
     w.str(a.article.id().as_str())?;
-    w.opt_str(a.article.source.as_deref())?;
+    w.opt_str(a.article.source())?;
     w.opt_str(a.article.title())?;
     w.opt_str(a.article.url())
 }
@@ -1743,7 +1743,7 @@ fn read_article(r: &mut BinReader) -> Result<IndexedArticle> {
     } else {
         ArticleId::Str(id)
     };
-    let source = r.opt_str()?.map(Into::into);
+    let source = r.opt_str()?.map(|s| Outlet::new(s.into()));
     let title = r.opt_str()?;
     let url = r.opt_str()?;
     Ok(IndexedArticle {

@@ -165,11 +165,8 @@ impl<'a> View<'a> {
             })
             .count();
         // Counted through a set: a list of every article's outlet took 16 bytes an article.
-        let outlets: ahash::AHashSet<&str> = run
-            .batch()
-            .iter()
-            .filter_map(|a| a.source.as_deref())
-            .collect();
+        let outlets: ahash::AHashSet<&str> =
+            run.batch().iter().filter_map(|a| a.source()).collect();
         let mut stories_by_size: Vec<u32> = Vec::new();
         if let Some(stories) = &run.stories {
             stories_by_size = (0..stories.stories.len() as u32).collect();
@@ -1339,7 +1336,7 @@ fn filter_form(view: &View<'_>) -> String {
     // The outlets in the listed rows, most frequent first.
     let mut outlet_counts: HashMap<Cow<'_, str>, u64> = HashMap::new();
     let mut count = |doc: u32| {
-        if let Some(s) = run.articles[doc as usize].source.as_deref() {
+        if let Some(s) = run.articles[doc as usize].source() {
             *outlet_counts.entry(clip(s, SOURCE_CHARS)).or_default() += 1;
         }
     };
@@ -1565,7 +1562,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let rows = story_rows(view, story);
     for row in &rows {
         let a = &articles[row.doc as usize];
-        let source = clip(a.source.as_deref().unwrap_or(""), SOURCE_CHARS);
+        let source = clip(a.source().unwrap_or(""), SOURCE_CHARS);
         let is_head = row.doc == st.headline_article;
         let badge = if is_head {
             "<span class=\"badge head\">headline</span>"
@@ -1591,7 +1588,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
             None => String::new(),
             Some(c) if row.copy => {
                 let kept = run.clusters.clusters[c as usize].canonical;
-                let kept_source = articles[kept as usize].source.as_deref().unwrap_or("");
+                let kept_source = articles[kept as usize].source().unwrap_or("");
                 format!(
                     "copy of the {} article · similarity {:.2} · {}",
                     Esc(&clip(kept_source, SOURCE_CHARS)),
@@ -1690,7 +1687,7 @@ fn clusters(view: &View<'_>) -> Section {
         for &c in compact {
             let cluster = &run.clusters.clusters[c as usize];
             let kept = &run.articles[cluster.canonical as usize];
-            let source = clip(kept.source.as_deref().unwrap_or(""), SOURCE_CHARS);
+            let source = clip(kept.source().unwrap_or(""), SOURCE_CHARS);
             let _ = write!(
                 body,
                 "<tr data-item data-row data-source=\"{}\" id=\"c{c}\"><td class=\"num\">#{}</td>\
@@ -1764,7 +1761,7 @@ fn counted(n: usize, one: &str, many: &str) -> String {
 fn count_outlets(view: &View<'_>, members: &[u32]) -> usize {
     let mut sources: Vec<Option<&str>> = members
         .iter()
-        .map(|&d| view.run.articles[d as usize].source.as_deref())
+        .map(|&d| view.run.articles[d as usize].source())
         .collect();
     sources.sort_unstable();
     sources.dedup();
@@ -1826,7 +1823,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
         let a = &run.articles[doc as usize];
         let is_kept = doc == c.canonical;
         let similarity = view.similarity(doc);
-        let source = clip(a.source.as_deref().unwrap_or(""), SOURCE_CHARS);
+        let source = clip(a.source().unwrap_or(""), SOURCE_CHARS);
         let badge = if is_kept {
             "<span class=\"badge kept\">kept</span>"
         } else if similarity < threshold {
@@ -1870,10 +1867,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
                  similar member ({}, similarity {:.2})</summary><p class=\"difflegend\">\
                  <del>only in the kept copy</del> <ins>only in the member</ins>{}</p>\
                  <div class=\"difftext\">{}</div></details>",
-                Esc(&clip(
-                    m.source.as_deref().unwrap_or(m.id().as_str()),
-                    SOURCE_CHARS
-                )),
+                Esc(&clip(m.source().unwrap_or(m.id().as_str()), SOURCE_CHARS)),
                 view.similarity(member),
                 if old_cut || new_cut {
                     format!(

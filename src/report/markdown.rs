@@ -630,7 +630,7 @@ fn article_cell(a: &Article, title: Option<&str>) -> String {
 }
 
 fn source_cell(a: &Article) -> String {
-    match a.source.as_deref().map(|s| escape(s, NAME_CHARS)) {
+    match a.source().map(|s| escape(s, NAME_CHARS)) {
         Some(source) if !source.is_empty() => source,
         _ => "(no source)".to_string(),
     }

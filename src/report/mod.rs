@@ -441,7 +441,7 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
             let canonical = canonical_of(doc);
             file.json_line(&ArticleLine {
                 id: a.id(),
-                source: a.source.as_deref(),
+                source: a.source(),
                 title: headline.title.as_deref(),
                 dup_cluster: clusters.cluster_of[doc].map(|c| clusters.clusters[c as usize].id),
                 canonical: canonical.is_none_or(|c| c == doc),
@@ -486,7 +486,7 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
             .map(|&d| {
                 Ok(Member {
                     id: articles[d as usize].id(),
-                    source: articles[d as usize].source.as_deref(),
+                    source: articles[d as usize].source(),
                     title: run.headline(d as usize)?.title,
                     similarity: clusters.similarity(d as usize).unwrap_or(1.0),
                     earlier_batch: run.earlier_batch(d as usize),
@@ -733,7 +733,7 @@ pub(crate) fn outlets_by_count<'a>(
 ) -> Vec<(&'a str, usize)> {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for a in members {
-        if let Some(source) = a.source.as_deref() {
+        if let Some(source) = a.source() {
             *counts.entry(source).or_default() += 1;
         }
     }
