@@ -189,7 +189,7 @@ impl OnceLines {
 }
 
 /// The short-line keys of one article, each with the fingerprint of the rest of the article.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LineSample {
     keys: Vec<(u64, u32)>,
 }
@@ -201,9 +201,26 @@ impl LineSample {
     }
 
     /// Samples the lines of one article.
+    ///
+    /// The scan samples while it tokenizes ([`for_each_token_sampled`]); this is the plain
+    /// version of that pass, for character shingles and as the tests' oracle.
     pub fn of(text: &str, source: Option<&str>) -> LineSample {
-        let skey = source_key(source);
         let cookies = COOKIES.find(text.as_bytes()).is_some();
+        let lines: Vec<SampledLine<'_>> = trimmed_lines(text)
+            .map(|l| {
+                // Only short lines can be learned, so only they are checked.
+                let known =
+                    l.len() <= MAX_LEARNED_LINE_BYTES && is_known_boilerplate_in(l, cookies);
+                (xxh3_64_with_seed(l.as_bytes(), 0), l, known)
+            })
+            .collect();
+        LineSample::from_lines(source, lines)
+    }
+
+    /// The sample of an article's trimmed, non-empty lines, each with its hash and whether it
+    /// is known boilerplate (needed for short lines only).
+    fn from_lines(source: Option<&str>, mut lines: Vec<SampledLine<'_>>) -> LineSample {
+        let skey = source_key(source);
         // A line's fingerprint stands for the rest of its article. With long lines (which are
         // never boilerplate), it is the smallest hash among them: robust to an edited short
         // line in a re-scraped copy. Without any, it is the sum of the hashes of the article's
@@ -211,16 +228,13 @@ impl LineSample {
         // make every article look the same.
         let (mut long1, mut total) = (u64::MAX, 0u64);
         let mut short: Vec<(u64, &str)> = Vec::new();
-        let mut lines: Vec<(u64, &str)> = trimmed_lines(text)
-            .map(|l| (xxh3_64_with_seed(l.as_bytes(), 0), l))
-            .collect();
         lines.sort_unstable_by_key(|l| l.0);
         lines.dedup_by_key(|l| l.0);
-        for (h, line) in lines {
+        for (h, line, known) in lines {
             total = total.wrapping_add(h);
             if line.len() > MAX_LEARNED_LINE_BYTES {
                 long1 = long1.min(h);
-            } else if !is_known_boilerplate_in(line, cookies) {
+            } else if !known {
                 short.push((h, line));
             }
         }
@@ -241,6 +255,9 @@ impl LineSample {
         LineSample { keys }
     }
 }
+
+/// A trimmed line of an article: its hash, the line, and whether it is known boilerplate.
+type SampledLine<'a> = (u64, &'a str, bool);
 
 impl BoilerplateLearner {
     /// Adds one article's lines.
@@ -943,6 +960,37 @@ fn for_each_token_with(
     }
 }
 
+/// [`for_each_token`] without learned boilerplate (the scan's, before any is learned), which
+/// also returns the article's [`LineSample`] for the learner, from the same pass over its
+/// lines: each line is found, and checked against the known boilerplate, once.
+///
+/// Gives the tokens of `for_each_token(text, &LearnedBoilerplate::default(), ..)` and the
+/// sample of [`LineSample::of`]`(text, source)`.
+pub fn for_each_token_sampled(
+    text: &str,
+    source: Option<&str>,
+    buf: &mut Vec<u8>,
+    mut emit: impl FnMut(&[u8]),
+) -> LineSample {
+    let cookies = COOKIES.find(text.as_bytes()).is_some();
+    let mut lines: Vec<SampledLine<'_>> = Vec::new();
+    let mut first = true;
+    for line in trimmed_lines(text) {
+        let known = is_known_boilerplate_in(line, cookies);
+        lines.push((xxh3_64_with_seed(line.as_bytes(), 0), line, known));
+        if known {
+            continue;
+        }
+        let mut line = line;
+        if first {
+            line = strip_dateline(line);
+            first = false;
+        }
+        line_tokens(strip_trailing_widget(line), buf, &mut emit);
+    }
+    LineSample::from_lines(source, lines)
+}
+
 /// Writes the canonical text of `text` into `out` (cleared first): its words joined by single
 /// spaces.
 ///
@@ -1507,6 +1555,68 @@ mod tests {
         }
         // "Subscribe to ..." is known boilerplate already; the other three are learned.
         assert_eq!(learner.finish(5).len(), 3);
+    }
+
+    /// The scan's one pass gives the tokens and the line sample of the two separate passes, on
+    /// the sample corpus's texts and on texts made of boilerplate, datelines, widgets, cookie
+    /// notices, repeated and long lines.
+    #[test]
+    fn sampling_while_tokenizing_agrees_with_the_two_passes() {
+        let corpus = include_str!("../data/sample.jsonl");
+        let mut texts: Vec<(String, Option<String>)> = corpus
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let field = |k: &str| v[k].as_str().map(str::to_string);
+                (field("text").unwrap_or_default(), field("source"))
+            })
+            .collect();
+        let long = "A long line of the article that goes on and on. ".repeat(8);
+        let pieces = [
+            "WASHINGTON (Reuters) - The first line carries a dateline.",
+            "Share this: Twitter Facebook",
+            "Like this: Like Loading...",
+            "We use cookies to improve your experience on this site.",
+            "Subscribe to our newsletter",
+            "A short line.",
+            "A short line.",
+            long.as_str(),
+            "  indented line with trailing spaces  ",
+            "Ünïcödé line — with “quotes” and an apostrophe's word.",
+            "",
+            "\r",
+            "Read more: the closing line Share this",
+        ];
+        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        for n in 0..400 {
+            let mut text = String::new();
+            for _ in 0..(n % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+                text.push(if state & 64 == 0 { '\n' } else { ' ' });
+            }
+            let source = (n % 3 != 0).then(|| format!("outlet{}.example", n % 5));
+            texts.push((text, source));
+        }
+        let none = LearnedBoilerplate::default();
+        let (mut buf, mut buf2) = (Vec::new(), Vec::new());
+        let mut samples_with_keys = 0;
+        for (text, source) in &texts {
+            let mut want = Vec::new();
+            for_each_token(text, &none, source_key(source.as_deref()), &mut buf, |t| {
+                want.push(t.to_vec())
+            });
+            let mut got = Vec::new();
+            let sample = for_each_token_sampled(text, source.as_deref(), &mut buf2, |t| {
+                got.push(t.to_vec())
+            });
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(sample, LineSample::of(text, source.as_deref()), "{text:?}");
+            samples_with_keys += usize::from(!sample.keys.is_empty());
+        }
+        assert!(samples_with_keys > 100);
     }
 
     /// The packed table of lines seen once against a plain map, on keys made to share a half

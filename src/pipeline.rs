@@ -31,7 +31,8 @@ use crate::minhash::{
     MAX_NUM_PERM, MinHasher, Signatures, SketchKind, Slot, estimate_jaccard, fold_slot,
 };
 use crate::normalize::{
-    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token, source_key,
+    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token,
+    for_each_token_sampled, source_key,
 };
 use crate::progress::Progress;
 use crate::shingle::{
@@ -734,6 +735,39 @@ impl<'a> ShingleStage<'a> {
         }
     }
 
+    /// [`ShingleStage::shingle`] without learned boilerplate (the scan's), and, if `learn`, the
+    /// article's lines sampled for the learner: in the same pass over its lines for word
+    /// shingles.
+    fn shingle_sampled(
+        &self,
+        record: &Record<'_>,
+        learn: bool,
+        scratch: &mut Scratch,
+    ) -> Option<LineSample> {
+        let nothing_learned = LearnedBoilerplate::default();
+        if !learn || self.shingle.kind != ShingleKind::Word {
+            let sample = learn.then(|| {
+                LineSample::of(
+                    record.text.as_deref().unwrap_or(""),
+                    record.source.as_deref(),
+                )
+            });
+            self.shingle(record, &nothing_learned, scratch);
+            return sample;
+        }
+        let text = record.text.as_deref().unwrap_or("");
+        let seed = self.shingle.seed;
+        let token_hashes = &mut scratch.token_hashes;
+        token_hashes.clear();
+        let sample =
+            for_each_token_sampled(text, record.source.as_deref(), &mut scratch.token, |t| {
+                token_hashes.push(hash_token(t, seed))
+            });
+        scratch.hashes.clear();
+        grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
+        Some(sample)
+    }
+
     /// The shingle hashes of an accepted article's line, in `scratch.hashes`; false if the line
     /// no longer parses (the input changed).
     ///
@@ -1347,7 +1381,6 @@ fn scan_and_sign(
     let mut outlets: ahash::AHashSet<crate::ingest::Outlet> = ahash::AHashSet::new();
     let names = &config.fields;
     let learn = config.learn_boilerplate;
-    let nothing_learned = LearnedBoilerplate::default();
     // The serial part (ids, learner, signatures appended) of one chunk runs while the next
     // chunk is signed in parallel: with few cores, a merge between parallel steps would leave
     // all but one idle.
@@ -1499,9 +1532,7 @@ fn scan_and_sign(
                             match accept(&record, names, chunk.location(idx)) {
                                 Ok(article) => {
                                     let text = record.text.as_deref().unwrap_or("");
-                                    let sample = learn
-                                        .then(|| LineSample::of(text, record.source.as_deref()));
-                                    stage.shingle(&record, &nothing_learned, scratch);
+                                    let sample = stage.shingle_sampled(&record, learn, scratch);
                                     scratch.signature.resize(k, 0);
                                     hasher.sign(&scratch.hashes, &mut scratch.signature);
                                     for (slot, &value) in sig.iter_mut().zip(&scratch.signature) {
