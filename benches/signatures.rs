@@ -8,7 +8,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use storyhash::ingest::{FieldNames, parse_record_in};
 use storyhash::minhash::{MinHasher, SketchKind};
-use storyhash::normalize::{LearnedBoilerplate, canonical_text, for_each_token};
+use storyhash::normalize::{
+    LearnedBoilerplate, canonical_text, for_each_token, for_each_token_sampled,
+};
 use storyhash::shingle::{
     DEFAULT_SEED, ShingleConfig, ShingleScratch, grams_from_token_hashes, hash_token, shingles,
 };
@@ -177,6 +179,36 @@ fn bench_signature_stage(c: &mut Criterion) {
                 signed += usize::from(!hashes.is_empty());
             }
             assert_eq!(signed, texts.len());
+        })
+    });
+
+    // The scan's own path: as above, with the line sample the boilerplate learner takes
+    // gathered in the same pass (what `storyhash dedup` does per article by default).
+    group.bench_function("parse_sample_and_sign_oph", |b| {
+        let mut buf = Vec::new();
+        let mut text_buf = String::new();
+        let mut token_hashes = Vec::new();
+        let mut hashes = Vec::new();
+        let mut sig = vec![0u32; 128];
+        b.iter(|| {
+            let (mut signed, mut sampled) = (0, 0);
+            for line in &records {
+                let record = parse_record_in(black_box(line.as_bytes()), &names, &mut text_buf)
+                    .expect("sample lines are valid records");
+                let text = record.text.as_deref().unwrap_or("");
+                token_hashes.clear();
+                let sample =
+                    for_each_token_sampled(text, record.source.as_deref(), &mut buf, |w| {
+                        token_hashes.push(hash_token(w, DEFAULT_SEED))
+                    });
+                hashes.clear();
+                grams_from_token_hashes(&token_hashes, &config, &mut hashes);
+                hasher.sign(&hashes, &mut sig);
+                signed += usize::from(!hashes.is_empty());
+                sampled += sample.keys().count();
+            }
+            assert_eq!(signed, texts.len());
+            assert!(sampled > 0);
         })
     });
     group.finish();
