@@ -1557,6 +1557,16 @@ mod tests {
         assert_eq!(learner.finish(5).len(), 3);
     }
 
+    /// Pseudo-random numbers (xorshift64 from `state`, not zero).
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// The scan's one pass gives the tokens and the line sample of the two separate passes, on
     /// the sample corpus's texts and on texts made of boilerplate, datelines, widgets, cookie
     /// notices, repeated and long lines.
@@ -1587,13 +1597,11 @@ mod tests {
             "\r",
             "Read more: the closing line Share this",
         ];
-        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = xorshift(0x1234_5678_9ABC_DEF1);
         for n in 0..400 {
             let mut text = String::new();
             for _ in 0..(n % 12) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let state = next();
                 text.push_str(pieces[(state % pieces.len() as u64) as usize]);
                 text.push(if state & 64 == 0 { '\n' } else { ' ' });
             }
@@ -1623,13 +1631,7 @@ mod tests {
     /// with an earlier key.
     #[test]
     fn once_lines_agree_with_a_plain_map() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
         let mut once = OnceLines::default();
         let mut oracle: std::collections::HashMap<u64, u32> = Default::default();
         let mut keys: Vec<u64> = Vec::new();
@@ -1667,13 +1669,7 @@ mod tests {
     /// The learner against a plain count of each line's distinct fingerprints.
     #[test]
     fn learner_counts_distinct_fingerprints_per_line() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1Du64);
         let lines: Vec<u64> = (0..3_000).map(|_| next()).collect();
         let mut samples: Vec<LineSample> = Vec::new();
         let mut distinct: std::collections::HashMap<u64, Vec<u32>> = Default::default();
@@ -1682,7 +1678,7 @@ mod tests {
                 .map(|_| {
                     // Skewed: a few lines are common, most rare.
                     let i = (next() % lines.len() as u64) as usize;
-                    let i = if next() % 2 == 0 { i % 40 } else { i };
+                    let i = if next().is_multiple_of(2) { i % 40 } else { i };
                     (lines[i], (next() % 9) as u32)
                 })
                 .collect();
