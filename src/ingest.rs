@@ -153,7 +153,7 @@ impl serde::Serialize for ArticleId {
 pub struct LineLocation {
     /// Index of the input in the run's input list.
     pub input: u32,
-    /// 1-based line number (a run refuses an input of more than [`MAX_LINES`] lines).
+    /// 1-based line number (an article further down than [`MAX_LINES`] is a bad record).
     pub line: u32,
     /// Byte offset of the line's first byte.
     pub offset: u64,
@@ -161,7 +161,9 @@ pub struct LineLocation {
     pub len: u32,
 }
 
-/// The most lines one input may have (line numbers are 32-bit in [`LineLocation`]).
+/// The last line of an input an article may come from (line numbers are 32-bit in
+/// [`LineLocation`]); lines further down may be blank or rejected, and an article there is a bad
+/// record.
 pub const MAX_LINES: u64 = u32::MAX as u64;
 
 /// An outlet's name, shared by the articles of a run that name it (outlets repeat across
@@ -228,6 +230,9 @@ pub struct ArticleFields<'a> {
 
 impl Article {
     /// An article of these fields.
+    ///
+    /// A date is kept to within ±2^55 seconds (a billion years): one further out is clamped to
+    /// that range. Every date a record can give lies far inside it (years -9999 to 9999).
     ///
     /// # Panics
     ///
@@ -632,7 +637,7 @@ impl Chunk {
         let (start, end) = self.lines[idx];
         LineLocation {
             input: self.input,
-            // Past MAX_LINES, the run stops at the first article (see `MAX_LINES`).
+            // Past MAX_LINES, an article is rejected before it is kept (see `MAX_LINES`).
             line: u32::try_from(self.first_line + idx as u64).unwrap_or(u32::MAX),
             offset: self.offset + start as u64,
             len: (end - start) as u32,
@@ -1147,14 +1152,14 @@ mod tests {
     #[test]
     fn line_numbers_past_32_bits() {
         let chunk = Chunk {
-            first_line: MAX_LINES - 1,
+            first_line: u64::from(u32::MAX) - 1,
             data: b"a\nb\nc".to_vec(),
             lines: vec![(0, 1), (2, 3), (4, 5)],
             ..Chunk::default()
         };
         let lines: Vec<u32> = (0..3).map(|i| chunk.location(i).line).collect();
         assert_eq!(lines, [u32::MAX - 1, u32::MAX, u32::MAX]);
-        assert_eq!(chunk.line_number(2), MAX_LINES + 1);
+        assert_eq!(chunk.line_number(2), u64::from(u32::MAX) + 1);
     }
 
     /// Dates share a word with the flags: every date a record can give (years -9999 to 9999,

@@ -856,6 +856,7 @@ pub fn dedup_with_index(
         (&stage, &hasher, &lsh),
         indexed_ids.as_deref(),
         spill,
+        crate::ingest::MAX_LINES,
         progress,
     )?;
     drop(indexed_ids);
@@ -1333,12 +1334,16 @@ struct ScanOutput {
     stats: RunStats,
 }
 
+/// The first pass over the inputs: every line validated, accepted articles kept and signed,
+/// their lines sampled for the learner. An article past line `last_line` of its input
+/// ([`crate::ingest::MAX_LINES`]; lower in tests) is a bad record.
 fn scan_and_sign(
     inputs: &[Input],
     config: &DedupConfig,
     (stage, hasher, lsh): (&ShingleStage<'_>, &MinHasher, &LshParams),
     indexed_ids: Option<&[u128]>,
     spill: Option<(std::fs::File, std::fs::File, std::fs::File)>,
+    last_line: u64,
     progress: &dyn Progress,
 ) -> Result<ScanOutput> {
     let k = config.num_perm;
@@ -1399,12 +1404,6 @@ fn scan_and_sign(
             let (id, reason) = match item {
                 Scanned::Blank => continue,
                 Scanned::Bad { id, reason } => (id, reason),
-                Scanned::Good(..) if line_no > crate::ingest::MAX_LINES => {
-                    return Err(Error::Config(format!(
-                        "{}: more than 4,294,967,295 lines in one input",
-                        input.display_name()
-                    )));
-                }
                 Scanned::Good(article, sample, nonempty, terms) => {
                     let hash = id_hash_of(&article);
                     let earlier = seen_ids
@@ -1435,6 +1434,14 @@ fn scan_and_sign(
                                 inputs[first.location.input as usize].display_name(),
                                 first.location.line
                             ),
+                        ),
+                        // Kept articles' line numbers are 32-bit (`LineLocation`): one further
+                        // down is a bad record, rejected with `--skip-invalid`.
+                        None if line_no > last_line => (
+                            Some(article.id().to_string()),
+                            "line number past 4,294,967,295, the last line an article may come \
+                             from (split the input)"
+                                .to_string(),
                         ),
                         None if out.articles.len() >= u32::MAX as usize => {
                             return Err(Error::Config(
@@ -1799,6 +1806,56 @@ mod tests {
         std::fs::write(&path, lines.join("\n")).unwrap();
         let inputs = open_inputs(&[path], dir.path()).unwrap();
         dedup(inputs, config, &Silent).unwrap()
+    }
+
+    /// An article past the last line an article may come from (`MAX_LINES`; line 4 here) is a
+    /// bad record naming its line: rejected with `--skip-invalid`, where blank and invalid lines
+    /// past it are rejected as usual; otherwise the run stops there.
+    #[test]
+    fn an_article_past_the_last_line_is_a_bad_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.jsonl");
+        let text = "words enough to make a few shingles of five words each here";
+        let lines = [
+            format!(r#"{{"id":"a","text":"{text} one"}}"#),
+            String::new(),
+            format!(r#"{{"id":"b","text":"{text} two"}}"#),
+            format!(r#"{{"id":"c","text":"{text} three"}}"#),
+            format!(r#"{{"id":"d","text":"{text} four"}}"#),
+            String::new(),
+            "not json".to_string(),
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let scan = |skip_invalid: bool| {
+            let config = DedupConfig {
+                skip_invalid,
+                ..DedupConfig::default()
+            };
+            let lsh = config.validate().unwrap();
+            let stage = ShingleStage::of(&config);
+            let hasher = MinHasher::new(config.sketch, config.num_perm, config.shingle.seed);
+            let inputs = open_inputs(std::slice::from_ref(&path), dir.path()).unwrap();
+            let shared = (&stage, &hasher, &lsh);
+            scan_and_sign(&inputs, &config, shared, None, None, 4, &Silent)
+        };
+        let kept = scan(true).unwrap();
+        let ids: Vec<&str> = kept.articles.iter().map(|a| a.id().as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        let rejects: Vec<(Option<u64>, Option<&str>)> = kept
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.id.as_deref()))
+            .collect();
+        assert_eq!(rejects, [(Some(5), Some("d")), (Some(7), None)]);
+        assert!(kept.rejects[0].reason.contains("past 4,294,967,295"));
+        match scan(false) {
+            Err(Error::BadRecord { line, reason, .. }) => {
+                assert_eq!(line, 5);
+                assert!(reason.contains("split the input"), "{reason}");
+            }
+            Err(e) => panic!("expected a bad record, got {e}"),
+            Ok(_) => panic!("expected a bad record, got a run"),
+        }
     }
 
     /// A run that spills signatures to disk gives the run that keeps them in memory (the
