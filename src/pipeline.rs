@@ -735,16 +735,16 @@ impl<'a> ShingleStage<'a> {
         }
     }
 
-    /// [`ShingleStage::shingle`] without learned boilerplate (the scan's), and, if `learn`, the
-    /// article's lines sampled for the learner: in the same pass over its lines for word
-    /// shingles.
+    /// [`ShingleStage::shingle`] without learned boilerplate (the scan's: `nothing_learned` is
+    /// empty), and, if `learn`, the article's lines sampled for the learner: in the same pass
+    /// over its lines for word shingles.
     fn shingle_sampled(
         &self,
         record: &Record<'_>,
         learn: bool,
+        nothing_learned: &LearnedBoilerplate,
         scratch: &mut Scratch,
     ) -> Option<LineSample> {
-        let nothing_learned = LearnedBoilerplate::default();
         if !learn || self.shingle.kind != ShingleKind::Word {
             let sample = learn.then(|| {
                 LineSample::of(
@@ -752,7 +752,7 @@ impl<'a> ShingleStage<'a> {
                     record.source.as_deref(),
                 )
             });
-            self.shingle(record, &nothing_learned, scratch);
+            self.shingle(record, nothing_learned, scratch);
             return sample;
         }
         let text = record.text.as_deref().unwrap_or("");
@@ -1386,6 +1386,7 @@ fn scan_and_sign(
     let mut outlets: ahash::AHashSet<crate::ingest::Outlet> = ahash::AHashSet::new();
     let names = &config.fields;
     let learn = config.learn_boilerplate;
+    let nothing_learned = LearnedBoilerplate::default();
     // The serial part (ids, learner, signatures appended) of one chunk runs while the next
     // chunk is signed in parallel: with few cores, a merge between parallel steps would leave
     // all but one idle.
@@ -1539,7 +1540,12 @@ fn scan_and_sign(
                             match accept(&record, names, chunk.location(idx)) {
                                 Ok(article) => {
                                     let text = record.text.as_deref().unwrap_or("");
-                                    let sample = stage.shingle_sampled(&record, learn, scratch);
+                                    let sample = stage.shingle_sampled(
+                                        &record,
+                                        learn,
+                                        &nothing_learned,
+                                        scratch,
+                                    );
                                     scratch.signature.resize(k, 0);
                                     hasher.sign(&scratch.hashes, &mut scratch.signature);
                                     for (slot, &value) in sig.iter_mut().zip(&scratch.signature) {
