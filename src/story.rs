@@ -954,6 +954,8 @@ pub fn average_link_by_component(
     let mut component_of = vec![u32::MAX; n];
     let mut members: Vec<Vec<u32>> = Vec::new();
     let mut local = vec![0u32; n];
+    // The component of each element (by its root in `component_of`).
+    let mut component = vec![0u32; n];
     for x in 0..n as u32 {
         let root = uf.find(x) as usize;
         if component_of[root] == u32::MAX {
@@ -962,22 +964,47 @@ pub fn average_link_by_component(
         }
         let c = component_of[root] as usize;
         local[x as usize] = members[c].len() as u32;
+        component[x as usize] = c as u32;
         members[c].push(x);
     }
-    let mut component_edges: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); members.len()];
-    for &(a, b, s) in edges {
-        let c = component_of[uf.find(a) as usize] as usize;
-        component_edges[c].push((local[a as usize], local[b as usize], s));
+    drop(component_of);
+    // Each component's edges, in their order in `edges`: their indices grouped by component
+    // (a counting sort, 4 bytes an edge), each group copied with local ids only while its
+    // component is clustered. Copying every component's edges up front held a second copy of
+    // the graph, the largest part of a large `run`'s peak.
+    // (An edge list of 2^32 entries would take 48 GiB before this point.)
+    u32::try_from(edges.len()).expect("under 2^32 edges");
+    let mut starts = vec![0u32; members.len() + 1];
+    for &(a, _, _) in edges {
+        starts[component[a as usize] as usize + 1] += 1;
     }
+    for c in 0..members.len() {
+        starts[c + 1] += starts[c];
+    }
+    let mut next = starts.clone();
+    let mut by_component = vec![0u32; edges.len()];
+    for (i, &(a, _, _)) in edges.iter().enumerate() {
+        let c = component[a as usize] as usize;
+        by_component[next[c] as usize] = i as u32;
+        next[c] += 1;
+    }
+    drop(next);
     let results: Vec<(Vec<u32>, u64)> = members
         .par_iter()
-        .zip(&component_edges)
-        .map(|(m, e)| {
+        .enumerate()
+        .map(|(c, m)| {
             if m.len() == 1 {
-                (vec![0], 0)
-            } else {
-                average_link(m.len(), e, threshold)
+                return (vec![0], 0);
             }
+            let local_edges: Vec<(u32, u32, f32)> = by_component
+                [starts[c] as usize..starts[c + 1] as usize]
+                .iter()
+                .map(|&i| {
+                    let (a, b, s) = edges[i as usize];
+                    (local[a as usize], local[b as usize], s)
+                })
+                .collect();
+            average_link(m.len(), &local_edges, threshold)
         })
         .collect();
     let mut root = vec![0u32; n];
