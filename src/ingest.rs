@@ -674,13 +674,7 @@ impl ChunkReader {
                 self.carry.clear();
                 buffer
             }
-            Err(_) => {
-                let mut buffer = spare_buffer();
-                buffer.clear();
-                buffer.extend_from_slice(&self.carry);
-                self.carry.clear();
-                buffer
-            }
+            Err(_) => std::mem::take(&mut self.carry),
         };
         let mut target = CHUNK_BYTES;
         // Read to the target size, then cut at the last newline; a line longer than the target
@@ -739,63 +733,6 @@ impl ChunkReader {
     }
 }
 
-/// Buffers of about a chunk's size, left by one pass over the inputs for the next.
-///
-/// A new 8 MiB buffer costs a page fault and a zeroed page per 4 KiB (2,048 faults); the passes
-/// after the scan (re-signing, exact verification, the reports' texts, the copy of the kept
-/// lines) paid them again each time, about a third of a run's page faults.
-static SPARE_BUFFERS: SpareBuffers = SpareBuffers::new();
-
-/// An empty buffer left by an earlier pass, or a new one.
-pub(crate) fn spare_buffer() -> Vec<u8> {
-    SPARE_BUFFERS.take()
-}
-
-/// Keeps `buffer` for a later pass, unless enough are kept or it is outsized.
-pub(crate) fn keep_buffer(buffer: Vec<u8>) {
-    SPARE_BUFFERS.keep(buffer);
-}
-
-/// Frees the buffers kept between passes over the inputs. The pipeline calls it before the
-/// stages that need the memory more, and after its last pass.
-pub fn release_spare_buffers() {
-    SPARE_BUFFERS.release();
-}
-
-/// A few spare buffers: at most [`MAX_SPARE_BUFFERS`], each at most twice a chunk's size (a
-/// chunk outgrows its size only to hold a longer line).
-struct SpareBuffers(std::sync::Mutex<Vec<Vec<u8>>>);
-
-const MAX_SPARE_BUFFERS: usize = 4;
-
-impl SpareBuffers {
-    const fn new() -> SpareBuffers {
-        SpareBuffers(std::sync::Mutex::new(Vec::new()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn take(&self) -> Vec<u8> {
-        self.lock().pop().unwrap_or_default()
-    }
-
-    fn keep(&self, mut buffer: Vec<u8>) {
-        let mut spare = self.lock();
-        if spare.len() < MAX_SPARE_BUFFERS && buffer.capacity() <= 2 * CHUNK_BYTES {
-            buffer.clear();
-            spare.push(buffer);
-        }
-    }
-
-    fn release(&self) {
-        *self.lock() = Vec::new();
-    }
-}
-
 fn memchr_last_newline(data: &[u8]) -> Option<usize> {
     memchr::memrchr(b'\n', data)
 }
@@ -812,53 +749,46 @@ pub fn for_each_chunk(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(2);
         let (back_tx, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
         let reader = scope.spawn(move || {
-            let read = || {
-                for (idx, input) in inputs.iter().enumerate() {
-                    let file_bytes = Arc::new(AtomicU64::new(0));
-                    let mut chunks = match input.reader(Arc::clone(&file_bytes)) {
-                        Ok(reader) => ChunkReader {
-                            input: idx as u32,
-                            file_bytes,
-                            reported_bytes: 0,
-                            reader,
-                            carry: Vec::new(),
-                            offset: 0,
-                            next_line: 1,
-                            done: false,
-                        },
+            for (idx, input) in inputs.iter().enumerate() {
+                let file_bytes = Arc::new(AtomicU64::new(0));
+                let mut chunks = match input.reader(Arc::clone(&file_bytes)) {
+                    Ok(reader) => ChunkReader {
+                        input: idx as u32,
+                        file_bytes,
+                        reported_bytes: 0,
+                        reader,
+                        carry: Vec::new(),
+                        offset: 0,
+                        next_line: 1,
+                        done: false,
+                    },
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                loop {
+                    match chunks.next_chunk(&input.name, &recycled) {
+                        Ok(Some(chunk)) => {
+                            if tx.send(Ok(chunk)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break,
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             return;
                         }
-                    };
-                    loop {
-                        match chunks.next_chunk(&input.name, &recycled) {
-                            Ok(Some(chunk)) => {
-                                if tx.send(Ok(chunk)).is_err() {
-                                    return;
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                let _ = tx.send(Err(e));
-                                return;
-                            }
-                        }
                     }
                 }
-            };
-            read();
-            // The buffers still to come back stay for a later pass.
-            recycled.try_iter().for_each(keep_buffer);
+            }
         });
         let mut result = Ok(());
         for chunk in rx.iter() {
             match chunk.and_then(|c| {
                 process(&inputs[c.input as usize], &c)?;
-                // The reader may be gone already; then the buffer is kept for a later pass.
-                if let Err(unsent) = back_tx.send(c.data) {
-                    keep_buffer(unsent.0);
-                }
+                // The reader may be gone already; then the buffer is simply dropped.
+                let _ = back_tx.send(c.data);
                 Ok(())
             }) {
                 Ok(()) => {}
@@ -1216,31 +1146,6 @@ pub fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spare_buffers_are_few_empty_and_chunk_sized() {
-        let spare = SpareBuffers::new();
-        assert_eq!(spare.take().capacity(), 0, "none kept yet");
-        // A buffer grown for a long line is not kept.
-        spare.keep(Vec::with_capacity(2 * CHUNK_BYTES + 1));
-        assert_eq!(spare.take().capacity(), 0);
-        for _ in 0..MAX_SPARE_BUFFERS + 2 {
-            spare.keep(vec![7u8; CHUNK_BYTES]);
-        }
-        let mut kept = 0;
-        loop {
-            let buffer = spare.take();
-            if buffer.capacity() == 0 {
-                break;
-            }
-            assert!(buffer.is_empty() && buffer.capacity() >= CHUNK_BYTES);
-            kept += 1;
-        }
-        assert_eq!(kept, MAX_SPARE_BUFFERS);
-        spare.keep(vec![7u8; 16]);
-        spare.release();
-        assert_eq!(spare.take().capacity(), 0, "released");
-    }
 
     /// Line numbers past 32 bits saturate in a location (the run stops before it keeps one)
     /// and are whole in `line_number`.

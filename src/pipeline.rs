@@ -542,49 +542,42 @@ pub fn for_each_wanted_article(
         let (back_tx, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
         let windows = &windows;
         let reader = scope.spawn(move || {
-            let read = || {
-                let mut files = crate::ingest::OpenInputs::new(inputs);
-                // Progress: (input, offset up to which it is done).
-                let mut position = (0u32, 0u64);
-                for &(first, end) in &batches {
-                    let mut chunk = Chunk {
-                        input: articles[wanted[windows[first].0] as usize].location.input,
-                        data: recycled
-                            .try_recv()
-                            .unwrap_or_else(|_| crate::ingest::spare_buffer()),
-                        ..Chunk::default()
-                    };
-                    chunk.data.clear();
-                    let mut read = Ok(());
-                    for &(a, b) in &windows[first..end] {
-                        let (start, last) = (
-                            &articles[wanted[a] as usize].location,
-                            &articles[wanted[b - 1] as usize].location,
-                        );
-                        chunk.windows.push((start.offset, chunk.data.len()));
-                        read = read_window(&mut files, start, last, &mut chunk.data);
-                        if read.is_err() {
-                            break;
-                        }
-                    }
-                    // Progress: the input bytes up to the batch's end count as done.
-                    let (last_start, at) = *chunk.windows.last().expect("a batch has a window");
-                    let done = last_start + (chunk.data.len() - at) as u64;
-                    if position.0 != chunk.input {
-                        position = (chunk.input, 0);
-                    }
-                    chunk.raw_bytes = done.saturating_sub(position.1);
-                    position.1 = done;
-                    let docs = (windows[first].0, windows[end - 1].1);
-                    let failed = read.is_err();
-                    if tx.send(read.map(|()| (chunk, docs))).is_err() || failed {
-                        return;
+            let mut files = crate::ingest::OpenInputs::new(inputs);
+            // Progress: (input, offset up to which it is done).
+            let mut position = (0u32, 0u64);
+            for &(first, end) in &batches {
+                let mut chunk = Chunk {
+                    input: articles[wanted[windows[first].0] as usize].location.input,
+                    data: recycled.try_recv().unwrap_or_default(),
+                    ..Chunk::default()
+                };
+                chunk.data.clear();
+                let mut read = Ok(());
+                for &(a, b) in &windows[first..end] {
+                    let (start, last) = (
+                        &articles[wanted[a] as usize].location,
+                        &articles[wanted[b - 1] as usize].location,
+                    );
+                    chunk.windows.push((start.offset, chunk.data.len()));
+                    read = read_window(&mut files, start, last, &mut chunk.data);
+                    if read.is_err() {
+                        break;
                     }
                 }
-            };
-            read();
-            // The buffers still to come back stay for a later pass.
-            recycled.try_iter().for_each(crate::ingest::keep_buffer);
+                // Progress: the input bytes up to the batch's end count as done.
+                let (last_start, at) = *chunk.windows.last().expect("a batch has a window");
+                let done = last_start + (chunk.data.len() - at) as u64;
+                if position.0 != chunk.input {
+                    position = (chunk.input, 0);
+                }
+                chunk.raw_bytes = done.saturating_sub(position.1);
+                position.1 = done;
+                let docs = (windows[first].0, windows[end - 1].1);
+                let failed = read.is_err();
+                if tx.send(read.map(|()| (chunk, docs))).is_err() || failed {
+                    return;
+                }
+            }
         });
         let mut result = Ok(());
         for item in rx.iter() {
@@ -602,9 +595,7 @@ pub fn for_each_wanted_article(
                 progress.advance(chunk.raw_bytes);
                 progress.advance_articles(docs.len() as u64);
                 f(&chunk, docs)?;
-                if let Err(unsent) = back_tx.send(chunk.data) {
-                    crate::ingest::keep_buffer(unsent.0);
-                }
+                let _ = back_tx.send(chunk.data);
                 Ok(())
             });
             if let Err(e) = step {
@@ -948,8 +939,7 @@ pub fn dedup_with_index(
     } = scanned;
     stats.no_shingles = has_shingles.iter().filter(|&&h| !h).count() as u64;
 
-    // Candidates. The buffers the passes so far kept would add to this stage's peak.
-    crate::ingest::release_spare_buffers();
+    // Candidates.
     let clock = Instant::now();
     let found = candidates(&band_keys, &has_shingles, &lsh).map_err(|e| spill_error(config, e))?;
     drop(band_keys);

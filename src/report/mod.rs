@@ -244,7 +244,7 @@ fn copy_kept_runs(
     let mut kept = 0;
     let mut done = (0u32, 0u64);
     // (input, offset, bytes) of the stretch of input read ahead for short runs.
-    let mut window: (u32, u64, Vec<u8>) = (u32::MAX, 0, crate::ingest::spare_buffer());
+    let mut window: (u32, u64, Vec<u8>) = (u32::MAX, 0, Vec::new());
     // (input, first byte, end of the last line) of the run being gathered.
     let mut pending: Option<(u32, u64, u64)> = None;
     let mut copy = |files: &mut crate::ingest::OpenInputs<'_>,
@@ -317,7 +317,6 @@ fn copy_kept_runs(
     if let Some(run_bytes) = pending {
         copy(&mut files, run_bytes)?;
     }
-    crate::ingest::keep_buffer(window.2);
     // A file that changed while it was copied.
     for input in &run.inputs {
         input.check_unchanged()?;
@@ -585,8 +584,6 @@ fn write_deduped(
         })?;
     }
     progress.finish();
-    // The last pass over the inputs.
-    crate::ingest::release_spare_buffers();
     // Committed by the caller, once the other outputs are written.
     Ok((file, kept, quoted))
 }
