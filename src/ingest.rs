@@ -870,7 +870,16 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
             // Which field is being read, for a value of the wrong type.
             self.reading.set(Some(slot));
             match slot {
-                Slot::Id => record.id = map.next_value::<Option<IdValue>>()?.map(|v| v.0),
+                Slot::Id => match map.next_value::<Option<IdValue>>()? {
+                    Some(id) => record.id = Some(id.0),
+                    // Named as null, not as missing: the field is there.
+                    None => {
+                        return Err(de::Error::invalid_type(
+                            de::Unexpected::Unit,
+                            &"a string or an integer",
+                        ));
+                    }
+                },
                 // A second text field (the last one counts) is owned, the buffer being taken.
                 Slot::Text => record.text = map.next_value_seed(OptStr(self.text_buf.take()))?,
                 Slot::Title => record.title = map.next_value_seed(OptStr(None))?,
@@ -1353,6 +1362,10 @@ mod tests {
             (r#"{"id":-7,"text":""}"#, Ok("-7")),
             (r#"{"id":"a","text":"t","title":null}"#, Ok("a")),
             (r#"{"text":"t"}"#, Err("missing required field `id`")),
+            (
+                r#"{"id":null,"text":"t"}"#,
+                Err("field `id`: invalid type: null, expected a string or an integer (column 10)"),
+            ),
             (r#"{"id":"a"}"#, Err("missing required field `text`")),
             (
                 r#"{"id":"a","text":null}"#,

@@ -392,7 +392,7 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
         (
             "null id",
             Bad::Line(br#"{"id":null,"text":"t"}"#),
-            "missing required field `id`",
+            "field `id`: invalid type: null, expected a string or an integer",
             None,
         ),
         (
