@@ -481,10 +481,11 @@ impl Index {
     /// loads the state.
     pub fn open_for_update(dir: &Path, params: IndexParams) -> Result<Index> {
         if dir.exists() && !dir.is_dir() {
-            return Err(Error::Index {
-                path: dir.to_path_buf(),
-                reason: "is not a directory (--index takes a directory, created if absent)".into(),
-            });
+            // A usage error, as with `--out`: not a damaged index.
+            return Err(Error::Config(format!(
+                "--index {}: is not a directory (--index takes a directory, created if absent)",
+                dir.display()
+            )));
         }
         let fresh = !dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

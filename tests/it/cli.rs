@@ -2000,6 +2000,27 @@ fn usage_errors_exit_1_before_anything_is_written() {
         );
         assert_eq!(std::fs::read_to_string(&file_out).unwrap(), "keep me");
         assert!(!index.exists(), "{command}: the index was made");
+        // --index naming a file: the same usage error, the file left as it was.
+        let out = dir.path().join(format!("out-{command}"));
+        let run = exec(
+            &[
+                command,
+                input,
+                "--out",
+                path_str(&out),
+                "--index",
+                path_str(&file_out),
+            ],
+            None,
+        );
+        assert_eq!(run.code, 1, "{command} --index FILE: {run:?}");
+        assert!(!out.exists(), "{command}: the output directory was made");
+        assert!(
+            run.stderr.contains("--index") && run.stderr.contains("not-a-dir: is not a directory"),
+            "{command}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&file_out).unwrap(), "keep me");
     }
     let out = dir.path().join("out-stdin");
     let run = dedup(&["-", input, "-"], &out, &[], Some(b""));
