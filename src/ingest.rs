@@ -809,6 +809,8 @@ pub fn for_each_chunk(
 pub struct Record<'a> {
     /// Id, if present and not null.
     pub id: Option<ArticleId>,
+    /// Whether the id field is there but null (the last one, when the field is repeated).
+    pub id_is_null: bool,
     /// Text, if present and not null.
     pub text: Option<Cow<'a, str>>,
     /// Title.
@@ -870,16 +872,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
             // Which field is being read, for a value of the wrong type.
             self.reading.set(Some(slot));
             match slot {
-                Slot::Id => match map.next_value::<Option<IdValue>>()? {
-                    Some(id) => record.id = Some(id.0),
-                    // Named as null, not as missing: the field is there.
-                    None => {
-                        return Err(de::Error::invalid_type(
-                            de::Unexpected::Unit,
-                            &"a string or an integer",
-                        ));
-                    }
-                },
+                Slot::Id => {
+                    record.id = map.next_value::<Option<IdValue>>()?.map(|v| v.0);
+                    record.id_is_null = record.id.is_none();
+                }
                 // A second text field (the last one counts) is owned, the buffer being taken.
                 Slot::Text => record.text = map.next_value_seed(OptStr(self.text_buf.take()))?,
                 Slot::Title => record.title = map.next_value_seed(OptStr(None))?,
@@ -1120,10 +1116,17 @@ pub fn accept(
     names: &FieldNames,
     location: LineLocation,
 ) -> Result<Article, String> {
-    let id = record
-        .id
-        .as_ref()
-        .ok_or_else(|| format!("missing required field `{}`", names.id))?;
+    let id = record.id.as_ref().ok_or_else(|| {
+        if record.id_is_null {
+            // Named as null, not as missing: the field is there.
+            format!(
+                "field `{}` is null (an article needs a string or integer id)",
+                names.id
+            )
+        } else {
+            format!("missing required field `{}`", names.id)
+        }
+    })?;
     let text = record
         .text
         .as_deref()
@@ -1364,7 +1367,13 @@ mod tests {
             (r#"{"text":"t"}"#, Err("missing required field `id`")),
             (
                 r#"{"id":null,"text":"t"}"#,
-                Err("field `id`: invalid type: null, expected a string or an integer (column 10)"),
+                Err("field `id` is null (an article needs a string or integer id)"),
+            ),
+            // A repeated field: the last one counts, null or not.
+            (r#"{"id":null,"id":"b","text":"t"}"#, Ok("b")),
+            (
+                r#"{"id":"b","id":null,"text":"t"}"#,
+                Err("field `id` is null"),
             ),
             (r#"{"id":"a"}"#, Err("missing required field `text`")),
             (

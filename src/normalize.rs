@@ -1451,7 +1451,7 @@ mod tests {
         tokens
     }
 
-    /// The fast paths ([`ascii_tokens`] eight bytes at a time, [`unicode_tokens`] with its ASCII
+    /// The fast paths ([`ascii_tokens`] 64 bytes at a time, [`unicode_tokens`] with its ASCII
     /// shortcut, and the NFKC quick check that skips normalizing) cut every line as the
     /// definition does.
     #[test]
@@ -1459,7 +1459,7 @@ mod tests {
         let mut lines = real_lines();
         assert!(lines.len() > 1000);
         lines.extend(random_lines(50_000, 1));
-        // Pure-ASCII lines exercise the word-at-a-time path at every alignment.
+        // Pure-ASCII lines exercise the block-at-a-time path at every alignment.
         lines.extend(
             random_lines(20_000, 2)
                 .into_iter()
@@ -1551,7 +1551,6 @@ mod tests {
         assert_eq!(learner.finish(5).len(), 3);
     }
 
-    /// Pseudo-random numbers (xorshift64 from `state`, not zero).
     /// Eight copies of a byte, for word-at-a-time (SWAR) byte tests.
     const fn splat(b: u8) -> u64 {
         0x0101_0101_0101_0101 * b as u64
@@ -1577,8 +1576,8 @@ mod tests {
         ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
     }
 
-    /// The block's bitmaps eight bytes at a time in plain integers: the portable version, and the
-    /// oracle of the SIMD one.
+    /// The block's bitmaps eight bytes at a time in plain integers (the version before the SIMD
+    /// one): its oracle.
     fn block_bits_swar<const APOSTROPHES: bool>(block: &[u8; 64]) -> BlockBits {
         let mut bits = BlockBits {
             word: 0,
@@ -1644,6 +1643,7 @@ mod tests {
         }
     }
 
+    /// Pseudo-random numbers (xorshift64 from `state`, not zero).
     fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
         move || {
             state ^= state << 13;

@@ -392,7 +392,7 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
         (
             "null id",
             Bad::Line(br#"{"id":null,"text":"t"}"#),
-            "field `id`: invalid type: null, expected a string or an integer",
+            "field `id` is null (an article needs a string or integer id)",
             None,
         ),
         (

@@ -937,6 +937,11 @@ fn an_index_directory_is_never_confused_with_other_files() {
     // A file given as the index.
     let file = write(dir.path(), "afile", "x");
     let err = night(&files[0], &out, &file, &[]);
+    assert_eq!(
+        err.status.code(),
+        Some(1),
+        "a usage error, as --out naming a file"
+    );
     assert!(String::from_utf8_lossy(&err.stderr).contains("not a directory"));
     // An index whose MANIFEST was lost is not started over, even after its first night.
     let idx = dir.path().join("idx");
