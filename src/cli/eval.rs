@@ -137,9 +137,14 @@ fn read_labels(path: &Path, id_field: &str, label_field: &str) -> storyhash::Res
                 reason,
             };
             let record = parse_line(line, id_field, label_field).map_err(bad)?;
-            let id = record
-                .id
-                .ok_or_else(|| bad(format!("missing required field `{id_field}`")))?;
+            let id = record.id.ok_or_else(|| {
+                bad(if record.id_is_null {
+                    // Named as null, not as missing, as `dedup` names it.
+                    format!("field `{id_field}` is null (a line needs a string or integer id)")
+                } else {
+                    format!("missing required field `{id_field}`")
+                })
+            })?;
             let label = match record.label {
                 Some(label) => {
                     file.with_field += 1;
@@ -161,6 +166,8 @@ fn read_labels(path: &Path, id_field: &str, label_field: &str) -> storyhash::Res
 struct LabelRecord<'a> {
     /// The id, when present and not null.
     id: Option<Cow<'a, str>>,
+    /// Whether the id field is there but null (the last one, when the field is repeated).
+    id_is_null: bool,
     /// `None`: the label field is absent; `Some(None)`: it is null.
     label: Option<Option<Cow<'a, str>>>,
 }
@@ -220,6 +227,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                 .0;
             if is_id {
                 record.id.clone_from(&value);
+                record.id_is_null = value.is_none();
             }
             if is_label {
                 record.label = Some(value);

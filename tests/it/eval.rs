@@ -393,6 +393,12 @@ fn bad_input_exits_2_naming_file_and_line() {
             ":1: missing required field `id`",
         ),
         (
+            "null id",
+            "truth",
+            b"{\"id\":\"a\",\"story\":\"s\"}\n{\"id\":null,\"story\":\"s\"}\n",
+            ":2: field `id` is null",
+        ),
+        (
             "duplicate id",
             "truth",
             b"{\"id\":\"a\",\"story\":\"s\"}\n{\"id\":\"a\",\"story\":\"t\"}\n",
