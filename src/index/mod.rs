@@ -538,6 +538,13 @@ impl Index {
     /// atomically, and the files it names are opened at once (if a writer removed one between
     /// reading the manifest and opening it, the manifest is read again).
     pub fn open_read(dir: &Path) -> Result<Index> {
+        if dir.is_file() {
+            // A usage error, as for an update (`open_for_update`): not a damaged index.
+            return Err(Error::Config(format!(
+                "{}: is not a directory (an index is a directory)",
+                dir.display()
+            )));
+        }
         let mut attempts = 0;
         loop {
             let manifest = read_manifest(dir)?.ok_or_else(|| Error::Index {

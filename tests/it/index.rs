@@ -943,6 +943,12 @@ fn an_index_directory_is_never_confused_with_other_files() {
         "a usage error, as --out naming a file"
     );
     assert!(String::from_utf8_lossy(&err.stderr).contains("not a directory"));
+    for command in ["stats", "export"] {
+        let err = run(&["index", command, s(&file)], None);
+        assert_eq!(err.status.code(), Some(1), "index {command} FILE: {err:?}");
+        assert!(String::from_utf8_lossy(&err.stderr).contains("afile: is not a directory"));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
     // An index whose MANIFEST was lost is not started over, even after its first night.
     let idx = dir.path().join("idx");
     ok(&night(&files[0], &out, &idx, &[]), "night 1");
