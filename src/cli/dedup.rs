@@ -209,6 +209,12 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     }
     let progress = progress_for(&args.run);
     let mut out_dir = None;
+    // An index directory this run makes goes again if the run fails before it holds anything.
+    let new_index = config
+        .index
+        .as_ref()
+        .map(|ic| ic.dir.clone())
+        .filter(|dir| !dir.exists() && !dir.is_symlink());
     // The output directory and the index locked first: a second writer is refused before any
     // input is read, and a bad --out before the index is touched.
     let result = OutDir::open(&args.out)
@@ -321,9 +327,13 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         }
         Err(e) => {
             eprintln!("storyhash: {e}");
-            // An --out directory this run made and left empty goes again.
+            // An --out directory this run made and left empty goes again, and so does a new
+            // index that holds nothing yet.
             if let Some(dir) = out_dir {
                 dir.discard();
+            }
+            if let Some(dir) = &new_index {
+                storyhash::index::Index::discard_new(dir);
             }
             exit_code(&e)
         }

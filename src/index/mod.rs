@@ -534,6 +534,30 @@ impl Index {
         Ok(index)
     }
 
+    /// After a failed run that created the directory `dir` for a new index: removes it again
+    /// when it still holds no more than that run began with (its lock and the empty MANIFEST),
+    /// so that a first night that fails leaves no index behind. With anything more in it, or
+    /// its lock held by another process, it stays as it is.
+    pub fn discard_new(dir: &Path) {
+        let Ok(Ok(lock)) = crate::outdir::lock_file(&dir.join(LOCK)) else {
+            return;
+        };
+        let only_these = fs::read_dir(dir).is_ok_and(|mut entries| {
+            entries.all(|e| e.is_ok_and(|e| e.file_name() == LOCK || e.file_name() == MANIFEST))
+        });
+        let empty = match read_manifest(dir) {
+            Ok(None) => true,
+            Ok(Some(m)) => m.batches == 0 && m.articles == 0 && m.files().next().is_none(),
+            Err(_) => false,
+        };
+        if only_these && empty {
+            let _ = fs::remove_file(dir.join(MANIFEST));
+            let _ = fs::remove_file(dir.join(LOCK));
+            drop(lock);
+            let _ = fs::remove_dir(dir);
+        }
+    }
+
     /// Opens an existing index to read it, without the lock: the manifest is replaced
     /// atomically, and the files it names are opened at once (if a writer removed one between
     /// reading the manifest and opening it, the manifest is read again).

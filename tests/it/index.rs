@@ -920,6 +920,37 @@ fn a_date_far_in_the_future_does_not_expire_the_index() {
 }
 
 /// `--index` never takes someone else's directory, or files, for an index.
+/// A first night that fails leaves no index behind (the directory it made goes again); a
+/// failing night on an index that holds something leaves it as it was.
+#[test]
+fn a_failed_first_night_leaves_no_index() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let out = dir.path().join("o");
+    let idx = dir.path().join("new-index");
+    let missing = dir.path().join("missing.jsonl");
+    let err = night(&missing, &out, &idx, &[]);
+    assert_eq!(err.status.code(), Some(3), "{err:?}");
+    assert!(
+        !idx.exists(),
+        "a night whose input is missing left an index"
+    );
+    let bad = write(
+        dir.path(),
+        "bad.jsonl",
+        "{\"id\":\"x1\",\"text\":\"t\"}\n{\"id\":\"x1\",\"text\":\"u\"}\n",
+    );
+    let err = night(&bad, &out, &idx, &[]);
+    assert_eq!(err.status.code(), Some(2), "{err:?}");
+    assert!(!idx.exists(), "a night with a bad line left an index");
+    ok(&night(&files[0], &out, &idx, &[]), "night 1");
+    let before = export(&idx);
+    assert!(!before.is_empty());
+    let err = night(&bad, &out, &idx, &[]);
+    assert_eq!(err.status.code(), Some(2), "{err:?}");
+    assert_eq!(export(&idx), before, "a failed night changed the index");
+}
+
 #[test]
 fn an_index_directory_is_never_confused_with_other_files() {
     let dir = tempdir();
