@@ -99,8 +99,9 @@ pub(crate) struct DedupArgs {
     /// Record bad lines in rejects.jsonl and go on, instead of stopping at the first.
     #[arg(long)]
     skip_invalid: bool,
-    /// A persistent index (directory, created if absent): deduplicate against every article
-    /// indexed by earlier runs, then add tonight's. Old ids keep their clusters.
+    /// A persistent index (directory, created if absent, removed again if this run fails before
+    /// adding anything): deduplicate against every article indexed by earlier runs, then add
+    /// tonight's. Old ids keep their clusters.
     #[arg(long, value_name = "DIR")]
     index: Option<std::path::PathBuf>,
     /// With --index: drop indexed articles dated more than DAYS before the median date of
