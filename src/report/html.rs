@@ -27,17 +27,15 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
-use std::path::Path;
 
 use rayon::prelude::*;
 use similar::{ChangeTag, TextDiff};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 use crate::pipeline::{DedupConfig, DedupRun};
 
-use super::{AtomicFile, QuotedTexts, ReportHeadlines};
+use super::{QuotedTexts, ReportHeadlines};
 use crate::headlines::Headline;
 
 /// The page's style sheet, inlined.
@@ -102,20 +100,8 @@ pub fn texts_wanted(run: &DedupRun) -> Vec<u32> {
     docs
 }
 
-/// Writes `out_dir/report.html`.
-pub fn write(
-    run: &DedupRun,
-    config: &DedupConfig,
-    texts: &QuotedTexts,
-    out_dir: &Path,
-) -> Result<()> {
-    let page = render(run, config, texts)?;
-    let mut file = AtomicFile::create(out_dir, "report.html")?;
-    file.writer()
-        .write_all(page.as_bytes())
-        .map_err(|e| Error::io(out_dir.join("report.html"), e))?;
-    file.commit()
-}
+/// The report's file name.
+pub const FILE_NAME: &str = "report.html";
 
 /// The whole page; fails only if a headline cannot be read back.
 pub fn render(run: &DedupRun, config: &DedupConfig, texts: &QuotedTexts) -> Result<String> {

@@ -11,11 +11,9 @@
 //! runs and thread counts.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
 
 use crate::cluster::KeepRule;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ingest::Article;
 use crate::lsh::{HUGE_BUCKET_WINDOW, MAX_BUCKET};
 use crate::minhash::SketchKind;
@@ -23,7 +21,7 @@ use crate::pipeline::{DedupConfig, DedupRun};
 use crate::shingle::{DEFAULT_SEED, ShingleKind};
 use crate::verify::VerifyMode;
 
-use super::{AtomicFile, ReportHeadlines};
+use super::ReportHeadlines;
 
 /// Texts shorter than this (in characters) are suspect in a cluster with different headlines.
 const SHORT_TEXT_CHARS: u32 = 300;
@@ -47,16 +45,6 @@ const TITLE_CHARS: usize = 90;
 const NAME_CHARS: usize = 60;
 /// Reject reasons longer than this are cut.
 const REASON_CHARS: usize = 160;
-
-/// Writes `out_dir/report.md` atomically.
-pub fn write(run: &DedupRun, config: &DedupConfig, out_dir: &Path) -> Result<()> {
-    let text = render(run, config)?;
-    let mut file = AtomicFile::create(out_dir, FILE_NAME)?;
-    file.writer()
-        .write_all(text.as_bytes())
-        .map_err(|e| Error::io(out_dir.join(FILE_NAME), e))?;
-    file.commit()
-}
 
 /// The Markdown text of `report.md`; fails only if a headline cannot be read back.
 pub fn render(run: &DedupRun, config: &DedupConfig) -> Result<String> {

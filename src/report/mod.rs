@@ -511,14 +511,16 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `deduped.jsonl` under its temporary name; returns it (to be committed), how many
-/// articles were kept and the texts the people's reports quote.
+/// Writes `deduped.jsonl` under its temporary name; returns it (to be committed) and how many
+/// articles were kept. Sends the texts the people's reports quote to `quoted_to` as soon as it
+/// has them: before copying, for uncompressed inputs.
 fn write_deduped(
     run: &DedupRun,
     config: &DedupConfig,
     out_dir: &Path,
     progress: &dyn Progress,
-) -> Result<(AtomicFile, usize, QuotedTexts)> {
+    quoted_to: std::sync::mpsc::SyncSender<QuotedTexts>,
+) -> Result<(AtomicFile, usize)> {
     let articles = &run.articles;
     let clusters = &run.clusters;
     let canonical_of = |doc: usize| {
@@ -547,6 +549,8 @@ fn write_deduped(
         for_each_wanted_article(&run.inputs, run.batch(), &wanted, &Silent, |chunk, docs| {
             docs.iter().try_for_each(|&d| quote(chunk, d as usize))
         })?;
+        // The HTML report renders while the lines are copied.
+        let _ = quoted_to.send(std::mem::take(&mut quoted));
         kept = copy_kept_runs(run, &is_kept, &mut file, progress)?;
     } else {
         for_each_article_chunk(&run.inputs, run.batch(), progress, |chunk, range| {
@@ -582,10 +586,11 @@ fn write_deduped(
             }
             flush(run_bytes)
         })?;
+        let _ = quoted_to.send(quoted);
     }
     progress.finish();
     // Committed by the caller, once the other outputs are written.
-    Ok((file, kept, quoted))
+    Ok((file, kept))
 }
 
 /// Writes every `dedup` output into `out_dir` (created if absent). Returns the seconds spent.
@@ -598,21 +603,35 @@ pub fn write_dedup(
     let clock = Instant::now();
     fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let clusters = &run.clusters;
-    // The deduplicated corpus (input bytes, mostly waiting on the disk) is written beside the
-    // tables (serializing, mostly the processor).
-    let (deduped, tables) = std::thread::scope(|scope| {
+    // The deduplicated corpus (input bytes, mostly the kernel's copying) is written beside the
+    // tables and the people's reports (serializing, mostly this process). The reports show the
+    // timings up to writing: they render while the copy goes on, and are written last.
+    let (deduped, tables, reports) = std::thread::scope(|scope| {
+        let (quoted_to, quoted) = std::sync::mpsc::sync_channel(1);
         let deduped = std::thread::Builder::new()
             .name("storyhash-deduped".into())
-            .spawn_scoped(scope, || write_deduped(run, config, out_dir, progress))
+            .spawn_scoped(scope, || {
+                write_deduped(run, config, out_dir, progress, quoted_to)
+            })
             .map_err(|e| Error::io(out_dir, e));
         let tables = write_tables(run, out_dir);
+        let reports = match (&tables, &deduped) {
+            (Ok(()), Ok(_)) => Some((
+                markdown::render(run, config),
+                // Nothing arrives if the copy failed before quoting: its error is reported.
+                quoted
+                    .recv()
+                    .map(|quoted| html::render(run, config, &quoted)),
+            )),
+            _ => None,
+        };
         let deduped =
             deduped.and_then(|d| d.join().expect("the deduped.jsonl writer does not panic"));
-        (deduped, tables)
+        (deduped, tables, reports)
     });
     tables?;
     // Only now: a failed table must not leave a new deduped.jsonl beside older outputs.
-    let (deduped, kept, quoted) = deduped?;
+    let (deduped, kept) = deduped?;
     deduped.commit()?;
 
     let write_s = clock.elapsed().as_secs_f64();
@@ -679,9 +698,20 @@ pub fn write_dedup(
         .map_err(|e| Error::io(out_dir.join("summary.json"), e))?;
     file.commit()?;
 
-    markdown::write(run, config, out_dir)?;
-    html::write(run, config, &quoted, out_dir)?;
+    let (markdown, html) = reports.expect("rendered when the tables and the copy succeeded");
+    write_report(out_dir, markdown::FILE_NAME, &markdown?)?;
+    let html = html.expect("the quoted texts come before the copy succeeds");
+    write_report(out_dir, html::FILE_NAME, &html?)?;
     Ok(write_s)
+}
+
+/// Writes a rendered report as `out_dir/name`.
+fn write_report(out_dir: &Path, name: &str, text: &str) -> Result<()> {
+    let mut file = AtomicFile::create(out_dir, name)?;
+    file.writer()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io(out_dir.join(name), e))?;
+    file.commit()
 }
 
 /// Headlines for the people's reports, which render without errors: each is read once, and

@@ -590,10 +590,14 @@ enum Feed {
 #[test]
 fn compressed_inputs_and_stdin_read_the_same() {
     let texts = distinct_texts(3);
+    // c is a with one word changed: report.html quotes the change, read from the input.
+    let mut words: Vec<&str> = texts[0].split(' ').collect();
+    words[30] = "zebraword";
+    let changed = words.join(" ");
     let good = [
         jline(json!({"id": "a", "text": texts[0]})),
         jline(json!({"id": "b", "text": texts[1]})),
-        jline(json!({"id": "c", "text": texts[0]})),
+        jline(json!({"id": "c", "text": changed})),
     ];
     let plain = format!("{}\n\n{}\n{{bad\n{}\n", good[0], good[1], good[2]).into_bytes();
     let half = plain.len() / 2;
@@ -658,6 +662,8 @@ fn compressed_inputs_and_stdin_read_the_same() {
             json!(name),
             "{case}"
         );
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(html.contains("<ins>zebraword</ins>"), "{case}");
     }
 }
 
