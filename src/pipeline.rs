@@ -1087,7 +1087,8 @@ pub fn dedup_with_index(
             batch_len,
             found,
             index,
-            config.stories.as_ref().map_or(f64::INFINITY, |s| {
+            // The headline defaults too: `--text-field title` links no stories by their terms.
+            story_config.as_ref().map_or(f64::INFINITY, |s| {
                 s.resolved_link_threshold(&articles[..batch_len])
             }),
         ));
@@ -1123,9 +1124,10 @@ pub fn dedup_with_index(
     })
 }
 
-/// Gives the stories of an index run their ids: a story that holds a duplicate of an indexed
-/// article joins that article's story (stories joining the same one become one), the others
-/// get new ids from `next` in order. Returns the id of each story, by position.
+/// Gives the stories of an index run their ids: a story at least half of whose articles are
+/// duplicates of indexed articles of one old story joins that story; a story the centroids
+/// link to an old one joins it (stories joining the same one become one); the others get new
+/// ids from `next` in order. Returns the id of each story, by position.
 fn number_stories(
     stories: &mut Stories,
     articles: &[Article],
@@ -1135,25 +1137,35 @@ fn number_stories(
     index: &Index,
     link_threshold: f64,
 ) -> Vec<u32> {
+    // A cluster that holds indexed articles points at the old story most of them are in. A
+    // story continues the old story most of its articles' clusters point at, when those
+    // articles are at least half of it: a few copies in a story are no evidence that it goes
+    // on an old one (headlines such as "10 things to know this morning" recur every day), and
+    // tonight's stories that continue the same old one merge.
     let old_of_cluster: Vec<Option<u32>> = clusters
         .clusters
         .iter()
         .map(|c| {
-            c.members
-                .iter()
-                .filter(|&&d| d as usize >= batch_len)
-                .filter_map(|&d| found.articles[d as usize - batch_len].story)
-                .min()
+            most_common(
+                c.members
+                    .iter()
+                    .filter(|&&d| d as usize >= batch_len)
+                    .filter_map(|&d| found.articles[d as usize - batch_len].story),
+            )
+            .map(|(story, _)| story)
         })
         .collect();
     let mut old: Vec<Option<u32>> = stories
         .stories
         .iter()
         .map(|st| {
-            st.articles
-                .iter()
-                .filter_map(|&d| old_of_cluster[clusters.cluster_of[d as usize]? as usize])
-                .min()
+            most_common(
+                st.articles
+                    .iter()
+                    .filter_map(|&d| old_of_cluster[clusters.cluster_of[d as usize]? as usize]),
+            )
+            .filter(|&(_, articles)| articles * 2 >= st.articles.len())
+            .map(|(story, _)| story)
         })
         .collect();
     // The others join the old story whose centroid is most like theirs, if any is enough so.
@@ -1217,6 +1229,19 @@ fn number_stories(
         stories.centroids = merged_centroids;
     }
     ids
+}
+
+/// The most frequent of `ids` (the smallest of those as frequent) and how often it occurs;
+/// `None` if there are none.
+fn most_common(ids: impl Iterator<Item = u32>) -> Option<(u32, usize)> {
+    let mut ids: Vec<u32> = ids.collect();
+    ids.sort_unstable();
+    ids.chunk_by(|a, b| a == b)
+        .fold(None, |best: Option<&[u32]>, run| match best {
+            Some(b) if b.len() >= run.len() => Some(b),
+            _ => Some(run),
+        })
+        .map(|run| (run[0], run.len()))
 }
 
 /// The first and last publication dates of a story's articles.
@@ -2140,6 +2165,15 @@ mod tests {
     }
 
     /// Articles of one outlet share one string for it.
+    #[test]
+    fn most_common_breaks_ties_by_the_smallest() {
+        assert_eq!(most_common([].into_iter()), None);
+        assert_eq!(most_common([7].into_iter()), Some((7, 1)));
+        assert_eq!(most_common([3, 9, 9, 3, 9].into_iter()), Some((9, 3)));
+        assert_eq!(most_common([9, 3, 9, 3].into_iter()), Some((3, 2)));
+        assert_eq!(most_common([5, 1, 2, 2, 1, 5].into_iter()), Some((1, 2)));
+    }
+
     #[test]
     fn an_outlet_is_held_once() {
         let docs = corpus_with_outlet_footer();

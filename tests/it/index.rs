@@ -1023,3 +1023,150 @@ fn a_writer_reading_standard_input_holds_the_lock_from_the_start() {
     ok(&first.wait_with_output().unwrap(), "the first writer");
     assert_eq!(stats(&idx)["articles"], nights()[0].len());
 }
+
+/// Tonight's story continues the old story most of its duplicates come from: four copies of
+/// articles of story Q and one of story P (numbered first) continue Q. (The smallest id among
+/// them used to win: a night's 157-headline story joined a 7-headline one through two copies.)
+/// A story with one copy among five articles continues nothing.
+#[test]
+fn a_story_continues_the_old_story_most_of_its_copies_come_from() {
+    let article = |id: &str, title: &str, text: &str, day: u32| {
+        serde_json::json!({
+            "id": id, "title": title, "text": text, "source": format!("{id}.example"),
+            "published": format!("2026-11-{day:02}T09:00:00Z"),
+        })
+        .to_string()
+    };
+    let body = |seed: u64| words(seed, 200).join(" ");
+    let lead_p = "The Riverton harbor bridge collapsed on Monday, engineers said.";
+    let lead_q = "The Kingston senate voted on the budget on Monday, the governor said.";
+    let mut nights: [Vec<String>; 2] = Default::default();
+    for (i, tail) in (0u64..).zip(["cables", "traffic", "closure"]) {
+        let title = format!("Harbor bridge collapse in Riverton: {tail}");
+        let text = format!("{lead_p} {}", body(200 + i));
+        nights[0].push(article(&format!("p{i}"), &title, &text, 1));
+    }
+    for i in 0..4u64 {
+        let title = format!("Senate budget vote in Kingston, part {i}");
+        nights[0].push(article(
+            &format!("q{i}"),
+            &title,
+            &format!("{lead_q} {}", body(100 + i)),
+            1,
+        ));
+        let title = format!("Senate budget vote in Kingston, part {i} again");
+        let text = format!("{lead_q} {} more", body(100 + i));
+        nights[1].push(article(&format!("r{i}"), &title, &text, 2));
+    }
+    // r4 tells the senate story with the body of p2.
+    let text = format!("{lead_q} {}", body(202));
+    nights[1].push(article(
+        "r4",
+        "Senate budget vote in Kingston, part 4",
+        &text,
+        2,
+    ));
+    // A new story on a museum, one of whose five articles has the body of p1.
+    let lead_m = "The Ashford museum returned looted bronzes on Monday, the curator said.";
+    for i in 0..5u64 {
+        let title = format!("Ashford museum returns looted bronzes, part {i}");
+        let text = format!(
+            "{lead_m} {}",
+            if i == 4 { body(201) } else { body(300 + i) }
+        );
+        nights[1].push(article(&format!("m{i}"), &title, &text, 2));
+    }
+    // Unrelated articles: the stories' words are then rare enough to link their articles.
+    for k in 0..400u64 {
+        let night = usize::from(k >= 200);
+        let title = words(5000 + k, 6).join(" ");
+        nights[night].push(article(
+            &format!("x{k}"),
+            &title,
+            &body(900 + k),
+            1 + night as u32,
+        ));
+    }
+    let dir = tempdir();
+    let idx = dir.path().join("idx");
+    for (i, lines) in nights.iter().enumerate() {
+        let input = write(dir.path(), &format!("n{i}.jsonl"), lines.join("\n"));
+        let out = dir.path().join(format!("out{i}"));
+        ok(
+            &run(
+                &["run", s(&input), "--out", s(&out), "--index", s(&idx)],
+                None,
+            ),
+            "run",
+        );
+    }
+    let held = export(&idx);
+    let field = |id: &str, key: &str| held.iter().find(|r| r["id"] == id).unwrap()[key].clone();
+    // The premise: P is numbered before Q, and tonight's articles are copies of theirs.
+    let (p, q) = (field("p0", "story"), field("q0", "story"));
+    assert!(p.as_u64() < q.as_u64(), "{p} {q}");
+    for (copy, of) in [("r0", "q0"), ("r3", "q3"), ("r4", "p2"), ("m4", "p1")] {
+        assert_eq!(
+            field(copy, "dup_cluster"),
+            field(of, "dup_cluster"),
+            "{copy}"
+        );
+        assert!(field(copy, "dup_cluster").is_u64(), "{copy}");
+    }
+    for id in ["r0", "r1", "r2", "r3", "r4"] {
+        assert_eq!(field(id, "story"), q, "{id}");
+    }
+    assert_eq!(field("p2", "story"), p);
+    let m = field("m0", "story");
+    for id in ["m1", "m2", "m3", "m4"] {
+        assert_eq!(field(id, "story"), m, "{id}");
+    }
+    assert!(m.as_u64() > q.as_u64(), "a new story: {m}");
+}
+
+/// Headlines as the text (`--text-field title`) link no stories across nights by their terms
+/// unless told to, as headline-only input does not: the headline defaults hold for linking too.
+#[test]
+fn headlines_as_text_link_no_stories_by_their_terms_by_default() {
+    let headline = |id: &str, title: &str, day: u32| {
+        serde_json::json!({
+            "id": id, "title": title, "text": "", "source": format!("{id}.example"),
+            "published": format!("2026-11-{day:02}T09:00:00Z"),
+        })
+        .to_string()
+    };
+    let night1 = [
+        headline(
+            "v1",
+            "Eyjafjallajokull volcano erupts, ash closes Iceland airspace",
+            1,
+        ),
+        headline("b1", "Central bank holds interest rates steady", 1),
+        headline("f1", "Champions League: late goal sends holders through", 1),
+    ];
+    let night2 = [
+        headline("v2", "Eyjafjallajokull ash keeps Iceland airspace shut", 2),
+        headline("m2", "Museum returns looted bronzes", 2),
+    ];
+    let dir = tempdir();
+    let n1 = write(dir.path(), "n1.jsonl", night1.join("\n"));
+    let n2 = write(dir.path(), "n2.jsonl", night2.join("\n"));
+    let out = dir.path().join("o");
+    for (link, joins) in [(None, false), (Some("0.15"), true)] {
+        let idx = dir
+            .path()
+            .join(format!("idx-{}", link.unwrap_or("default")));
+        for n in [&n1, &n2] {
+            let mut args = vec!["run", s(n), "--out", s(&out), "--index", s(&idx)];
+            args.extend(["--text-field", "title"]);
+            if let Some(link) = link {
+                args.extend(["--story-link-threshold", link]);
+            }
+            ok(&run(&args, None), "run");
+        }
+        let held = export(&idx);
+        let story = |id: &str| held.iter().find(|r| r["id"] == id).unwrap()["story"].clone();
+        assert_eq!(story("v2") == story("v1"), joins, "{link:?}");
+        assert!(held.iter().all(|r| r["dup_cluster"].is_null()), "{link:?}");
+    }
+}
