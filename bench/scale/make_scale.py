@@ -2,6 +2,7 @@
 """Synthetic news-length corpus for storyhash scale benchmarks (python3 stdlib only).
 
     python3 bench/scale/make_scale.py N OUT.jsonl [--seed S] [--dup-rate 0.10] [--base FILE] [--truth FILE]
+                                      [--mean-bytes 2900]
 
 Writes N JSON Lines articles {id, title, source, published, text} built from real English
 sentences of the peer-bench base corpus ($BENCH_HOME/corpus/base.jsonl, BENCH_HOME defaulting to
@@ -11,7 +12,9 @@ N, seed and dup rate give byte-identical output, and the first n articles of a l
 
 * Originals (~90%): 4-12 passages (runs of 1-6 consecutive sentences) from as many different base
   documents, regrouped into paragraphs of 2-4 sentences separated by blank lines, until a target
-  length drawn from a skewed distribution (mean ~3 KB, 600 B - 12 KB) is reached.  Sentences come
+  length drawn from a skewed distribution (mean ~3 KB, 600 B - 12 KB) is reached.  --mean-bytes
+  scales that distribution (its range stays 1/5 to 4x the mean): short articles reach many
+  millions of articles in a few GB, for memory per article at 10M.  Sentences come
   from a pool of ~0.6M unique filtered prose sentences, so two originals share (almost) no word
   5-grams.  Title: the lead sentence's first words.  Source: one of 200 outlets (Zipf-like weights).
 * Near-duplicates (~--dup-rate): a copy of a random one of the last 20,000 articles written (an
@@ -27,6 +30,7 @@ import argparse
 import bisect
 import datetime as dt
 import json
+import math
 import os
 import re
 import sys
@@ -120,6 +124,8 @@ def main():
     ap.add_argument("--dup-rate", type=float, default=0.10)
     ap.add_argument("--base", default=os.path.join(bench_home, "corpus", "base.jsonl"))
     ap.add_argument("--truth", help="write copy_id<TAB>source_id lines here")
+    ap.add_argument("--mean-bytes", type=int, default=None,
+                    help="mean article length (default ~2,900 B: mu 7.85, 600 B - 12 KB)")
     a = ap.parse_args()
     if not os.path.exists(a.base):
         sys.exit("base corpus not found: %s (build it with bench/peers/make_corpus.sh)" % a.base)
@@ -129,6 +135,12 @@ def main():
     nsent = len(sents)
     print("pool: %d sentences from %s (%.1fs)" % (nsent, a.base, time.time() - t0), file=sys.stderr)
 
+    if a.mean_bytes is None:
+        mu, lo, hi = 7.85, 600, 12000
+    else:
+        # lognormal mean = exp(mu + sigma^2 / 2), sigma 0.5
+        mu = math.log(a.mean_bytes) - 0.125
+        lo, hi = max(1, a.mean_bytes // 5), a.mean_bytes * 4
     rng = random.Random(a.seed)
     outlets, outlet_cum = make_outlets(rng)
     outlet_tot = outlet_cum[-1]
@@ -147,7 +159,7 @@ def main():
 
     def original():
         # target length: skewed (mean ~3 KB); clamp 600 B - 12 KB
-        target = min(12000, max(600, int(rng.lognormvariate(7.85, 0.5))))
+        target = min(hi, max(lo, int(rng.lognormvariate(mu, 0.5))))
         chosen, size = [], 0
         while size < target:
             g = rng.randrange(nsent)
@@ -246,7 +258,7 @@ def main():
         out.close()
         os.replace(a.out + ".tmp", a.out)
         meta = {"script_version": SCRIPT_VERSION, "articles": a.n, "near_dup_copies": copies,
-                "bytes": nbytes, "text_chars": text_bytes, "seed": a.seed, "dup_rate": a.dup_rate,
+                "bytes": nbytes, "text_chars": text_bytes, "seed": a.seed, "dup_rate": a.dup_rate, "mean_bytes": a.mean_bytes,
                 "base": a.base, "base_bytes": os.path.getsize(a.base), "pool_sentences": nsent,
                 "seconds": round(time.time() - t0, 1)}
         with open(a.out + ".meta.json", "w") as f:

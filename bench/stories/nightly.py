@@ -2,16 +2,19 @@
 """Stories through a persistent index, one night per day, against one run over everything.
 
     python3 bench/stories/nightly.py SET.jsonl [--bin storyhash] [--work DIR] [--link auto|off|T ...]
+                                     [--args "--text-field title"]
 
 Splits SET (JSON Lines with `published` and a true `story` label) by UTC day, runs
 `storyhash run DAY.jsonl --index IDX --out ...` for each day in order (a fresh index per
 --link value, passed as --story-link-threshold), exports the index (every article with the
 story it ended in) and scores it with `storyhash eval` (B-cubed F1); then the same SET in one
-`storyhash run`. Prints one markdown table. Only python3's standard library.
+`storyhash run`. --args adds options to every run (nightly and one). Prints one markdown table.
+Only python3's standard library.
 """
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,6 +28,7 @@ def main():
     ap.add_argument("--work", default="/tmp/storyhash-nightly")
     ap.add_argument("--link", nargs="+", default=["auto"],
                     help="values of --story-link-threshold: auto, off or a cosine")
+    ap.add_argument("--args", default="", help="more storyhash options for every run, one string")
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     days_dir = os.path.join(args.work, "days")
@@ -46,13 +50,14 @@ def main():
                              check=True, capture_output=True, text=True).stdout
         return json.loads(out)["bcubed_f1"]
 
+    extra = shlex.split(args.args)
     rows = []
     for link in args.link:
         idx = os.path.join(args.work, f"idx-{link}")
         clock = time.time()
         for day in names:
             subprocess.run([args.bin, "run", day, "--out", os.path.join(args.work, "out"), "--index", idx,
-                            "--story-link-threshold", link, "--quiet"], check=True)
+                            "--story-link-threshold", link, "--quiet", *extra], check=True)
         secs = time.time() - clock
         pred = os.path.join(args.work, f"export-{link}.jsonl")
         with open(pred, "w") as out:
@@ -60,9 +65,9 @@ def main():
         rows.append((f"nightly, {len(names)} batches, link {link}", f1(pred), secs))
     clock = time.time()
     one = os.path.join(args.work, "one")
-    subprocess.run([args.bin, "run", args.set, "--out", one, "--quiet"], check=True)
+    subprocess.run([args.bin, "run", args.set, "--out", one, "--quiet", *extra], check=True)
     rows.append(("one run over all", f1(os.path.join(one, "articles.jsonl")), time.time() - clock))
-    print(f"| {os.path.basename(args.set)} | B-cubed F1 | seconds |")
+    print(f"| {os.path.basename(args.set)} {args.args} | B-cubed F1 | seconds |")
     print("|---|---:|---:|")
     for name, score, secs in rows:
         print(f"| {name} | {score:.4f} | {secs:.1f} |")
