@@ -227,6 +227,9 @@ pub fn text_field_hint(run: &DedupRun) -> &'static str {
 /// streamed 0.12 s / 3.05 s, this split 0.14 s / 2.54 s.)
 const COPY_MIN: u64 = 32 << 10;
 
+/// The UTF-8 byte-order mark, which an input may open with.
+const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+
 /// Bytes of input read ahead at once for shorter runs.
 const WINDOW_BYTES: u64 = 8 << 20;
 
@@ -248,13 +251,25 @@ fn copy_kept_runs(
     // (input, first byte, end of the last line) of the run being gathered.
     let mut pending: Option<(u32, u64, u64)> = None;
     let mut copy = |files: &mut crate::ingest::OpenInputs<'_>,
-                    (input, start, end): (u32, u64, u64)|
+                    (input, mut start, end): (u32, u64, u64)|
      -> Result<()> {
         if checked != Some(input) {
             run.inputs[input as usize].check_unchanged()?;
             checked = Some(input);
         }
         let (source, f, len) = files.get(input)?;
+        if start == 0 {
+            // A byte-order mark that opens an input is not part of its first line: copied, it
+            // would sit inside deduped.jsonl after the lines of the inputs before.
+            let mut head = [0u8; 3];
+            if len >= 3 {
+                crate::ingest::Input::read_exact_at(f, &mut head, 0)
+                    .map_err(|e| Error::io(&source.name, e))?;
+            }
+            if head == *BOM {
+                start = 3;
+            }
+        }
         // The newline after the run's last line comes along, unless that line ends the file.
         let n = if end < len {
             end + 1 - start
@@ -571,8 +586,11 @@ fn write_deduped(
                 }
                 if is_kept(doc) {
                     let loc = &articles[doc].location;
-                    let start = (loc.offset - chunk.offset) as usize;
+                    let mut start = (loc.offset - chunk.offset) as usize;
                     let end = start + loc.len as usize;
+                    if loc.offset == 0 && chunk.data.starts_with(BOM) {
+                        start = BOM.len();
+                    }
                     run_bytes = match run_bytes {
                         // The line right after the run's last one, past its newline.
                         Some((first, last_end)) if last_end + 1 == start => Some((first, end)),
