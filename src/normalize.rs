@@ -2,7 +2,10 @@
 //!
 //! The canonical text is the article's words, lowercased, NFKC-normalized, with punctuation
 //! removed (apostrophes inside words are dropped, so `don't` and `don’t` both become `dont`;
-//! every other non-word character separates words), joined by single spaces. What it leaves out:
+//! every other non-word character separates words), joined by single spaces. Chinese and
+//! Japanese are written without spaces: each Han, Hiragana and Katakana character is a word of
+//! its own (so word n-grams over them are character n-grams), and those characters are joined
+//! without spaces. What it leaves out:
 //!
 //! * **Known boilerplate lines**: share/like widgets ("Share this: Twitter", "Like Loading…"),
 //!   "Also Read: …" and other related-link lines, cookie notices, newsletter pitches, bylines,
@@ -863,11 +866,22 @@ fn unicode_tokens(
             continue;
         }
         let in_word = !buf.is_empty();
-        if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+        if is_unspaced(c) {
+            if in_word {
+                emit(buf);
+                buf.clear();
+            }
+            emit(c.encode_utf8(&mut [0; 4]).as_bytes());
+        } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
             for lower in c.to_lowercase() {
                 buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
             }
-        } else if is_apostrophe(c) && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+        } else if is_apostrophe(c)
+            && in_word
+            && chars
+                .peek()
+                .is_some_and(|&n| n.is_alphanumeric() && !is_unspaced(n))
+        {
             // An apostrophe inside a word joins its halves.
         } else if in_word {
             emit(buf);
@@ -878,6 +892,22 @@ fn unicode_tokens(
         emit(buf);
         buf.clear();
     }
+}
+
+/// Whether `c` is written without spaces between words (Han, Hiragana, Katakana): each such
+/// character is a word of its own. Without this, a Chinese or Japanese sentence was one word,
+/// and two texts that differ in one character shared no word n-gram around it.
+fn is_unspaced(c: char) -> bool {
+    matches!(c,
+        '\u{3005}'..='\u{3007}'       // 々 〆 〇
+        | '\u{3041}'..='\u{309F}'     // Hiragana
+        | '\u{30A1}'..='\u{30FF}'     // Katakana
+        | '\u{31F0}'..='\u{31FF}'     // Katakana phonetic extensions
+        | '\u{3400}'..='\u{4DBF}'     // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}'     // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}'     // CJK compatibility ideographs
+        | '\u{20000}'..='\u{323AF}'   // CJK extensions B to H
+    )
 }
 
 /// The definition of a line's words, one character at a time: the oracle of the fast paths
@@ -892,11 +922,22 @@ fn naive_tokens(
     let mut chars = chars.peekable();
     while let Some(c) = chars.next() {
         let in_word = !buf.is_empty();
-        if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+        if is_unspaced(c) {
+            if in_word {
+                emit(buf);
+                buf.clear();
+            }
+            emit(c.to_string().as_bytes());
+        } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
             for lower in c.to_lowercase() {
                 buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
             }
-        } else if is_apostrophe(c) && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+        } else if is_apostrophe(c)
+            && in_word
+            && chars
+                .peek()
+                .is_some_and(|&n| n.is_alphanumeric() && !is_unspaced(n))
+        {
             // An apostrophe inside a word joins its halves.
         } else if in_word {
             emit(buf);
@@ -986,7 +1027,8 @@ pub fn for_each_token_sampled(
 }
 
 /// Writes the canonical text of `text` into `out` (cleared first): its words joined by single
-/// spaces.
+/// spaces, save that the one-character words of Chinese and Japanese (Han and kana) that
+/// follow each other are joined as written, without spaces.
 ///
 /// `source_key` is [`source_key`] of the article's outlet. When removing learned boilerplate would
 /// leave nothing, the learned lines are kept: an article made only of lines its outlet repeats is
@@ -994,11 +1036,17 @@ pub fn for_each_token_sampled(
 pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64, out: &mut String) {
     out.clear();
     let mut buf = Vec::new();
+    let mut after_unspaced = false;
     for_each_token(text, learned, source_key, &mut buf, |token| {
-        if !out.is_empty() {
+        let token = std::str::from_utf8(token).expect("tokens are cut at character boundaries");
+        // Characters of scripts without spaces stay together, as they were written.
+        let unspaced = token.chars().next().is_some_and(is_unspaced);
+        let joined = unspaced && after_unspaced;
+        if !out.is_empty() && !joined {
             out.push(' ');
         }
-        out.push_str(std::str::from_utf8(token).expect("tokens are cut at character boundaries"));
+        after_unspaced = unspaced;
+        out.push_str(token);
     });
 }
 
@@ -1021,6 +1069,11 @@ mod tests {
             ("Ｆｕｌｌｗｉｄｔｈ ﬁne", "fullwidth fine"),
             ("Straße ÉCOLE", "straße école"),
             ("1,000 people", "1 000 people"),
+            // Han and kana characters are words of their own, joined without spaces.
+            ("国家统计局周四公布", "国家统计局周四公布"),
+            ("GDP增长5.2%，高于预期。", "gdp 增长 5 2 高于预期"),
+            ("日本銀行は木曜日、ＥＴＦを", "日本銀行は木曜日 etf を"),
+            ("서울 시청", "서울 시청"),
             (
                 "SEOUL, South Korea — South Korea succeeded",
                 "south korea succeeded",
@@ -1374,6 +1427,10 @@ mod tests {
             "ς",
             "東京",
             "日本語",
+            "ひらがなカタカナ",
+            "ｶﾞｷﾞ",
+            "人々",
+            "\u{20000}",
             "한국",
             "ｆｕｌｌ",
             "ﬁ",
@@ -1495,6 +1552,24 @@ mod tests {
                 assert_eq!(ascii, naive, "line {line:?}");
             }
         }
+    }
+
+    #[test]
+    fn han_and_kana_characters_are_words_of_their_own() {
+        let words =
+            |line: &str| tokens_of(line, |l, buf, emit| line_tokens(l, buf, &mut |t| emit(t)));
+        assert_eq!(words("周四下午"), ["周", "四", "下", "午"]);
+        assert_eq!(
+            words("ETF基金's 人々，ｶﾞ"),
+            ["etf", "基", "金", "s", "人", "々", "ガ"]
+        );
+        // An apostrophe joins the halves of a word, not a word and a character.
+        assert_eq!(
+            words("don't 東京 rock'東"),
+            ["dont", "東", "京", "rock", "東"]
+        );
+        // Hangul is written with spaces: its words stay whole.
+        assert_eq!(words("서울 시청"), ["서울", "시청"]);
     }
 
     #[test]

@@ -2373,3 +2373,37 @@ fn a_failed_run_removes_the_empty_out_directory_it_made() {
     assert_eq!(out.status.code(), Some(3));
     assert!(kept.exists(), "a directory that was there stays");
 }
+
+/// Chinese and Japanese, written without spaces, are near-duplicates when one character changes
+/// here and there: each Han and kana character is a word. (A whole sentence was one word, and
+/// such pairs shared almost no shingle.)
+#[test]
+fn chinese_and_japanese_near_duplicates_are_found() {
+    let zh = "国家统计局周四公布的数据显示，今年前三个季度国内生产总值同比增长百分之五点二，\
+              高于市场预期。分析人士表示，消费和投资的回升推动了经济增长，但房地产市场仍然低迷，\
+              出口面临外部需求放缓的压力。央行官员在周四的新闻发布会上表示，将继续实施稳健的\
+              货币政策，保持流动性合理充裕。";
+    let ja = "日本銀行は木曜日、金融政策決定会合で短期金利を据え置くことを決めた。植田総裁は\
+              記者会見で、物価の見通しには不確実性が高いと述べ、賃金の動向を注視する考えを\
+              示した。市場では年内の追加利上げを予想する声が多い。";
+    let other =
+        "欧洲中央银行周四宣布维持利率不变，行长在记者会上表示通胀压力有所缓解，但仍需保持谨慎。";
+    let input = [
+        jline(json!({"id": "zh", "text": zh})),
+        jline(json!({"id": "zh-edited", "text": zh.replace("周四", "周五")})),
+        jline(json!({"id": "ja", "text": ja})),
+        jline(json!({"id": "ja-edited", "text": ja.replace("木曜日", "金曜日")})),
+        jline(json!({"id": "other", "text": other})),
+    ]
+    .join("\n");
+    let dir = tempdir();
+    let path = write(dir.path(), "in.jsonl", input.as_bytes());
+    let out = dir.path().join("out");
+    let run = dedup(&[path_str(&path)], &out, &["-q"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    assert_eq!(o.duplicates.len(), 2);
+    assert_eq!(o.article(&json!("zh-edited"))["duplicate_of"], json!("zh"));
+    assert_eq!(o.article(&json!("ja-edited"))["duplicate_of"], json!("ja"));
+    assert_eq!(o.article(&json!("other"))["dup_cluster"], Value::Null);
+}
