@@ -253,7 +253,8 @@ pub struct IndexRunStats {
     pub candidate_pairs: u64,
     /// Of those, accepted on their estimate.
     pub accepted_pairs: u64,
-    /// Tonight's articles that duplicate an indexed article.
+    /// Tonight's articles in a cluster with indexed articles (the kept copy is one of those):
+    /// duplicates of an indexed article, directly or through a copy of tonight's.
     pub duplicates_of_earlier: u64,
     /// Tonight's lines rejected because their id is already in the index.
     pub ids_already_indexed: u64,
@@ -990,7 +991,7 @@ pub fn dedup_with_index(
     if let Some(index) = &index {
         let clock = Instant::now();
         let found = index.match_batch(&signatures, &has_shingles, &lsh, threshold)?;
-        let mut index_stats = IndexRunStats {
+        let index_stats = IndexRunStats {
             batches_before: index.batches(),
             articles_before: index.len(),
             candidate_pairs: found.candidate_pairs,
@@ -998,9 +999,6 @@ pub fn dedup_with_index(
             ids_already_indexed: stats.index.as_ref().map_or(0, |s| s.ids_already_indexed),
             ..IndexRunStats::default()
         };
-        let mut matched: Vec<u32> = found.edges.iter().map(|&(d, _)| d).collect();
-        matched.dedup();
-        index_stats.duplicates_of_earlier = matched.len() as u64;
         stats.index = Some(index_stats);
         let mut by_cluster: BTreeMap<u32, u32> = BTreeMap::new();
         for (i, (a, sig)) in found.articles.iter().zip(&found.signatures).enumerate() {
@@ -1035,6 +1033,20 @@ pub fn dedup_with_index(
     };
     if let (Some(found), Some(index)) = (&history, &index) {
         number_clusters(&mut clusters, batch_len, found, index.next_cluster());
+        // Tonight's articles whose cluster holds indexed articles (its kept copy is one of
+        // them): those that match one, and those that join through a copy of tonight's. The
+        // matches alone were counted before, fewer than articles.jsonl's `earlier_batch`.
+        let with_earlier: Vec<bool> = clusters
+            .clusters
+            .iter()
+            .map(|c| c.members.iter().any(|&d| d as usize >= batch_len))
+            .collect();
+        if let Some(index_stats) = stats.index.as_mut() {
+            index_stats.duplicates_of_earlier = clusters.cluster_of[..batch_len]
+                .iter()
+                .filter(|c| c.is_some_and(|c| with_earlier[c as usize]))
+                .count() as u64;
+        }
     }
     // The report's chart of verified pairs needs their estimates; after those, a run that
     // spilled its signatures needs none of those it read back (an index run stores them all).

@@ -1170,3 +1170,41 @@ fn headlines_as_text_link_no_stories_by_their_terms_by_default() {
         assert!(held.iter().all(|r| r["dup_cluster"].is_null()), "{link:?}");
     }
 }
+
+/// summary.json's "duplicates of earlier articles" counts tonight's articles whose kept copy an
+/// earlier night holds, as articles.jsonl's `earlier_batch` does: also one that joins through a
+/// copy of tonight's. (Here `later` matches the indexed `lone` and `later2` matches only
+/// `later`; the count was 1.)
+#[test]
+fn duplicates_of_earlier_articles_count_those_joined_through_tonight() {
+    let text = words(7000, 250);
+    let mut later = text.clone();
+    for k in 0..3 {
+        later[20 + k * 83] = format!("x{k}");
+    }
+    let mut later2 = later.clone();
+    for k in 0..3 {
+        later2[60 + k * 71] = format!("y{k}");
+    }
+    let dir = tempdir();
+    let n1 = write(dir.path(), "n1.jsonl", line("lone", &text.join(" "), 1));
+    let n2 = [
+        line("later", &later.join(" "), 2),
+        line("later2", &later2.join(" "), 2),
+    ];
+    let n2 = write(dir.path(), "n2.jsonl", n2.join("\n"));
+    let idx = dir.path().join("idx");
+    let out = dir.path().join("out");
+    ok(&night(&n1, &out, &idx, &[]), "night 1");
+    ok(&night(&n2, &out, &idx, &[]), "night 2");
+    let articles = read_jsonl(&out.join("articles.jsonl"));
+    for a in &articles {
+        assert_eq!(a["earlier_batch"], 1, "{a:?}");
+        assert_eq!(a["duplicate_of"], "lone", "{a:?}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["stats"]["index"]["duplicates_of_earlier"], 2);
+    // later2 is no direct match: one candidate pair accepted with the index, not two.
+    assert_eq!(summary["stats"]["index"]["accepted_pairs"], 1);
+}
