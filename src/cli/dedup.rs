@@ -273,8 +273,8 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     .count();
                 let stories = run.stories.as_ref().map_or(String::new(), |s| {
                     format!(
-                        "; {} stories ({} of two or more articles)",
-                        s.stories.len(),
+                        "; {} ({} of two or more articles)",
+                        counted(s.stories.len() as u64, "story", "stories"),
                         s.stats.multi_article_stories
                     )
                 });
@@ -283,9 +283,9 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                         "; nothing to add, the index is unchanged".to_string()
                     }
                     (Some(c), Some(s)) => format!(
-                        "; duplicates of earlier articles: {}; index holds {} articles after batch {}{}",
+                        "; duplicates of earlier articles: {}; index holds {} after batch {}{}",
                         s.duplicates_of_earlier,
-                        c.articles_held,
+                        counted(c.articles_held, "article", "articles"),
                         c.batch,
                         if c.expired > 0 {
                             format!(" ({} expired)", c.expired)
@@ -296,9 +296,15 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     _ => String::new(),
                 };
                 eprintln!(
-                    "storyhash: {n} articles accepted, {} lines or files rejected; {} near-duplicate clusters, {removed} duplicates removed ({:.1}%){stories}{index}; bands × rows {} × {}; wrote {} in {:.2} s",
-                    run.rejects.len(),
-                    run.clusters.clusters.len(),
+                    "storyhash: {} accepted, {} rejected; {}, {} removed ({:.1}%){stories}{index}; bands × rows {} × {}; wrote {} in {:.2} s",
+                    counted(n as u64, "article", "articles"),
+                    counted(run.rejects.len() as u64, "line or file", "lines or files"),
+                    counted(
+                        run.clusters.clusters.len() as u64,
+                        "near-duplicate cluster",
+                        "near-duplicate clusters"
+                    ),
+                    counted(removed as u64, "duplicate", "duplicates"),
                     if n == 0 {
                         0.0
                     } else {
@@ -342,6 +348,11 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
 }
 
 /// A size for people: `5 bytes`, `12.3 kB`, `2861.3 MB`.
+/// `n` and the noun that goes with it: "1 article", "2 articles".
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn size(bytes: u64) -> String {
     match bytes {
         0..1_000 => format!("{bytes} bytes"),
