@@ -516,7 +516,7 @@ impl<'a> Page<'a> {
             any = true;
             put!(
                 self.md,
-                "- {} {} of texts under {SHORT_TEXT_CHARS} characters with different headlines (the first kept copy: `{}`): often the same page furniture scraped instead of the articles, which then also join one story.",
+                "- {} {} of texts under {SHORT_TEXT_CHARS} characters with different headlines (the first kept copy: {}): often the same page furniture scraped instead of the articles, which then also join one story.",
                 short.len(),
                 plural(short.len(), "cluster", "clusters"),
                 escape(

@@ -441,7 +441,7 @@ fn short_texts_under_different_headlines_are_flagged() {
     let furniture =
         "Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds.";
     let corpus = [
-        jline(json!({"id": "a", "title": "The first shots fired in Las Vegas", "text": furniture})),
+        jline(json!({"id": "a<b>_1", "title": "The first shots fired in Las Vegas", "text": furniture})),
         jline(json!({"id": "b", "title": "China accused of letting oil into North Korea", "text": furniture})),
     ]
     .join("\n");
@@ -449,6 +449,11 @@ fn short_texts_under_different_headlines_are_flagged() {
     let md = report_md(dir.path(), "furniture.jsonl", &[]);
     assert!(
         md.contains("1 cluster of texts under 300 characters with different headlines"),
+        "{md}"
+    );
+    // The kept copy's id, escaped, outside a code span (where escapes would show as written).
+    assert!(
+        md.contains("(the first kept copy: a&lt;b&gt;\\_1):"),
         "{md}"
     );
     let same = [
