@@ -813,6 +813,8 @@ pub struct Record<'a> {
     pub id_is_null: bool,
     /// Text, if present and not null.
     pub text: Option<Cow<'a, str>>,
+    /// Whether the text field is there but null (the last one, when the field is repeated).
+    pub text_is_null: bool,
     /// Title.
     pub title: Option<Cow<'a, str>>,
     /// Source.
@@ -877,7 +879,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                     record.id_is_null = record.id.is_none();
                 }
                 // A second text field (the last one counts) is owned, the buffer being taken.
-                Slot::Text => record.text = map.next_value_seed(OptStr(self.text_buf.take()))?,
+                Slot::Text => {
+                    record.text = map.next_value_seed(OptStr(self.text_buf.take()))?;
+                    record.text_is_null = record.text.is_none();
+                }
                 Slot::Title => record.title = map.next_value_seed(OptStr(None))?,
                 Slot::Source => record.source = map.next_value_seed(OptStr(None))?,
                 Slot::Published => record.published = map.next_value_seed(OptStr(None))?,
@@ -1127,10 +1132,16 @@ pub fn accept(
             format!("missing required field `{}`", names.id)
         }
     })?;
-    let text = record
-        .text
-        .as_deref()
-        .ok_or_else(|| format!("missing required field `{}`", names.text))?;
+    let text = record.text.as_deref().ok_or_else(|| {
+        if record.text_is_null {
+            format!(
+                "field `{}` is null (an article needs a string text, which may be empty)",
+                names.text
+            )
+        } else {
+            format!("missing required field `{}`", names.text)
+        }
+    })?;
     let published = match record.published.as_deref() {
         None | Some("") => None,
         Some(s) => Some(parse_published(s).ok_or_else(|| {
@@ -1378,7 +1389,12 @@ mod tests {
             (r#"{"id":"a"}"#, Err("missing required field `text`")),
             (
                 r#"{"id":"a","text":null}"#,
-                Err("missing required field `text`"),
+                Err("field `text` is null (an article needs a string text, which may be empty)"),
+            ),
+            (r#"{"id":"a","text":null,"text":""}"#, Ok("a")),
+            (
+                r#"{"id":"a","text":"t","text":null}"#,
+                Err("field `text` is null"),
             ),
             (
                 r#"{"id":1.5,"text":"t"}"#,

@@ -402,6 +402,12 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
             Some("b"),
         ),
         (
+            "null text",
+            Bad::Line(br#"{"id":"b","text":null}"#),
+            "field `text` is null (an article needs a string text, which may be empty)",
+            Some("b"),
+        ),
+        (
             "duplicate integer id",
             Bad::Line(br#"{"id":7,"text":"the same id again"}"#),
             "duplicate id `7` (first seen at {path}:1)",
