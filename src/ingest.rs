@@ -984,6 +984,15 @@ impl<'de> de::Deserialize<'de> for IdValue {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<IdValue, E> {
                 Ok(IdValue(ArticleId::Int(v.to_string().into())))
             }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<IdValue, E> {
+                // JSON reads an integer past 64 bits as a float: say that, not "a float".
+                if v.fract() == 0.0 && v.abs() >= 9.2e18 {
+                    return Err(E::custom(
+                        "an integer id beyond 64 bits (give such an id as a string)",
+                    ));
+                }
+                Err(E::invalid_type(de::Unexpected::Float(v), &self))
+            }
         }
         d.deserialize_any(IdVisitor)
     }
@@ -1399,6 +1408,18 @@ mod tests {
             (
                 r#"{"id":1.5,"text":"t"}"#,
                 Err("field `id`: invalid type: floating point"),
+            ),
+            (
+                r#"{"id":99999999999999999999999,"text":"t"}"#,
+                Err("field `id`: an integer id beyond 64 bits (give such an id as a string)"),
+            ),
+            (
+                r#"{"id":-9223372036854775808,"text":"t"}"#,
+                Ok("-9223372036854775808"),
+            ),
+            (
+                r#"{"id":18446744073709551615,"text":"t"}"#,
+                Ok("18446744073709551615"),
             ),
             (
                 r#"{"id":"a","text":5}"#,

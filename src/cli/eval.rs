@@ -263,6 +263,15 @@ impl<'de> de::Deserialize<'de> for Scalar<'de> {
             fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
                 Ok(Scalar(None))
             }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
+                // JSON reads an integer past 64 bits as a float, as `dedup` says too.
+                if v.fract() == 0.0 && v.abs() >= 9.2e18 {
+                    return Err(E::custom(
+                        "an integer beyond 64 bits (give such a value as a string)",
+                    ));
+                }
+                Err(E::invalid_type(de::Unexpected::Float(v), &self))
+            }
         }
         d.deserialize_any(ScalarVisitor)
     }

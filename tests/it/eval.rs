@@ -393,6 +393,12 @@ fn bad_input_exits_2_naming_file_and_line() {
             ":1: missing required field `id`",
         ),
         (
+            "an integer id beyond 64 bits",
+            "pred",
+            b"{\"id\":99999999999999999999999,\"story\":1}\n",
+            ":1: invalid JSON: field `id`: an integer beyond 64 bits (give such a value as a string)",
+        ),
+        (
             "null id",
             "truth",
             b"{\"id\":\"a\",\"story\":\"s\"}\n{\"id\":null,\"story\":\"s\"}\n",
