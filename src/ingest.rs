@@ -1130,26 +1130,24 @@ pub fn accept(
     names: &FieldNames,
     location: LineLocation,
 ) -> Result<Article, String> {
-    let id = record.id.as_ref().ok_or_else(|| {
-        if record.id_is_null {
-            // Named as null, not as missing: the field is there.
-            format!(
-                "field `{}` is null (an article needs a string or integer id)",
-                names.id
-            )
+    // A null field is named as null, not as missing: the field is there.
+    let absent = |name: &str, null: bool, needed: &str| {
+        if null {
+            format!("field `{name}` is null (an article needs {needed})")
         } else {
-            format!("missing required field `{}`", names.id)
+            format!("missing required field `{name}`")
         }
-    })?;
+    };
+    let id = record
+        .id
+        .as_ref()
+        .ok_or_else(|| absent(&names.id, record.id_is_null, "a string or integer id"))?;
     let text = record.text.as_deref().ok_or_else(|| {
-        if record.text_is_null {
-            format!(
-                "field `{}` is null (an article needs a string text, which may be empty)",
-                names.text
-            )
-        } else {
-            format!("missing required field `{}`", names.text)
-        }
+        absent(
+            &names.text,
+            record.text_is_null,
+            "a string text, which may be empty",
+        )
     })?;
     let published = match record.published.as_deref() {
         None | Some("") => None,

@@ -772,17 +772,19 @@ fn retention_drops_old_articles() {
     );
 }
 
+/// A line of an article with a title, from its own outlet, published at 09:00 on `day`.
+fn article(id: &str, title: &str, text: &str, day: u32) -> String {
+    serde_json::json!({
+        "id": id, "title": title, "text": text, "source": format!("{id}.example"),
+        "published": format!("2026-11-{day:02}T09:00:00Z"),
+    })
+    .to_string()
+}
+
 /// With bodies, tonight's story on an event an earlier night covered, in other words, joins
 /// that night's story by its terms; an unrelated one does not; `off` links nothing.
 #[test]
 fn a_story_continues_across_nights_by_its_terms() {
-    let article = |id: &str, title: &str, text: &str, day: u32| {
-        serde_json::json!({
-            "id": id, "title": title, "text": text, "source": format!("{id}.example"),
-            "published": format!("2026-11-{day:02}T09:00:00Z"),
-        })
-        .to_string()
-    };
     let night1 = [
         article(
             "v1",
@@ -1030,13 +1032,6 @@ fn a_writer_reading_standard_input_holds_the_lock_from_the_start() {
 /// A story with one copy among five articles continues nothing.
 #[test]
 fn a_story_continues_the_old_story_most_of_its_copies_come_from() {
-    let article = |id: &str, title: &str, text: &str, day: u32| {
-        serde_json::json!({
-            "id": id, "title": title, "text": text, "source": format!("{id}.example"),
-            "published": format!("2026-11-{day:02}T09:00:00Z"),
-        })
-        .to_string()
-    };
     let body = |seed: u64| words(seed, 200).join(" ");
     let lead_p = "The Riverton harbor bridge collapsed on Monday, engineers said.";
     let lead_q = "The Kingston senate voted on the budget on Monday, the governor said.";
