@@ -560,11 +560,42 @@ impl Input {
         );
         Ok(match self.compression {
             Compression::None => Box::new(file),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::with_buffer(file)
+            Compression::Gzip => Box::new(Decoding {
+                inner: flate2::read::MultiGzDecoder::new(file),
+                format: "gzip",
+            }),
+            Compression::Zstd => Box::new(Decoding {
+                inner: zstd::stream::read::Decoder::with_buffer(file)
                     .map_err(|e| Error::io(&self.name, e))?,
+                format: "zstd",
+            }),
+        })
+    }
+}
+
+/// A decompressing reader whose errors of the stream say so: "unexpected end of file" alone
+/// did not tell a cut-short gzip file, or one with other bytes after its end, from anything
+/// else.
+struct Decoding<R> {
+    inner: R,
+    format: &'static str,
+}
+
+impl<R: Read> Read for Decoding<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::Other => io::Error::new(
+                e.kind(),
+                format!(
+                    "{} stream: {e} (the file is damaged or cut short, or holds other bytes \
+                     after the compressed data)",
+                    self.format
+                ),
             ),
+            _ => e,
         })
     }
 }
