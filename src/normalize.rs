@@ -871,7 +871,9 @@ fn unicode_tokens(
                 emit(buf);
                 buf.clear();
             }
-            emit(c.encode_utf8(&mut [0; 4]).as_bytes());
+            unspaced_word(c, &mut chars, buf);
+            emit(buf);
+            buf.clear();
         } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
             for lower in c.to_lowercase() {
                 buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
@@ -894,20 +896,36 @@ fn unicode_tokens(
     }
 }
 
-/// Whether `c` is written without spaces between words (Han, Hiragana, Katakana): each such
-/// character is a word of its own. Without this, a Chinese or Japanese sentence was one word,
-/// and two texts that differ in one character shared no word n-gram around it.
-fn is_unspaced(c: char) -> bool {
-    matches!(c,
-        '\u{3005}'..='\u{3007}'       // 々 〆 〇
-        | '\u{3041}'..='\u{309F}'     // Hiragana
-        | '\u{30A1}'..='\u{30FF}'     // Katakana
-        | '\u{31F0}'..='\u{31FF}'     // Katakana phonetic extensions
-        | '\u{3400}'..='\u{4DBF}'     // CJK extension A
-        | '\u{4E00}'..='\u{9FFF}'     // CJK unified ideographs
-        | '\u{F900}'..='\u{FAFF}'     // CJK compatibility ideographs
-        | '\u{20000}'..='\u{323AF}'   // CJK extensions B to H
-    )
+/// Into `buf` (empty): the character `c` ([`is_unspaced`]) and the combining marks that follow
+/// it (a voicing mark that NFKC could not compose), taken from `chars`.
+fn unspaced_word(
+    c: char,
+    chars: &mut std::iter::Peekable<impl Iterator<Item = char>>,
+    buf: &mut Vec<u8>,
+) {
+    buf.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    while let Some(&mark) = chars.peek().filter(|&&m| is_combining_mark(m)) {
+        buf.extend_from_slice(mark.encode_utf8(&mut [0; 4]).as_bytes());
+        chars.next();
+    }
+}
+
+/// Whether `c` is a letter or digit of a script written without spaces between words (Han,
+/// Hiragana, Katakana): each such character is a word of its own. Without this, a Chinese or
+/// Japanese sentence was one word, and two texts that differ in one character shared no word
+/// n-gram around it. Punctuation of those blocks (`・`) and voicing marks are no letters.
+pub(crate) fn is_unspaced(c: char) -> bool {
+    c.is_alphanumeric()
+        && matches!(c,
+            '\u{3005}'..='\u{3007}'       // 々 〆 〇
+            | '\u{3041}'..='\u{309F}'     // Hiragana
+            | '\u{30A1}'..='\u{30FF}'     // Katakana
+            | '\u{31F0}'..='\u{31FF}'     // Katakana phonetic extensions
+            | '\u{3400}'..='\u{4DBF}'     // CJK extension A
+            | '\u{4E00}'..='\u{9FFF}'     // CJK unified ideographs
+            | '\u{F900}'..='\u{FAFF}'     // CJK compatibility ideographs
+            | '\u{20000}'..='\u{323AF}'   // CJK extensions B to H
+        )
 }
 
 /// The definition of a line's words, one character at a time: the oracle of the fast paths
@@ -927,7 +945,13 @@ fn naive_tokens(
                 emit(buf);
                 buf.clear();
             }
-            emit(c.to_string().as_bytes());
+            buf.extend_from_slice(c.to_string().as_bytes());
+            while let Some(&mark) = chars.peek().filter(|&&m| is_combining_mark(m)) {
+                buf.extend_from_slice(mark.to_string().as_bytes());
+                chars.next();
+            }
+            emit(buf);
+            buf.clear();
         } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
             for lower in c.to_lowercase() {
                 buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
@@ -951,7 +975,8 @@ fn naive_tokens(
 }
 
 /// Calls `emit` with each word of the canonical text of `text`, in order, without building the
-/// canonical text: the words that [`canonical_text`] joins with spaces.
+/// canonical text: the words that [`canonical_text`] joins (and [`for_each_canonical_word`]
+/// splits again).
 ///
 /// `buf` is scratch space, reused between calls.
 pub fn for_each_token(
@@ -1048,6 +1073,26 @@ pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64,
         after_unspaced = unspaced;
         out.push_str(token);
     });
+}
+
+/// Calls `f` with each word of a canonical text ([`canonical_text`]): the words
+/// [`for_each_token`] gives, since a run of Han and kana characters is split into its
+/// characters (each with the combining marks that follow it).
+pub fn for_each_canonical_word(canonical: &str, mut f: impl FnMut(&str)) {
+    for piece in canonical.split(' ').filter(|p| !p.is_empty()) {
+        if !piece.chars().next().is_some_and(is_unspaced) {
+            f(piece);
+            continue;
+        }
+        let mut start = 0;
+        for (at, c) in piece.char_indices().skip(1) {
+            if !is_combining_mark(c) {
+                f(&piece[start..at]);
+                start = at;
+            }
+        }
+        f(&piece[start..]);
+    }
 }
 
 #[cfg(test)]
@@ -1570,6 +1615,30 @@ mod tests {
         );
         // Hangul is written with spaces: its words stay whole.
         assert_eq!(words("서울 시청"), ["서울", "시청"]);
+        // The middle dot is punctuation; a voicing mark NFKC cannot compose stays with its
+        // character (halfwidth ﾞ is one: NFKC makes it U+3099).
+        assert_eq!(words("ドナ・トラ"), ["ド", "ナ", "ト", "ラ"]);
+        assert_eq!(words("ア\u{ff9e}a\u{3099}"), ["ア\u{3099}", "a\u{3099}"]);
+    }
+
+    /// The words of a canonical text, split again, are the tokens it was made of.
+    #[test]
+    fn canonical_words_are_the_tokens() {
+        let mut lines = real_lines();
+        lines.extend(random_lines(20_000, 3));
+        for line in &lines {
+            let mut tokens = Vec::new();
+            for_each_token(
+                line,
+                &LearnedBoilerplate::default(),
+                0,
+                &mut Vec::new(),
+                |t| tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8")),
+            );
+            let mut words = Vec::new();
+            for_each_canonical_word(&canon(line), |w| words.push(w.to_string()));
+            assert_eq!(words, tokens, "line {line:?}");
+        }
     }
 
     #[test]

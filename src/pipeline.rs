@@ -1983,7 +1983,19 @@ mod tests {
     /// and the fused tokenizer gives the shingles of the canonical text.
     #[test]
     fn signatures_equal_the_naive_computation() {
-        let docs = corpus_with_outlet_footer();
+        let mut docs = corpus_with_outlet_footer();
+        // Chinese and Japanese: words of one character, joined without spaces in the
+        // canonical text; a voicing mark NFKC cannot compose stays with its character.
+        for (i, text) in [
+            "国家统计局周四公布的数据显示，今年前三个季度国内生产总值同比增长百分之五点二。",
+            "日本銀行は木曜日、ＥＴＦの買い入れを続けると発表した。ドナルド・トランプ氏も。",
+            "ア\u{ff9e}イ\u{3099}ウ 東京2024年 rock'東 々〆〇",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            docs.push((format!("cjk{i}"), text.to_string(), "cjk.example"));
+        }
         for sketch in [SketchKind::Classic, SketchKind::Oph] {
             let config = DedupConfig {
                 sketch,

@@ -89,8 +89,8 @@ pub struct ShingleScratch {
 
 /// Appends the shingle hashes of `canonical` to `out` (cleared first).
 ///
-/// `canonical` is the output of [`crate::normalize::canonical_text`]: lowercase tokens
-/// separated by single spaces.
+/// `canonical` is the output of [`crate::normalize::canonical_text`]: lowercase words
+/// separated by single spaces (Han and kana characters, each a word, joined without them).
 pub fn shingles(
     canonical: &str,
     config: &ShingleConfig,
@@ -113,12 +113,9 @@ pub fn hash_words(
 ) {
     let hashes = &mut scratch.token_hashes;
     hashes.clear();
-    hashes.extend(
-        canonical
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(|t| hash_token(t.as_bytes(), config.seed)),
-    );
+    crate::normalize::for_each_canonical_word(canonical, |t| {
+        hashes.push(hash_token(t.as_bytes(), config.seed));
+    });
     grams_from_token_hashes(hashes, config, out);
 }
 
