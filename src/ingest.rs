@@ -1017,7 +1017,9 @@ impl<'de> de::Deserialize<'de> for IdValue {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<IdValue, E> {
                 // JSON reads an integer past 64 bits as a float: say that, not "a float".
-                if v.fract() == 0.0 && v.abs() >= 9.2e18 {
+                if v.fract() == 0.0
+                    && !(-9_223_372_036_854_775_808.0..18_446_744_073_709_551_616.0).contains(&v)
+                {
                     return Err(E::custom(
                         "an integer id beyond 64 bits (give such an id as a string)",
                     ));
@@ -1449,6 +1451,11 @@ mod tests {
             (
                 r#"{"id":18446744073709551615,"text":"t"}"#,
                 Ok("18446744073709551615"),
+            ),
+            // A float that an integer could hold is a float.
+            (
+                r#"{"id":1e19,"text":"t"}"#,
+                Err("field `id`: invalid type: floating point"),
             ),
             (
                 r#"{"id":"a","text":5}"#,

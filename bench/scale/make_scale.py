@@ -127,6 +127,8 @@ def main():
     ap.add_argument("--mean-bytes", type=int, default=None,
                     help="mean article length (default ~2,900 B: mu 7.85, 600 B - 12 KB)")
     a = ap.parse_args()
+    if a.mean_bytes is not None and a.mean_bytes < 5:
+        sys.exit("--mean-bytes must be at least 5")
     if not os.path.exists(a.base):
         sys.exit("base corpus not found: %s (build it with bench/peers/make_corpus.sh)" % a.base)
 

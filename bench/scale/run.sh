@@ -57,7 +57,9 @@ VER="$(sed -n 's/^SCRIPT_VERSION = \([0-9]*\).*/\1/p' "$HERE/make_scale.py")"
 for sz in ${SIZES//,/ }; do
   n="$(to_n "$sz")"
   C="$S/news-$sz${SEED:+-s$SEED}.jsonl"
-  if [ ! -s "$C" ] || ! grep -qs "\"script_version\": $VER," "$C.meta.json"; then
+  # (a corpus of other article lengths, made with --mean-bytes, is made again too)
+  if [ ! -s "$C" ] || ! grep -qs "\"script_version\": $VER," "$C.meta.json" \
+     || grep -qs '"mean_bytes": [0-9]' "$C.meta.json"; then
     echo "== generating $C ($n articles)" >&2
     python3 "$HERE/make_scale.py" "$n" "$C" ${SEED:+--seed "$SEED"} --truth "$C.truth.tsv"
   fi

@@ -265,7 +265,9 @@ impl<'de> de::Deserialize<'de> for Scalar<'de> {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
                 // JSON reads an integer past 64 bits as a float, as `dedup` says too.
-                if v.fract() == 0.0 && v.abs() >= 9.2e18 {
+                if v.fract() == 0.0
+                    && !(-9_223_372_036_854_775_808.0..18_446_744_073_709_551_616.0).contains(&v)
+                {
                     return Err(E::custom(
                         "an integer beyond 64 bits (give such a value as a string)",
                     ));
