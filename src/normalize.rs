@@ -1080,7 +1080,8 @@ pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64,
 /// characters (each with the combining marks that follow it).
 pub fn for_each_canonical_word(canonical: &str, mut f: impl FnMut(&str)) {
     for piece in canonical.split(' ').filter(|p| !p.is_empty()) {
-        if !piece.chars().next().is_some_and(is_unspaced) {
+        // An ASCII first byte (most words) is no Han or kana character.
+        if piece.as_bytes()[0].is_ascii() || !piece.chars().next().is_some_and(is_unspaced) {
             f(piece);
             continue;
         }
