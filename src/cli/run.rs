@@ -36,8 +36,9 @@ pub(crate) struct StoryArgs {
     entity_weight: f32,
     /// With --index: the cosine between story centroids at which tonight's story joins one the
     /// index remembers (active in the last 7 batches, dates at most 30 days apart): a number,
-    /// `off`, or `auto` (0.15 when most articles have a text; off for headline-only input,
-    /// which then joins earlier stories through near-duplicates only)
+    /// `off`, or `auto` (0.15 when most articles have a text; off for headline-only input and
+    /// with --text-field title, whose stories then join earlier ones only when at least half
+    /// of their articles are near-duplicates of indexed ones)
     #[arg(long, default_value = "auto", value_parser = parse_link)]
     story_link_threshold: LinkThreshold,
 }

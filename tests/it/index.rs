@@ -921,7 +921,6 @@ fn a_date_far_in_the_future_does_not_expire_the_index() {
     assert_eq!(export(&idx).len(), 16, "still nothing expired");
 }
 
-/// `--index` never takes someone else's directory, or files, for an index.
 /// A first night that fails leaves no index behind (the directory it made goes again); a
 /// failing night on an index that holds something leaves it as it was.
 #[test]
@@ -953,6 +952,7 @@ fn a_failed_first_night_leaves_no_index() {
     assert_eq!(export(&idx), before, "a failed night changed the index");
 }
 
+/// `--index` never takes someone else's directory, or files, for an index.
 #[test]
 fn an_index_directory_is_never_confused_with_other_files() {
     let dir = tempdir();
