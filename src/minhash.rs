@@ -701,6 +701,40 @@ mod tests {
     }
 
     #[test]
+    fn exact_jaccard_agrees_with_hash_sets() {
+        let mut state = 0x5eed_u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            crate::shingle::fmix64(state)
+        };
+        for round in 0..500 {
+            // Small universes make overlaps; empty and one-sided sets come up too.
+            let universe = 1 + next() % 64;
+            let mut a: Vec<u32> = (0..next() % 80)
+                .map(|_| (next() % universe) as u32)
+                .collect();
+            let mut b: Vec<u32> = (0..next() % 80)
+                .map(|_| (next() % universe) as u32)
+                .collect();
+            for s in [&mut a, &mut b] {
+                s.sort_unstable();
+                s.dedup();
+            }
+            let (sa, sb): (
+                std::collections::HashSet<u32>,
+                std::collections::HashSet<u32>,
+            ) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let union = sa.union(&sb).count();
+            let naive = if union == 0 {
+                0.0
+            } else {
+                sa.intersection(&sb).count() as f64 / union as f64
+            };
+            assert_eq!(exact_jaccard(&a, &b), naive, "round {round}: {a:?} {b:?}");
+        }
+    }
+
+    #[test]
     fn estimate_tracks_exact_jaccard() {
         for kind in [SketchKind::Classic, SketchKind::Oph, SketchKind::Super] {
             check_estimates(MinHasher::new(kind, 256, DEFAULT_SEED));
