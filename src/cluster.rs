@@ -349,6 +349,7 @@ mod tests {
             source: Some(std::sync::Arc::new(source.to_string())),
             url: None,
             published,
+            date_only: false,
             text_chars: chars,
             location: LineLocation {
                 input: 0,

@@ -189,7 +189,7 @@ pub struct Article {
     source: Option<Outlet>,
     /// Publication time in seconds since the Unix epoch (UTC), [`NO_DATE`] if not given,
     /// shifted left by 8 bits, with the flags ([`INT_ID`], [`HAS_TITLE`], [`HAS_URL`],
-    /// [`ELSEWHERE`]) in the low byte: 8 bytes where an `Option<i64>` and a flags byte took
+    /// [`ELSEWHERE`], [`DATE_ONLY`]) in the low byte: 8 bytes where an `Option<i64>` and a flags byte took
     /// 24 with padding. Dates lie within years -9999 to 9999, under 2^39 seconds either way
     /// (read it with [`Article::published`]).
     date_and_flags: i64,
@@ -208,6 +208,8 @@ const HAS_TITLE: u8 = 2;
 const HAS_URL: u8 = 4;
 /// The headline and link are kept in the run's [`crate::headlines::Headlines`].
 const ELSEWHERE: u8 = 8;
+/// The date was given without a time of day (midnight UTC stands in for it).
+const DATE_ONLY: u8 = 16;
 
 /// The fields of an [`Article`] to build one from.
 #[derive(Debug, Clone)]
@@ -222,6 +224,9 @@ pub struct ArticleFields<'a> {
     pub url: Option<&'a str>,
     /// Publication time in seconds since the Unix epoch (UTC), if given.
     pub published: Option<i64>,
+    /// Whether `published` was a date without a time of day (midnight UTC stands in for it);
+    /// the people's reports then show the day alone.
+    pub date_only: bool,
     /// Length of the text in characters.
     pub text_chars: u32,
     /// Where the record's line is.
@@ -249,7 +254,8 @@ impl Article {
         let flag = |on: bool, f: u8| if on { f } else { 0 };
         let flags = flag(fields.id.is_int(), INT_ID)
             | flag(title.is_some(), HAS_TITLE)
-            | flag(url.is_some(), HAS_URL);
+            | flag(url.is_some(), HAS_URL)
+            | flag(fields.date_only && fields.published.is_some(), DATE_ONLY);
         // Dates come from jiff timestamps (years -9999 to 9999); the clamp only keeps a
         // caller's out-of-range number from reaching the flags.
         let date = fields
@@ -270,6 +276,11 @@ impl Article {
     pub fn published(&self) -> Option<i64> {
         let date = self.date_and_flags >> 8;
         (date != NO_DATE).then_some(date)
+    }
+
+    /// Whether the date was given without a time of day (false with no date).
+    pub fn date_only(&self) -> bool {
+        self.flags() & DATE_ONLY != 0
     }
 
     fn flags(&self) -> u8 {
@@ -332,6 +343,7 @@ impl Article {
             source: self.source.clone(),
             url,
             published: self.published(),
+            date_only: self.date_only(),
             text_chars: self.text_chars,
             location: self.location,
         })
@@ -1127,27 +1139,27 @@ pub fn id_of_rejected(line: &[u8], names: &FieldNames) -> Option<ArticleId> {
 }
 
 /// Parses a publication date: RFC 3339 date-time, a date alone (midnight UTC), a date-time
-/// without offset (taken as UTC), or RFC 2822.
-pub fn parse_published(s: &str) -> Option<i64> {
+/// without offset (taken as UTC), or RFC 2822. Gives the seconds since the epoch, and whether
+/// the string was a date alone.
+pub fn parse_published(s: &str) -> Option<(i64, bool)> {
     let s = s.trim();
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return Some(ts.as_second());
+        return Some((ts.as_second(), false));
     }
+    // jiff reads a date alone as a date-time at midnight: a date alone is told by its
+    // characters (digits and signs: a time brings a `T` or a space, and colons).
+    let date_only = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+');
     if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
         return jiff::tz::Offset::UTC
             .to_timestamp(dt)
             .ok()
-            .map(|t| t.as_second());
-    }
-    if let Ok(date) = s.parse::<jiff::civil::Date>() {
-        return jiff::tz::Offset::UTC
-            .to_timestamp(date.at(0, 0, 0, 0))
-            .ok()
-            .map(|t| t.as_second());
+            .map(|t| (t.as_second(), date_only));
     }
     jiff::fmt::rfc2822::parse(s)
         .ok()
-        .map(|z| z.timestamp().as_second())
+        .map(|z| (z.timestamp().as_second(), false))
 }
 
 /// Formats seconds since the epoch as an RFC 3339 UTC date-time.
@@ -1182,15 +1194,17 @@ pub fn accept(
             "a string text, which may be empty",
         )
     })?;
-    let published = match record.published.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(parse_published(s).ok_or_else(|| {
-            format!(
-                "field `{}`: `{}` is not an RFC 3339 or RFC 2822 date",
-                names.published,
-                s.chars().take(40).collect::<String>()
-            )
-        })?),
+    let (published, date_only) = match record.published.as_deref() {
+        None | Some("") => (None, false),
+        Some(s) => parse_published(s)
+            .map(|(t, d)| (Some(t), d))
+            .ok_or_else(|| {
+                format!(
+                    "field `{}`: `{}` is not an RFC 3339 or RFC 2822 date",
+                    names.published,
+                    s.chars().take(40).collect::<String>()
+                )
+            })?,
     };
     fn non_empty<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
         v.as_deref().filter(|s| !s.is_empty())
@@ -1201,6 +1215,7 @@ pub fn accept(
         source: record.source.as_deref().map(|s| Outlet::new(s.to_string())),
         url: non_empty(&record.url),
         published,
+        date_only,
         text_chars: u32::try_from(text.chars().count()).unwrap_or(u32::MAX),
         location,
     }))
@@ -1243,7 +1258,7 @@ mod tests {
             Some(0),
             Some(1_700_000_000),
         ];
-        for published in dates {
+        for (published, date_only) in dates.into_iter().flat_map(|d| [(d, false), (d, true)]) {
             for (int, title, url) in [(false, None, None), (true, Some("t"), Some("u"))] {
                 let id = if int {
                     ArticleId::Int("7".into())
@@ -1256,18 +1271,22 @@ mod tests {
                     source: Some(Outlet::new("o".to_string())),
                     url,
                     published,
+                    date_only,
                     text_chars: 3,
                     location,
                 });
                 assert_eq!(a.published(), published);
+                // No date has no time of day to leave out.
+                assert_eq!(a.date_only(), date_only && published.is_some());
                 assert_eq!(a.id().is_int(), int);
                 assert_eq!((a.title(), a.url(), a.source()), (title, url, Some("o")));
                 let b = a.without_headline();
                 assert!(b.headline_elsewhere() && !a.headline_elsewhere());
                 assert_eq!((b.published(), b.has_title()), (published, title.is_some()));
-                assert_eq!(b.location, location);
+                assert_eq!((b.location, b.date_only()), (location, a.date_only()));
                 let c = b.with_headline(title, url);
                 assert_eq!((c.title(), c.url(), c.published()), (title, url, published));
+                assert_eq!(c.date_only(), a.date_only());
             }
         }
     }
@@ -1299,6 +1318,7 @@ mod tests {
                 source: Some(Outlet::new("outlet".to_string())),
                 url,
                 published: Some(7),
+                date_only: false,
                 text_chars: 9,
                 location,
             });
@@ -1337,6 +1357,7 @@ mod tests {
             source: None,
             url: None,
             published: None,
+            date_only: false,
             text_chars: 0,
             location,
         });
@@ -1359,6 +1380,7 @@ mod tests {
             source: None,
             url: None,
             published: None,
+            date_only: false,
             text_chars: 0,
             location: LineLocation {
                 input: 0,
@@ -1612,11 +1634,15 @@ mod tests {
     #[test]
     fn dates() {
         let cases = [
-            ("2014-05-06", Some(1_399_334_400)),
-            ("2014-05-06T00:00:00Z", Some(1_399_334_400)),
-            ("2014-05-06T02:00:00+02:00", Some(1_399_334_400)),
-            ("2014-05-06T00:00:00", Some(1_399_334_400)),
-            ("Tue, 06 May 2014 00:00:00 +0000", Some(1_399_334_400)),
+            ("2014-05-06", Some((1_399_334_400, true))),
+            (" 2014-05-06 ", Some((1_399_334_400, true))),
+            ("2014-05-06T00:00:00Z", Some((1_399_334_400, false))),
+            ("2014-05-06T02:00:00+02:00", Some((1_399_334_400, false))),
+            ("2014-05-06T00:00:00", Some((1_399_334_400, false))),
+            (
+                "Tue, 06 May 2014 00:00:00 +0000",
+                Some((1_399_334_400, false)),
+            ),
             ("06/05/2014", None),
         ];
         for (s, expected) in cases {

@@ -1753,8 +1753,11 @@ fn write_record(w: &mut BinWriter, a: &Record<'_>) -> Result<()> {
     w.u32(a.article.text_chars)?;
     w.u32(a.cluster.unwrap_or(NONE_U32))?;
     w.u32(a.story.unwrap_or(NONE_U32))?;
+    // Flags: 1 has shingles, 2 an integer id, 4 a date without a time of day (an index written
+    // before that flag existed reads as dates with a time).
     let int_id = a.article.id().is_int();
-    w.bytes(&[u8::from(a.has_shingles) | (u8::from(int_id) << 1)])?;
+    let date_only = a.article.date_only();
+    w.bytes(&[u8::from(a.has_shingles) | (u8::from(int_id) << 1) | (u8::from(date_only) << 2)])?;
     w.str(a.article.id().as_str())?;
     w.opt_str(a.article.source())?;
     w.opt_str(a.article.title())?;
@@ -1787,6 +1790,7 @@ fn read_article(r: &mut BinReader) -> Result<IndexedArticle> {
             source,
             url: url.as_deref(),
             published,
+            date_only: flags & 4 != 0,
             text_chars,
             location: NOWHERE,
         }),

@@ -33,6 +33,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::error::Result;
 
+use crate::ingest::Article;
 use crate::pipeline::{DedupConfig, DedupRun};
 
 use super::{QuotedTexts, ReportHeadlines};
@@ -273,6 +274,15 @@ fn date_time(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
         .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()
+}
+
+/// An article's date: to the minute, or the day alone when it was given without a time of day.
+fn published(a: &Article) -> String {
+    match a.published() {
+        Some(t) if a.date_only() => date(t),
+        Some(t) => date_time(t),
+        None => String::new(),
+    }
 }
 
 /// A time in UTC to the day.
@@ -1478,13 +1488,14 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     };
     // Outlets by number of articles, then by name (as in stories.jsonl).
     let outlets = super::outlets_by_count(st.articles.iter().map(|&d| &articles[d as usize]));
-    let dates = st
-        .articles
-        .iter()
-        .filter_map(|&d| articles[d as usize].published());
+    let members = || st.articles.iter().map(|&d| &articles[d as usize]);
+    let dates = members().filter_map(Article::published);
+    // Times of day only where some article gave one.
+    let timed = members().any(|a| a.published().is_some() && !a.date_only());
     let span = match (dates.clone().min(), dates.max()) {
         (Some(a), Some(b)) if date(a) == date(b) => format!(" · {}", date(a)),
-        (Some(a), Some(b)) => format!(" · {} to {}", date_time(a), date_time(b)),
+        (Some(a), Some(b)) if timed => format!(" · {} to {}", date_time(a), date_time(b)),
+        (Some(a), Some(b)) => format!(" · {} to {}", date(a), date(b)),
         _ => String::new(),
     };
     let mut dup_clusters: Vec<u32> = st
@@ -1604,7 +1615,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
                 _ => "",
             },
             title = title_cell(&view.headlines.get(row.doc)),
-            published = a.published().map(date_time).unwrap_or_default(),
+            published = published(a),
         );
     }
     out.push_str("</tbody></table>");
@@ -1827,7 +1838,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
             src = Esc(&source),
             kept_attr = if is_kept { " data-kept" } else { "" },
             title = title_cell(&view.headlines.get(doc)),
-            published = a.published().map(date_time).unwrap_or_default(),
+            published = published(a),
             id_full = Esc(&clip(id, 4 * ID_CHARS)),
             id = Esc(&clip(id, ID_CHARS)),
         );

@@ -1203,3 +1203,36 @@ fn duplicates_of_earlier_articles_count_those_joined_through_tonight() {
     // later2 is no direct match: one candidate pair accepted with the index, not two.
     assert_eq!(summary["stats"]["index"]["accepted_pairs"], 1);
 }
+
+/// An indexed article dated by a day alone stays so: a later night's report shows its day
+/// without a made-up midnight, beside tonight's copy with its time.
+#[test]
+fn a_date_without_a_time_stays_so_in_the_index() {
+    let dir = tempdir();
+    let text = words(7, 120).join(" ");
+    let dated = |id: &str, published: &str| {
+        serde_json::json!({"id": id, "text": text, "source": format!("{id}.example"),
+            "published": published})
+        .to_string()
+    };
+    let idx = dir.path().join("idx");
+    for (n, (id, published)) in [("a", "2026-11-02"), ("b", "2026-11-03T10:15:00Z")]
+        .into_iter()
+        .enumerate()
+    {
+        let input = write(
+            dir.path(),
+            &format!("n{n}.jsonl"),
+            dated(id, published) + "\n",
+        );
+        let out = dir.path().join(format!("out{n}"));
+        ok(&night(&input, &out, &idx, &[]), "a night");
+    }
+    let html = std::fs::read_to_string(dir.path().join("out1/report.html")).unwrap();
+    assert!(
+        html.contains("<td class=\"date\">2026-11-02</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td class=\"date\">2026-11-03 10:15</td>"));
+    assert!(!html.contains("00:00"));
+}

@@ -474,9 +474,6 @@ fn sample_run_report_shows_the_stories() {
     );
 }
 
-/// A large synthetic run: one huge cluster of identical pages, thousands of small clusters and
-/// many singletons, long titles. The page shows 200 clusters in full, one line for the next
-/// ones and counts for the rest, and stays small.
 /// A synthetic corpus, one JSON line per article.
 struct Synthetic {
     lines: String,
@@ -516,6 +513,51 @@ impl Synthetic {
         self.lines.push('\n');
         self.n_docs += 1;
     }
+}
+
+/// Dates given without a time of day show as days: in the story's span and in its rows. A
+/// story whose articles give times shows them.
+#[test]
+fn dates_without_a_time_show_the_day_alone() {
+    let dir = tempdir();
+    let mut corpus = Synthetic {
+        lines: String::new(),
+        n_docs: 0,
+        rng: 0xda7e,
+    };
+    let mut lines = String::new();
+    for (story, dates) in [
+        ("day", ["2014-05-06", "2014-05-07", "2014-05-07"]),
+        (
+            "timed",
+            [
+                "2014-05-06T09:30:00Z",
+                "2014-05-08T17:45:00+00:00",
+                "Thu, 08 May 2014 18:00:00 +0000",
+            ],
+        ),
+    ] {
+        let body = corpus.words(120);
+        for (i, published) in dates.iter().enumerate() {
+            let line = serde_json::json!({
+                "id": format!("{story}-{i}"),
+                "source": format!("outlet{i}.example"),
+                "title": format!("The {story} story"),
+                "published": published,
+                "text": body,
+            });
+            let _ = writeln!(lines, "{line}");
+        }
+    }
+    let input = write(dir.path(), "dates.jsonl", &lines);
+    let html = report_of("run", &input, &dir.path().join("out"));
+    check_structure(&html);
+    let stories = section(&html, "stories").expect("a stories section");
+    assert!(stories.contains(" · 2014-05-06 to 2014-05-07"), "{stories}");
+    assert!(stories.contains("<td class=\"date\">2014-05-07</td>"));
+    assert!(stories.contains(" · 2014-05-06 09:30 to 2014-05-08 18:00"));
+    assert!(stories.contains("<td class=\"date\">2014-05-08 17:45</td>"));
+    assert!(!stories.contains("00:00"), "no made-up midnight: {stories}");
 }
 
 /// A large synthetic run: one huge cluster of identical pages, thousands of small clusters and
