@@ -1978,6 +1978,7 @@ fn usage_errors_exit_1_before_anything_is_written() {
         (&["--bands", "100", "--rows", "100"], "bands × rows"),
         (&["--bands", "0", "--rows", "4"], "bands × rows"),
         (&["--threads", "0"], "threads"),
+        (&["--threads", "100000"], "between 1 and 256"),
         (&["--keep", "latest"], "latest"),
         (&["--boilerplate-min-docs", "1"], "boilerplate-min-docs"),
         (&["--boilerplate-min-docs", "9"], "boilerplate-min-docs"),
