@@ -1596,7 +1596,12 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
             Some(c) => {
                 let n = run.clusters.clusters[c as usize].members.len() - 1;
                 format!(
-                    "kept; {} {} in {}",
+                    "kept{}; {} {} in {}",
+                    if row.doc as usize >= run.batch().len() {
+                        " by an earlier night"
+                    } else {
+                        ""
+                    },
                     thousands(n as u64),
                     if n == 1 { "copy" } else { "copies" },
                     cluster_ref(c)
@@ -1821,8 +1826,14 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
         let is_kept = doc == c.canonical;
         let similarity = view.similarity(doc);
         let source = clip(a.source().unwrap_or(""), SOURCE_CHARS);
-        let badge = if is_kept {
+        // With an index, members read from it were kept or seen by an earlier night.
+        let earlier = doc as usize >= run.batch().len();
+        let badge = if is_kept && earlier {
+            "<span class=\"badge kept\" title=\"kept by an earlier night's run\">kept earlier</span>"
+        } else if is_kept {
             "<span class=\"badge kept\">kept</span>"
+        } else if earlier {
+            "<span class=\"badge copy\" title=\"read by an earlier night's run\">earlier</span>"
         } else if similarity < threshold {
             "<span class=\"badge low\" title=\"below the threshold to the kept copy\">chain</span>"
         } else {

@@ -1205,7 +1205,8 @@ fn duplicates_of_earlier_articles_count_those_joined_through_tonight() {
 }
 
 /// An indexed article dated by a day alone stays so: a later night's report shows its day
-/// without a made-up midnight, beside tonight's copy with its time.
+/// without a made-up midnight, beside tonight's copy with its time, and says it was kept by an
+/// earlier night.
 #[test]
 fn a_date_without_a_time_stays_so_in_the_index() {
     let dir = tempdir();
@@ -1226,7 +1227,8 @@ fn a_date_without_a_time_stays_so_in_the_index() {
             dated(id, published) + "\n",
         );
         let out = dir.path().join(format!("out{n}"));
-        ok(&night(&input, &out, &idx, &[]), "a night");
+        let args = ["run", s(&input), "--out", s(&out), "--index", s(&idx)];
+        ok(&run(&args, None), "a night");
     }
     let html = std::fs::read_to_string(dir.path().join("out1/report.html")).unwrap();
     assert!(
@@ -1235,4 +1237,6 @@ fn a_date_without_a_time_stays_so_in_the_index() {
     );
     assert!(html.contains("<td class=\"date\">2026-11-03 10:15</td>"));
     assert!(!html.contains("00:00"));
+    assert!(html.contains(">kept earlier</span>"));
+    assert!(html.contains("kept by an earlier night; 1 copy in"));
 }
