@@ -127,6 +127,26 @@ impl OutDir {
         Ok(found)
     }
 
+    /// Refuses inputs that are outputs of this directory (by device and inode, so that any
+    /// name of the file counts): the run would rename its output over the input.
+    pub fn check_inputs(&self, inputs: &[&Path]) -> Result<()> {
+        for output in OUTPUT_NAMES {
+            let path = self.path.join(output);
+            let Some(id) = file_id(&path) else {
+                continue;
+            };
+            if let Some(input) = inputs.iter().find(|i| file_id(i).as_ref() == Some(&id)) {
+                return Err(Error::Config(format!(
+                    "input {} is {}, an output this run replaces: move it out of the output \
+                     directory or give another --out",
+                    input.display(),
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path

@@ -225,6 +225,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             let inputs = open_inputs(&args.inputs, &args.out)?;
             // Once the inputs are open (standard input spooled): their files are kept.
             let keep: Vec<&std::path::Path> = inputs.iter().map(|i| i.path()).collect();
+            dir.check_inputs(&keep)?;
             let leftovers = dir.sweep(&keep)?;
             if !leftovers.is_empty() && !args.run.quiet {
                 let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();

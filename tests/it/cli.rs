@@ -1962,6 +1962,45 @@ fn keep_rules_and_preferred_sources_choose_the_kept_article() {
 // 7. Usage errors, help, missing inputs, --quiet
 // ---------------------------------------------------------------------------------------------
 
+/// An input that is one of the outputs (under any name) is refused before anything is written:
+/// the run would rename its output over it, and the corpus would be gone.
+#[test]
+fn an_input_that_is_an_output_is_refused_and_kept() {
+    let dir = tempdir();
+    let corpus = std::fs::read(repo_dir().join("data/sample.jsonl")).unwrap();
+    for (command, output) in [
+        ("dedup", "articles.jsonl"),
+        ("dedup", "deduped.jsonl"),
+        ("run", "stories.jsonl"),
+    ] {
+        let out = dir.path().join(format!("{command}-{output}"));
+        std::fs::create_dir(&out).unwrap();
+        let input = write(&out, output, &corpus);
+        // Through another name of the same file too.
+        let link = out.join("corpus.jsonl");
+        std::fs::hard_link(&input, &link).unwrap();
+        for given in [&input, &link] {
+            let run = exec(&[command, path_str(given), "--out", path_str(&out)], None);
+            assert_eq!(run.code, 1, "{command} {output}: {run:?}");
+            assert!(
+                run.stderr.contains("an output this run replaces"),
+                "{}",
+                run.stderr
+            );
+            assert_eq!(
+                std::fs::read(&input).unwrap(),
+                corpus,
+                "{output} was replaced"
+            );
+            let expected: BTreeSet<String> = [".storyhash.lock", "corpus.jsonl", output]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(file_names(&out), expected);
+        }
+    }
+}
+
 #[test]
 fn usage_errors_exit_1_before_anything_is_written() {
     // (flags after the input, stderr substring); {out} is added unless the case drops it.
