@@ -232,8 +232,9 @@ fn report_md_of_run_matches_its_golden_file() {
             "| stories of two or more articles | ",
             "## Largest stories",
             "| story | articles | headline | outlets | published | near-duplicate clusters |",
-            // The wire cluster (3 articles) and both other reports: the whole harbor story.
-            "| 0 | 5 | Storm closes harbor as river rises (id wire-1) | 5: coast.example, ",
+            // The wire cluster (3 articles) and both other reports: the whole harbor story,
+            // under the headline of the report most similar to the rest.
+            "| 0 | 5 | Harbor stays closed as river flood crest nears the fish market (id coast-2) | 5: coast.example, ",
             "2024-03-05 to 2024-03-06 | 1 |",
             "## Largest duplicate clusters",
         ],
