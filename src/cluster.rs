@@ -31,7 +31,8 @@ pub struct ClusterConfig {
     pub threshold: f64,
     /// Which article is kept.
     pub keep: KeepRule,
-    /// Outlets preferred as the kept copy, best first (before the keep rule applies).
+    /// Outlets preferred as the kept copy, best first (before the keep rule applies); a name
+    /// matches an article's outlet whatever the case ([`same_outlet`]).
     pub prefer_sources: Vec<String>,
     /// Split members below the threshold to the kept article into clusters of their own.
     pub split_chains: bool,
@@ -207,13 +208,18 @@ fn components_naive(n_docs: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
     groups
 }
 
+/// Whether two outlet names are the same outlet: equal but for case (`C.com` is `c.com`).
+pub fn same_outlet(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
+}
+
 fn choose_canonical(members: &[u32], articles: &[Article], config: &ClusterConfig) -> u32 {
     let preference = |doc: u32| {
         let source = articles[doc as usize].source();
         config
             .prefer_sources
             .iter()
-            .position(|p| Some(p.as_str()) == source)
+            .position(|p| source.is_some_and(|s| same_outlet(p, s)))
             .unwrap_or(config.prefer_sources.len())
     };
     *members

@@ -176,7 +176,13 @@ impl DedupArgs {
                     KeepArg::Longest => KeepRule::Longest,
                     KeepArg::First => KeepRule::First,
                 },
-                prefer_sources: self.prefer_source.clone(),
+                // `--prefer-source 'a.com, b.com'`: the names without the spaces around them.
+                prefer_sources: self
+                    .prefer_source
+                    .iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 split_chains: self.split_chains,
             },
             learn_boilerplate: !self.no_learn_boilerplate,
@@ -315,6 +321,11 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     run.lsh.rows,
                     args.out.display(),
                     clock.elapsed().as_secs_f64()
+                );
+            }
+            for name in storyhash::report::preferred_outlets_unseen(&run, &config) {
+                eprintln!(
+                    "storyhash: warning: --prefer-source {name}: no article of this run is from that outlet"
                 );
             }
             // Headline data read without --text-field title finds nothing: say so here too,

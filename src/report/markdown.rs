@@ -209,11 +209,19 @@ impl<'a> Page<'a> {
         let keep = if config.cluster.prefer_sources.is_empty() {
             keep.to_string()
         } else {
+            let unseen = super::preferred_outlets_unseen(self.run, config);
             let preferred: Vec<String> = config
                 .cluster
                 .prefer_sources
                 .iter()
-                .map(|s| escape(s, NAME_CHARS))
+                .map(|s| {
+                    let name = escape(s, NAME_CHARS);
+                    if unseen.contains(&s.as_str()) {
+                        format!("{name} (no article)")
+                    } else {
+                        name
+                    }
+                })
                 .collect();
             format!("outlets {} first, then {keep}", preferred.join(", "))
         };

@@ -204,6 +204,30 @@ impl Write for SyncingFile {
     }
 }
 
+/// The `--prefer-source` outlets no article of the run is from (in the order given): most
+/// likely a misspelled name, since nothing tells otherwise that the preference never applied.
+pub fn preferred_outlets_unseen<'c>(run: &DedupRun, config: &'c DedupConfig) -> Vec<&'c str> {
+    let prefer = &config.cluster.prefer_sources;
+    if prefer.is_empty() {
+        return Vec::new();
+    }
+    let mut seen = vec![false; prefer.len()];
+    let mut outlets: Vec<&str> = run.articles.iter().filter_map(|a| a.source()).collect();
+    outlets.sort_unstable();
+    outlets.dedup();
+    for outlet in outlets {
+        for (i, p) in prefer.iter().enumerate() {
+            seen[i] |= crate::cluster::same_outlet(p, outlet);
+        }
+    }
+    prefer
+        .iter()
+        .zip(seen)
+        .filter(|&(_, s)| !s)
+        .map(|(p, _)| p.as_str())
+        .collect()
+}
+
 /// When most articles have no words but have headlines, a hint that the text may be in another
 /// field (headline datasets): empty otherwise. Plain text, no markup.
 pub fn text_field_hint(run: &DedupRun) -> &'static str {

@@ -1896,6 +1896,8 @@ fn keep_rules_and_preferred_sources_choose_the_kept_article() {
         (&["--keep", "earliest", "--prefer-source", "s3"], "c"),
         (&["--keep", "longest", "--prefer-source", "s2,s1"], "b"),
         (&["--keep", "first", "--prefer-source", "s9,s4"], "d"),
+        // Spaces around a name, another case and an empty name do not matter.
+        (&["--keep", "first", "--prefer-source", "S9, S4 ,"], "d"),
         (
             &[
                 "--keep",
@@ -1955,6 +1957,21 @@ fn keep_rules_and_preferred_sources_choose_the_kept_article() {
             json!(flags.contains(&"--split-chains")),
             "{flags:?}"
         );
+        // A preferred outlet no article is from is named, in the warnings and in report.md.
+        let unseen = flags.iter().any(|f| f.to_lowercase().contains("s9"));
+        assert_eq!(
+            run.stderr
+                .contains("no article of this run is from that outlet"),
+            unseen,
+            "{flags:?}: {}",
+            run.stderr
+        );
+        if flags.contains(&"S9, S4 ,") {
+            assert_eq!(params["prefer_sources"], json!(["S9", "S4"]));
+            assert!(run.stderr.contains("--prefer-source S9: no article"));
+            let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+            assert!(md.contains("outlets S9 (no article), S4 first"), "{md}");
+        }
     }
 }
 
