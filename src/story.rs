@@ -191,11 +191,30 @@ fn is_stop_word(lower: &str) -> bool {
 }
 
 /// Calls `emit(word, sentence_initial)` for each run of alphanumeric characters of `segment`.
+///
+/// Chinese and Japanese are written without spaces ([`crate::normalize::is_unspaced`]): there
+/// each pair of neighboring characters is a word (character bigrams, as search engines index
+/// those languages), since a single character says little and a whole run is a sentence.
 fn for_each_word(segment: &str, mut emit: impl FnMut(&str, bool)) {
+    use crate::normalize::is_unspaced;
     let mut start: Option<usize> = None;
     let mut initial = true;
     let mut word_initial = true;
+    // The previous unspaced character's offset, while inside a run of them.
+    let mut unspaced: Option<usize> = None;
     for (i, c) in segment.char_indices() {
+        if is_unspaced(c) {
+            if let Some(s) = start.take() {
+                emit(&segment[s..i], word_initial);
+                initial = false;
+            }
+            if let Some(prev) = unspaced {
+                emit(&segment[prev..i + c.len_utf8()], false);
+            }
+            unspaced = Some(i);
+            continue;
+        }
+        unspaced = None;
         if c.is_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
@@ -206,7 +225,10 @@ fn for_each_word(segment: &str, mut emit: impl FnMut(&str, bool)) {
                 emit(&segment[s..i], word_initial);
                 initial = false;
             }
-            if matches!(c, '.' | '!' | '?' | ':' | '\n' | '"' | '“') {
+            if matches!(
+                c,
+                '.' | '!' | '?' | ':' | '\n' | '"' | '“' | '。' | '！' | '？'
+            ) {
                 initial = true;
             }
         }
@@ -231,7 +253,10 @@ pub fn extract_terms(title: Option<&str>, text: &str, config: &StoryConfig) -> V
             }
             let first_upper = word.chars().next().is_some_and(char::is_uppercase);
             let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-            let all_upper = letters >= 2 && !word.chars().any(char::is_lowercase);
+            // Letters of a script without case (Han, kana) are no capitals.
+            let all_upper = letters >= 2
+                && word.chars().any(char::is_uppercase)
+                && !word.chars().any(char::is_lowercase);
             let has_digit = word.chars().any(|c| c.is_ascii_digit());
             let entity = (first_upper && !sentence_initial) || all_upper || has_digit;
             let w = if entity {
@@ -1070,6 +1095,24 @@ mod tests {
     #[test]
     fn stop_words_are_sorted_for_binary_search() {
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn chinese_and_japanese_words_are_character_pairs() {
+        let mut words = Vec::new();
+        for_each_word(
+            "浦东机场起火 iPhone手机。東京タワー 火",
+            |w, _| words.push(w.to_string()),
+        );
+        let want = [
+            "浦东", "东机", "机场", "场起", "起火", "iPhone", "手机", "東京", "京タ", "タワ",
+            "ワー",
+        ];
+        assert_eq!(words, want);
+        // No capitals in a script without case: no entity weight.
+        let config = StoryConfig::default();
+        let terms = extract_terms(Some("机场"), "", &config);
+        assert_eq!(terms, [(term_key("机场"), 1.0 + config.title_weight.ln())]);
     }
 
     #[test]

@@ -108,6 +108,80 @@ fn two_events_that_fill_a_small_batch_still_group() {
     }
 }
 
+/// Three Chinese reports of one fire group, apart from unrelated Chinese and Japanese news
+/// (before terms were character pairs, each run of Han characters was one term, and every
+/// article was a story of its own).
+#[test]
+fn chinese_coverage_of_one_event_groups() {
+    let articles = [
+        (
+            "fire-a",
+            "上海浦东机场货运区发生火灾",
+            "周二下午，上海浦东国际机场货运区一座仓库突然起火，浓烟直冲天空。消防部门出动二十辆消防车赶往现场，大火在两小时后被扑灭，没有人员伤亡。机场方面表示航班运行基本正常。",
+            "fire",
+        ),
+        (
+            "fire-b",
+            "浦东机场仓库起火 消防员两小时扑灭大火",
+            "浦东国际机场一处货运仓库周二起火，现场浓烟滚滚。消防员经过约两小时的扑救，将大火扑灭。据机场通报，火灾未造成人员伤亡，航班未受明显影响，起火原因正在调查中。",
+            "fire",
+        ),
+        (
+            "fire-c",
+            "上海机场货运仓库火灾无人伤亡",
+            "上海浦东机场货运区仓库周二下午发生火灾。当地消防部门派出多辆消防车，大火约两小时后扑灭。机场称此次火灾无人伤亡，航班运行正常，事故原因仍在调查。",
+            "fire",
+        ),
+        (
+            "run",
+            "北京举行国际马拉松比赛",
+            "数万名跑者周日参加北京国际马拉松比赛，比赛从天安门广场出发，终点设在奥林匹克公园。肯尼亚选手获得男子组冠军。",
+            "run",
+        ),
+        (
+            "bank",
+            "央行宣布下调存款准备金率",
+            "中国人民银行周五宣布下调金融机构存款准备金率零点五个百分点，释放长期资金约一万亿元，以支持实体经济发展。",
+            "bank",
+        ),
+        (
+            "metro",
+            "广州地铁新线路开通运营",
+            "广州地铁十一号线周六正式开通运营，全长四十多公里，设三十二座车站，将大大缓解市中心交通压力。",
+            "metro",
+        ),
+        (
+            "storm",
+            "台风即将登陆福建沿海",
+            "气象台发布台风红色预警，今年第九号台风预计明天凌晨在福建沿海登陆，最大风力可达十四级，当地已转移数万名群众。",
+            "storm",
+        ),
+        (
+            "car",
+            "新款电动汽车在深圳发布",
+            "一家深圳汽车企业周三发布新款电动汽车，续航里程超过六百公里，售价约二十万元，预计下月开始交付。",
+            "car",
+        ),
+        (
+            "anime",
+            "東京でアニメ展示会",
+            "東京で週末にアニメの展示会が開かれ、多くのファンが会場を訪れた。人気作品の新しい映像も公開された。",
+            "anime",
+        ),
+    ];
+    let mut batch = String::new();
+    for (i, (id, title, text, story)) in articles.iter().enumerate() {
+        let line = serde_json::json!({"id": id, "source": format!("outlet{i}.example"),
+            "title": title, "text": text, "published": "2024-06-04T10:00:00Z", "story": story});
+        batch.push_str(&format!("{line}\n"));
+    }
+    let dir = tempdir();
+    let input = dir.path().join("cjk.jsonl");
+    std::fs::write(&input, batch).unwrap();
+    let scores = run_and_score(&input, &dir.path().join("out"), "2");
+    assert_eq!(scores["bcubed_f1"], 1.0, "{scores}");
+}
+
 #[test]
 fn stories_are_the_same_for_any_thread_count() {
     let input = repo_dir().join("data/headlines-sample.jsonl");
