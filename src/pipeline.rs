@@ -287,7 +287,9 @@ pub struct DedupRun {
     pub learned: LearnedBoilerplate,
     /// Verified pairs `(a, b)`, `a < b`, sorted.
     pub edges: Vec<(u32, u32)>,
-    /// The estimated Jaccard similarity of each pair of `edges`.
+    /// The estimated Jaccard similarity of each verified pair of `edges`, in their order: with
+    /// an index, the links that hold indexed articles of one cluster together (both ends
+    /// indexed) are no verified pairs and are left out.
     pub edge_similarity: Vec<f64>,
     /// Near-duplicate clusters.
     pub clusters: Clusters,
@@ -1052,6 +1054,7 @@ pub fn dedup_with_index(
     // spilled its signatures needs none of those it read back (an index run stores them all).
     let edge_similarity: Vec<f64> = edges
         .iter()
+        .filter(|&&(a, _)| (a as usize) < batch_len)
         .map(|&(a, b)| estimate_jaccard(signatures.get(a as usize), signatures.get(b as usize)))
         .collect();
     if config.spill_dir.is_some() && index.is_none() {

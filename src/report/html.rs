@@ -797,8 +797,24 @@ fn similarity_chart(view: &View<'_>) -> String {
         "Similarity of verified pairs",
         &chart,
         &format!(
-            "{} verified pairs by their MinHash estimate of Jaccard similarity.",
-            thousands(sims.len() as u64)
+            "{} verified pairs{} by their MinHash estimate of Jaccard similarity.",
+            thousands(sims.len() as u64),
+            match run.stats.index {
+                Some(_) => {
+                    let batch = run.batch().len();
+                    let earlier = run
+                        .edges
+                        .iter()
+                        .filter(|&&(a, b)| (a as usize) < batch && (b as usize) >= batch)
+                        .count();
+                    format!(
+                        " ({} within the batch, {} with articles of earlier nights)",
+                        thousands((sims.len() - earlier) as u64),
+                        thousands(earlier as u64)
+                    )
+                }
+                None => String::new(),
+            }
         ),
     )
 }

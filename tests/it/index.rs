@@ -1240,3 +1240,30 @@ fn a_date_without_a_time_stays_so_in_the_index() {
     assert!(html.contains(">kept earlier</span>"));
     assert!(html.contains("kept by an earlier night; 1 copy in"));
 }
+
+/// report.html's chart of verified pairs counts the pairs a night verified: within the batch
+/// and with indexed articles, not the links that hold an indexed cluster together.
+#[test]
+fn the_chart_of_verified_pairs_counts_only_verified_pairs() {
+    let dir = tempdir();
+    let text = words(11, 120).join(" ");
+    let one = |id: &str| {
+        serde_json::json!({"id": id, "text": text, "source": format!("{id}.example")}).to_string()
+    };
+    let idx = dir.path().join("idx");
+    let nights = [one("a") + "\n" + &one("a2") + "\n", one("b") + "\n"];
+    for (n, batch) in nights.iter().enumerate() {
+        let input = write(dir.path(), &format!("n{n}.jsonl"), batch);
+        ok(
+            &night(&input, &dir.path().join(format!("out{n}")), &idx, &[]),
+            "a night",
+        );
+    }
+    let html = std::fs::read_to_string(dir.path().join("out1/report.html")).unwrap();
+    assert!(
+        html.contains(
+            "2 verified pairs (0 within the batch, 2 with articles of earlier nights) by their"
+        ),
+        "{html}"
+    );
+}
