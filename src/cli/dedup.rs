@@ -330,7 +330,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             }
             // Headline data read without --text-field title finds nothing: say so here too,
             // not only in the reports.
-            let hint = storyhash::report::text_field_hint(&run);
+            let hint = storyhash::report::text_field_hint(&run, &config);
             if !hint.is_empty() {
                 let stories = if run.stories.is_some() {
                     " (Stories read the titles either way.)"

@@ -450,7 +450,7 @@ fn overview(view: &View<'_>) -> Section {
     }
     body.push_str("</div>\n");
 
-    let notes = warnings(run);
+    let notes = warnings(run, view.config);
     if !notes.is_empty() {
         body.push_str("<div class=\"notes\"><ul>");
         for note in notes {
@@ -594,7 +594,7 @@ fn overview(view: &View<'_>) -> Section {
 }
 
 /// Things the reader should know about the run, as HTML list items.
-fn warnings(run: &DedupRun) -> Vec<String> {
+fn warnings(run: &DedupRun, config: &DedupConfig) -> Vec<String> {
     let stats = &run.stats;
     let mut notes = Vec::new();
     if !run.rejects.is_empty() {
@@ -641,7 +641,7 @@ fn warnings(run: &DedupRun) -> Vec<String> {
             } else {
                 "were"
             },
-            super::text_field_hint(run)
+            super::text_field_hint(run, config)
         ));
     }
     notes

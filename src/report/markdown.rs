@@ -540,7 +540,7 @@ impl<'a> Page<'a> {
                 self.md,
                 "- {n} {} no words once normalized, so never clustered.{}",
                 plural(n, "article has", "articles have"),
-                crate::report::text_field_hint(run)
+                crate::report::text_field_hint(run, self.config)
             );
         }
         if !any {

@@ -229,8 +229,12 @@ pub fn preferred_outlets_unseen<'c>(run: &DedupRun, config: &'c DedupConfig) -> 
 }
 
 /// When most articles have no words but have headlines, a hint that the text may be in another
-/// field (headline datasets): empty otherwise. Plain text, no markup.
-pub fn text_field_hint(run: &DedupRun) -> &'static str {
+/// field (headline datasets): empty otherwise, and when the text already is the headline.
+/// Plain text, no markup.
+pub fn text_field_hint(run: &DedupRun, config: &DedupConfig) -> &'static str {
+    if config.fields.text == config.fields.title {
+        return "";
+    }
     let batch = run.batch();
     let empty = run.has_shingles[..batch.len()]
         .iter()

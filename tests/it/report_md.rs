@@ -534,6 +534,21 @@ fn empty_texts_under_headlines_point_to_the_text_field() {
         assert!(!quiet.contains("warning"), "{command}: {quiet}");
         let quiet = stderr(command, "texts.jsonl", &["--skip-invalid"]);
         assert!(!quiet.contains("warning"), "{command}: {quiet}");
+        // Headlines that are page furniture have no words either: with --text-field title
+        // already given, there is nothing to point to.
+        let furniture: String = [
+            "Advertisement",
+            "Advertisement",
+            "Advertisement",
+            "Rain due",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| jline(json!({"id": i, "title": t, "text": ""})))
+        .collect();
+        write(dir.path(), "furniture.jsonl", furniture);
+        let quiet = stderr(command, "furniture.jsonl", &["--text-field", "title"]);
+        assert!(!quiet.contains("--text-field"), "{command}: {quiet}");
     }
 }
 
