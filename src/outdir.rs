@@ -273,18 +273,18 @@ fn is_leftover_name(name: &str) -> bool {
 /// What tells two names of one file apart from two files: device and inode where there are
 /// such, else the canonical path.
 #[cfg(unix)]
-type FileId = (u64, u64);
+pub(crate) type FileId = (u64, u64);
 #[cfg(not(unix))]
-type FileId = PathBuf;
+pub(crate) type FileId = PathBuf;
 
 #[cfg(unix)]
-fn file_id(path: &Path) -> Option<FileId> {
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
     fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<FileId> {
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
     fs::canonicalize(path).ok()
 }
 

@@ -432,7 +432,28 @@ pub fn open_inputs(paths: &[PathBuf], spool_dir: &std::path::Path) -> Result<Vec
             "standard input (-) can be read only once".into(),
         ));
     }
-    paths.iter().map(|p| Input::open(p, spool_dir)).collect()
+    let inputs: Vec<Input> = paths
+        .iter()
+        .map(|p| Input::open(p, spool_dir))
+        .collect::<Result<_>>()?;
+    // One file given twice (by any names) would make every article of it a duplicate id.
+    let ids: Vec<_> = inputs
+        .iter()
+        .map(|i| crate::outdir::file_id(i.path()))
+        .collect();
+    for (later, id) in ids.iter().enumerate() {
+        if let Some(first) = id
+            .as_ref()
+            .and_then(|id| ids[..later].iter().position(|f| f.as_ref() == Some(id)))
+        {
+            return Err(Error::Config(format!(
+                "input {} is the same file as input {}: give each input once",
+                paths[later].display(),
+                paths[first].display()
+            )));
+        }
+    }
+    Ok(inputs)
 }
 
 /// Streams the inputs with, for each chunk, the range of `articles` whose lines it holds.

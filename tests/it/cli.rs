@@ -2018,6 +2018,31 @@ fn an_input_that_is_an_output_is_refused_and_kept() {
     }
 }
 
+/// One file given twice, by one name or two, is refused (each of its ids would be a duplicate
+/// of itself).
+#[test]
+fn one_file_given_twice_is_refused() {
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let link = dir.path().join("link.jsonl");
+    std::fs::hard_link(&input, &link).unwrap();
+    for second in [&input, &link] {
+        let out = dir.path().join("out");
+        let run = dedup(&[path_str(&input), path_str(second)], &out, &[], None);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains("is the same file as input"),
+            "{}",
+            run.stderr
+        );
+        assert!(!out.exists());
+    }
+}
+
 #[test]
 fn usage_errors_exit_1_before_anything_is_written() {
     // (flags after the input, stderr substring); {out} is added unless the case drops it.
