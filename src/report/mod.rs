@@ -441,6 +441,15 @@ struct Parameters<'a> {
     boilerplate_min_docs: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     story: Option<&'a crate::story::StoryConfig>,
+    /// With `--index`: its directory, and `--index-max-age` (null: keep all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<IndexParameters<'a>>,
+}
+
+#[derive(Serialize)]
+struct IndexParameters<'a> {
+    dir: &'a Path,
+    max_age_days: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -727,6 +736,10 @@ pub fn write_dedup(
             learn_boilerplate: config.learn_boilerplate,
             boilerplate_min_docs: config.boilerplate_min_docs,
             story: config.stories.as_ref(),
+            index: config.index.as_ref().map(|ic| IndexParameters {
+                dir: &ic.dir,
+                max_age_days: ic.max_age_days,
+            }),
         },
         stats: &run.stats,
         timings,

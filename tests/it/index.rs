@@ -739,6 +739,13 @@ fn retention_drops_old_articles() {
     assert_eq!(held.len(), nights()[1].len() + nights()[2].len());
     let st = stats(&idx);
     assert_eq!(st["articles"], held.len());
+    // summary.json names the index and the retention it ran with.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("o/summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["parameters"]["index"],
+        serde_json::json!({"dir": s(&idx), "max_age_days": 1.5})
+    );
     // A copy of an expired lone article is new again; a copy of an article still held is a
     // duplicate, of its cluster's kept copy even when that copy itself expired (it went out in
     // night 1's deduped.jsonl).
