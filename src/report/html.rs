@@ -1049,13 +1049,21 @@ impl Timeline {
             };
         }
         // A stray date decades away would squeeze every other bar: the range leaves out the
-        // earliest and latest 0.1% (nothing at all below 1,000 articles).
+        // earliest and latest 0.1% (nothing at all below 1,000 articles), when the whole range
+        // would need coarser bars than the rest (a last day of the data is no stray).
+        let unit_for = |lo: i64, hi: i64| {
+            [TimeUnit::Day, TimeUnit::Week, TimeUnit::Month]
+                .into_iter()
+                .find(|u| u.key(hi) - u.key(lo) < Self::MAX_BINS)
+                .unwrap_or(TimeUnit::Year)
+        };
         let trim = n / 1000;
-        let (lo, hi) = (day_at(trim), day_at(n - 1 - trim));
-        let unit = [TimeUnit::Day, TimeUnit::Week, TimeUnit::Month]
-            .into_iter()
-            .find(|u| u.key(hi) - u.key(lo) < Self::MAX_BINS)
-            .unwrap_or(TimeUnit::Year);
+        let (whole_lo, whole_hi) = (day_at(0), day_at(n - 1));
+        let (mut lo, mut hi) = (day_at(trim), day_at(n - 1 - trim));
+        let unit = unit_for(lo, hi);
+        if unit_for(whole_lo, whole_hi) == unit {
+            (lo, hi) = (whole_lo, whole_hi);
+        }
         let last = unit.key(hi);
         let first = unit.key(lo).max(last - Self::MAX_BINS + 1);
         let mut timeline = Timeline {
@@ -2074,11 +2082,20 @@ mod tests {
             .collect();
         days.sort_unstable();
         let trim = days.len() / 1000;
-        let (lo, hi) = (days[trim], days[days.len() - 1 - trim]);
-        let unit = [TimeUnit::Day, TimeUnit::Week, TimeUnit::Month]
-            .into_iter()
-            .find(|u| u.key(hi) - u.key(lo) < Timeline::MAX_BINS)
-            .unwrap_or(TimeUnit::Year);
+        let unit_for = |lo: i64, hi: i64| {
+            [TimeUnit::Day, TimeUnit::Week, TimeUnit::Month]
+                .into_iter()
+                .find(|u| u.key(hi) - u.key(lo) < Timeline::MAX_BINS)
+                .unwrap_or(TimeUnit::Year)
+        };
+        let (trimmed_lo, trimmed_hi) = (days[trim], days[days.len() - 1 - trim]);
+        let unit = unit_for(trimmed_lo, trimmed_hi);
+        // The whole range when it needs no coarser bars.
+        let (lo, hi) = if unit_for(days[0], days[days.len() - 1]) == unit {
+            (days[0], days[days.len() - 1])
+        } else {
+            (trimmed_lo, trimmed_hi)
+        };
         let last = unit.key(hi);
         let first = unit.key(lo).max(last - Timeline::MAX_BINS + 1);
         let bins = (last - first + 1) as usize;
@@ -2129,6 +2146,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A few articles on the data's first and last days are no strays: they are shown when the
+    /// bars stay days (before, the earliest and latest 0.1% were always left out).
+    #[test]
+    fn timeline_keeps_the_edge_days_of_the_data() {
+        let day = 86_400;
+        let start = 1_500_000_000;
+        let mut published: Vec<Option<i64>> = (0..10_000)
+            .map(|i| Some(start + (1 + i % 79) * day))
+            .collect();
+        published.extend([Some(start), Some(start + 80 * day), Some(start + 80 * day)]);
+        let t = Timeline::of(published.iter().copied());
+        assert_eq!((t.unit, t.bins, t.outside), (TimeUnit::Day, 81, 0));
+        // A stray decades away still leaves the range, with its neighbours in the 0.1%.
+        published.push(Some(start + 20_000 * day));
+        let t = Timeline::of(published.iter().copied());
+        assert_eq!((t.unit, t.bins), (TimeUnit::Day, 79));
+        assert_eq!(t.outside, 4);
     }
 
     #[test]
