@@ -380,6 +380,7 @@ fn overview(view: &View<'_>) -> Section {
         .map_or(0, |&c| run.clusters.clusters[c as usize].members.len());
     let mut body = String::new();
 
+    let rejected_files = super::rejected_files(run);
     let mut cards: Vec<(&str, String, String)> = vec![
         (
             "Articles in",
@@ -388,11 +389,14 @@ fn overview(view: &View<'_>) -> Section {
         ),
         (
             "Rejected",
-            thousands(run.rejects.len() as u64),
-            if run.rejects.is_empty() {
-                "none".into()
-            } else {
-                "see rejects.jsonl".into()
+            thousands((run.rejects.len() - rejected_files) as u64),
+            match (run.rejects.is_empty(), rejected_files) {
+                (true, _) => "none".into(),
+                (false, 0) => "see rejects.jsonl".into(),
+                (false, files) => format!(
+                    "and {} holding no articles; see rejects.jsonl",
+                    counted(files, "file", "files")
+                ),
             },
         ),
         (
@@ -598,9 +602,26 @@ fn warnings(run: &DedupRun, config: &DedupConfig) -> Vec<String> {
     let stats = &run.stats;
     let mut notes = Vec::new();
     if !run.rejects.is_empty() {
+        let files = super::rejected_files(run);
+        let lines = run.rejects.len() - files;
+        let mut what = Vec::new();
+        if lines > 0 {
+            what.push(counted(lines, "input line", "input lines"));
+        }
+        if files > 0 {
+            what.push(format!(
+                "{} holding no articles",
+                counted(files, "file", "files")
+            ));
+        }
         let mut note = format!(
-            "{} input lines were rejected; each is in <code>rejects.jsonl</code> with its reason",
-            thousands(run.rejects.len() as u64)
+            "{} {} rejected; each is in <code>rejects.jsonl</code> with its reason",
+            what.join(" and "),
+            if run.rejects.len() == 1 {
+                "was"
+            } else {
+                "were"
+            }
         );
         if let Some(first) = run.rejects.first() {
             let _ = write!(

@@ -142,12 +142,13 @@ impl<'a> Page<'a> {
     fn counts(&mut self) {
         let run = self.run;
         let stats = &run.stats;
+        let files = super::rejected_files(run);
         let rows = [
             (
                 "articles in (non-blank input lines)",
                 self.lines_in.to_string(),
             ),
-            ("rejected", run.rejects.len().to_string()),
+            ("rejected", (run.rejects.len() - files).to_string()),
             ("accepted", run.batch_len.to_string()),
             ("LSH candidate pairs", stats.candidate_pairs.to_string()),
             ("verified pairs", stats.verified_pairs.to_string()),
@@ -187,6 +188,12 @@ impl<'a> Page<'a> {
         put!(self.md, "|---|---:|");
         for (what, value) in rows.into_iter().chain(index_rows.into_iter().flatten()) {
             put!(self.md, "| {what} | {value} |");
+            if what == "rejected" && files > 0 {
+                put!(
+                    self.md,
+                    "| rejected files (holding no articles) | {files} |"
+                );
+            }
         }
         if let Some(stories) = &run.stories {
             put!(self.md, "| stories | {} |", stories.stories.len());

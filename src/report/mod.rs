@@ -204,6 +204,12 @@ impl Write for SyncingFile {
     }
 }
 
+/// Rejects of whole files (an input holding no articles, under `--skip-invalid`), which are no
+/// input lines: the rest of `run.rejects` are lines.
+pub fn rejected_files(run: &DedupRun) -> usize {
+    run.rejects.iter().filter(|r| r.line.is_none()).count()
+}
+
 /// The `--prefer-source` outlets no article of the run is from (in the order given): most
 /// likely a misspelled name, since nothing tells otherwise that the preference never applied.
 pub fn preferred_outlets_unseen<'c>(run: &DedupRun, config: &'c DedupConfig) -> Vec<&'c str> {
@@ -457,7 +463,10 @@ struct Summary<'a> {
     storyhash_version: &'static str,
     articles_in: u64,
     articles: usize,
+    /// Lines and whole files rejected (`rejects.jsonl`'s records).
     rejected: usize,
+    /// Of those, whole files (holding no articles).
+    rejected_files: usize,
     duplicate_clusters: usize,
     duplicates_removed: usize,
     kept: usize,
@@ -706,6 +715,7 @@ pub fn write_dedup(
         articles_in: run.stats.inputs.iter().map(|i| i.lines).sum(),
         articles: run.batch_len,
         rejected: run.rejects.len(),
+        rejected_files: rejected_files(run),
         duplicate_clusters: clusters.clusters.len(),
         duplicates_removed: run.batch_len - kept,
         kept,

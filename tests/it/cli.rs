@@ -908,6 +908,46 @@ fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
     }
 }
 
+/// Under --skip-invalid, inputs holding no articles are rejects of their own, counted apart from
+/// the lines: accepted and rejected lines add up to the lines in. (An input whose only line is
+/// bad is a rejected line.)
+#[test]
+fn files_holding_no_articles_are_counted_apart_from_lines() {
+    let dir = tempdir();
+    let empty = write(dir.path(), "empty.jsonl", "");
+    let blanks = write(dir.path(), "blanks.jsonl", "\n\n");
+    let one = write(
+        dir.path(),
+        "one.jsonl",
+        r#"{"id":"a","text":"one two three four five"}"#,
+    );
+    let bad = write(dir.path(), "bad.jsonl", "{\n");
+    let out = dir.path().join("out");
+    let inputs = [&empty, &blanks, &one, &bad].map(|p| path_str(p).to_string());
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let run = dedup(&inputs, &out, &["-q", "--skip-invalid"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let o = Outputs::read(&out);
+    assert_eq!(
+        (&o.summary["articles_in"], &o.summary["articles"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(
+        (&o.summary["rejected"], &o.summary["rejected_files"]),
+        (&json!(3), &json!(2))
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| rejected | 1 |\n| rejected files (holding no articles) | 2 |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("1 input line and 2 files holding no articles were rejected"),
+        "{html}"
+    );
+}
+
 #[test]
 fn several_inputs_number_lines_per_file_and_reject_ids_seen_before() {
     let texts = distinct_texts(5);
