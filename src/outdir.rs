@@ -71,7 +71,15 @@ impl OutDir {
             )));
         }
         let created = !path.exists();
-        fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        fs::create_dir_all(path).map_err(|e| {
+            Error::io(
+                path,
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create the output directory (--out): {e}"),
+                ),
+            )
+        })?;
         let lock_path = path.join(LOCK);
         let lock = match lock_file(&lock_path)? {
             Ok(lock) => lock,

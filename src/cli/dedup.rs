@@ -214,6 +214,18 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         eprintln!("storyhash: {e}");
         return exit_code(&e);
     }
+    if let Some(ic) = &config.index {
+        let same = ic.dir == args.out
+            || std::fs::canonicalize(&ic.dir)
+                .is_ok_and(|d| std::fs::canonicalize(&args.out).is_ok_and(|o| o == d));
+        if same {
+            eprintln!(
+                "storyhash: --out and --index are one directory ({}): give each its own",
+                args.out.display()
+            );
+            return super::EXIT_USAGE;
+        }
+    }
     let progress = progress_for(&args.run);
     let mut out_dir = None;
     // An index directory this run makes goes again if the run fails before it holds anything.

@@ -39,7 +39,7 @@ pub(crate) struct StoryArgs {
     /// `off`, or `auto` (0.15 when most articles have a text; off for headline-only input and
     /// with --text-field title, whose stories then join earlier ones only when at least half
     /// of their articles are near-duplicates of indexed ones)
-    #[arg(long, default_value = "auto", value_parser = parse_link)]
+    #[arg(long, default_value = "auto", value_parser = parse_link, requires = "index")]
     story_link_threshold: LinkThreshold,
 }
 

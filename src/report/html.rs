@@ -307,7 +307,15 @@ fn name_of<T: serde::Serialize>(value: &T) -> String {
 fn page(view: &View<'_>, sections: &[Section]) -> String {
     let run = view.run;
     let mut out = String::with_capacity(64 * 1024);
-    let inputs: Vec<&str> = run.stats.inputs.iter().map(|i| i.path.as_str()).collect();
+    let inputs: Vec<&str> = run
+        .stats
+        .inputs
+        .iter()
+        .map(|i| match i.path.as_str() {
+            "-" => "standard input",
+            path => path,
+        })
+        .collect();
     let inputs = clip(&inputs.join(", "), 200).into_owned();
     // The policy refuses every fetch: no default sources, the inline style and script allowed
     // only by their hashes, nothing else.

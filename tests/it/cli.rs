@@ -2058,6 +2058,45 @@ fn an_input_that_is_an_output_is_refused_and_kept() {
     }
 }
 
+/// Flags that need another, or that clash, are usage errors; standard input is named in words.
+#[test]
+fn index_flags_need_an_index_of_their_own_and_stdin_is_named() {
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        r#"{"id":"a","text":"one two three"}"#,
+    );
+    let out = dir.path().join("out");
+    let run = exec(
+        &[
+            "run",
+            path_str(&input),
+            "--out",
+            path_str(&out),
+            "--story-link-threshold",
+            "0.2",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("--index"), "{}", run.stderr);
+    let run = dedup(
+        &[path_str(&input)],
+        &out,
+        &["--index", path_str(&out)],
+        None,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("are one directory"), "{}", run.stderr);
+    assert!(!out.exists());
+    let corpus = std::fs::read(&input).unwrap();
+    let run = dedup(&["-"], &out, &["-q"], Some(&corpus));
+    assert_eq!(run.code, 0, "{run:?}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<title>storyhash report: standard input</title>"));
+}
+
 /// One file given twice, by one name or two, is refused (each of its ids would be a duplicate
 /// of itself).
 #[test]
