@@ -141,6 +141,15 @@ fn read_labels(path: &Path, id_field: &str, label_field: &str) -> storyhash::Res
                 bad(if record.id_is_null {
                     // Named as null, not as missing, as `dedup` names it.
                     format!("field `{id_field}` is null (a line needs a string or integer id)")
+                } else if [&b"\"articles\":["[..], b"\"members\":["]
+                    .iter()
+                    .any(|key| line.windows(key.len()).any(|w| w == *key))
+                {
+                    // stories.jsonl or duplicates.jsonl: one line per cluster, not per article.
+                    format!(
+                        "missing required field `{id_field}` (this looks like a run's stories.jsonl \
+                         or duplicates.jsonl, one line per cluster: --pred takes its articles.jsonl)"
+                    )
                 } else {
                     format!("missing required field `{id_field}`")
                 })

@@ -393,6 +393,12 @@ fn bad_input_exits_2_naming_file_and_line() {
             ":1: missing required field `id`",
         ),
         (
+            "a line of stories.jsonl",
+            "pred",
+            b"{\"story\":0,\"headline\":\"h\",\"size\":1,\"articles\":[\"a\"]}\n",
+            ":1: missing required field `id` (this looks like a run's stories.jsonl",
+        ),
+        (
             "an integer id beyond 64 bits",
             "pred",
             b"{\"id\":99999999999999999999999,\"story\":1}\n",
