@@ -1067,6 +1067,14 @@ fn parse<'a>(
 ) -> Result<Record<'a>, String> {
     let text = std::str::from_utf8(line)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1))?;
+    if text.starts_with('\u{feff}') {
+        // The one that opens a file is skipped before any line is parsed.
+        return Err(
+            "a byte-order mark opens this line, not the file (files joined with cat? \
+                    give them as separate inputs)"
+                .into(),
+        );
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let reading = std::cell::Cell::new(None);
     let record = RecordSeed {
@@ -1657,5 +1665,17 @@ mod tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "42");
         let id = ArticleId::Str("42".into());
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"42\"");
+    }
+
+    /// A byte-order mark inside an input (files joined with `cat`) is named as such.
+    #[test]
+    fn a_byte_order_mark_opening_a_line_is_named() {
+        let names = FieldNames::default();
+        let err =
+            parse_record("\u{feff}{\"id\":\"a\",\"text\":\"x\"}".as_bytes(), &names).unwrap_err();
+        assert!(err.contains("byte-order mark"), "{err}");
+        // Inside a string it is text.
+        let r = parse_record("{\"id\":\"a\",\"text\":\"\u{feff}x\"}".as_bytes(), &names).unwrap();
+        assert_eq!(r.text.as_deref(), Some("\u{feff}x"));
     }
 }
