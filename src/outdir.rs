@@ -140,14 +140,22 @@ impl OutDir {
     pub fn check_inputs(&self, inputs: &[&Path]) -> Result<()> {
         for output in OUTPUT_NAMES {
             let path = self.path.join(output);
+            // A symbolic link there is replaced, not the file it points to.
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                continue;
+            }
             let Some(id) = file_id(&path) else {
                 continue;
             };
             if let Some(input) = inputs.iter().find(|i| file_id(i).as_ref() == Some(&id)) {
+                let input = if input.as_os_str() == "/dev/stdin" {
+                    "standard input".to_string()
+                } else {
+                    input.display().to_string()
+                };
                 return Err(Error::Config(format!(
-                    "input {} is {}, an output this run replaces: move it out of the output \
+                    "input {input} is {}, an output this run replaces: move it out of the output \
                      directory or give another --out",
-                    input.display(),
                     path.display()
                 )));
             }

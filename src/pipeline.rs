@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ahash::AHashMap;
@@ -436,24 +436,40 @@ pub fn open_inputs(paths: &[PathBuf], spool_dir: &std::path::Path) -> Result<Vec
         .iter()
         .map(|p| Input::open(p, spool_dir))
         .collect::<Result<_>>()?;
-    // One file given twice (by any names) would make every article of it a duplicate id.
-    let ids: Vec<_> = inputs
+    // One file given twice (by any names, standard input redirected from it too) would make
+    // every article of it a duplicate id.
+    let ids: Vec<_> = paths
         .iter()
-        .map(|i| crate::outdir::file_id(i.path()))
+        .zip(&inputs)
+        .map(|(given, input)| crate::outdir::file_id(&identity_path(given, input)))
         .collect();
     for (later, id) in ids.iter().enumerate() {
         if let Some(first) = id
             .as_ref()
             .and_then(|id| ids[..later].iter().position(|f| f.as_ref() == Some(id)))
         {
+            let name = |p: &Path| match p.as_os_str() == "-" {
+                true => "standard input".to_string(),
+                false => p.display().to_string(),
+            };
             return Err(Error::Config(format!(
                 "input {} is the same file as input {}: give each input once",
-                paths[later].display(),
-                paths[first].display()
+                name(&paths[later]),
+                name(&paths[first])
             )));
         }
     }
     Ok(inputs)
+}
+
+/// The path that tells which file an input is: the file read, or for standard input the file
+/// it was redirected from (`/dev/stdin`, which the system resolves; a pipe matches no file).
+pub fn identity_path(given: &Path, input: &Input) -> PathBuf {
+    if given.as_os_str() == "-" && cfg!(unix) {
+        PathBuf::from("/dev/stdin")
+    } else {
+        input.path().to_path_buf()
+    }
 }
 
 /// Streams the inputs with, for each chunk, the range of `articles` whose lines it holds.

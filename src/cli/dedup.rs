@@ -243,7 +243,13 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             let inputs = open_inputs(&args.inputs, &args.out)?;
             // Once the inputs are open (standard input spooled): their files are kept.
             let keep: Vec<&std::path::Path> = inputs.iter().map(|i| i.path()).collect();
-            dir.check_inputs(&keep)?;
+            let identities: Vec<std::path::PathBuf> = args
+                .inputs
+                .iter()
+                .zip(&inputs)
+                .map(|(given, input)| storyhash::pipeline::identity_path(given, input))
+                .collect();
+            dir.check_inputs(&identities.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
             let leftovers = dir.sweep(&keep)?;
             if !leftovers.is_empty() && !args.run.quiet {
                 let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();

@@ -449,12 +449,13 @@ struct Parameters<'a> {
     story: Option<&'a crate::story::StoryConfig>,
     /// With `--index`: its directory, and `--index-max-age` (null: keep all).
     #[serde(skip_serializing_if = "Option::is_none")]
-    index: Option<IndexParameters<'a>>,
+    index: Option<IndexParameters>,
 }
 
 #[derive(Serialize)]
-struct IndexParameters<'a> {
-    dir: &'a Path,
+struct IndexParameters {
+    /// As the terminal shows it (a path that is not UTF-8 cannot be a JSON string).
+    dir: String,
     max_age_days: Option<f64>,
 }
 
@@ -747,7 +748,7 @@ pub fn write_dedup(
             boilerplate_min_docs: config.boilerplate_min_docs,
             story: config.stories.as_ref(),
             index: config.index.as_ref().map(|ic| IndexParameters {
-                dir: &ic.dir,
+                dir: ic.dir.display().to_string(),
                 max_age_days: ic.max_age_days,
             }),
         },

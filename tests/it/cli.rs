@@ -2055,7 +2055,37 @@ fn an_input_that_is_an_output_is_refused_and_kept() {
                 .collect();
             assert_eq!(file_names(&out), expected);
         }
+        // Standard input redirected from it.
+        let done = storyhash()
+            .args([command, "-", "--out", path_str(&out), "-q"])
+            .stdin(std::fs::File::open(&input).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(done.status.code(), Some(1), "{command} {output} on stdin");
+        assert!(String::from_utf8_lossy(&done.stderr).contains("input standard input is"));
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            corpus,
+            "{output} was replaced"
+        );
     }
+    // A symbolic link at an output's name is replaced, not the file it points to: no refusal.
+    let out = dir.path().join("linked");
+    std::fs::create_dir(&out).unwrap();
+    let corpus_file = write(dir.path(), "corpus.jsonl", &corpus);
+    std::os::unix::fs::symlink(&corpus_file, out.join("deduped.jsonl")).unwrap();
+    let run = exec(
+        &[
+            "dedup",
+            path_str(&corpus_file),
+            "--out",
+            path_str(&out),
+            "-q",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&corpus_file).unwrap(), corpus);
 }
 
 /// Flags that need another, or that clash, are usage errors; standard input is named in words.
@@ -2120,6 +2150,24 @@ fn one_file_given_twice_is_refused() {
         );
         assert!(!out.exists());
     }
+    // Standard input redirected from it.
+    let out = dir.path().join("out");
+    let done = storyhash()
+        .args([
+            "dedup",
+            path_str(&input),
+            "-",
+            "--out",
+            path_str(&out),
+            "--skip-invalid",
+        ])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&done.stderr).contains("input standard input is the same file")
+    );
 }
 
 #[test]

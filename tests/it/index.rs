@@ -1274,3 +1274,36 @@ fn the_chart_of_verified_pairs_counts_only_verified_pairs() {
         "{html}"
     );
 }
+
+/// An index directory whose name is not UTF-8 works, and summary.json names it as the terminal
+/// would.
+#[cfg(unix)]
+#[test]
+fn an_index_path_that_is_not_utf8_is_named_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        line("a", &words(3, 50).join(" "), 2) + "\n",
+    );
+    let idx = dir.path().join(std::ffi::OsStr::from_bytes(b"idx\xff"));
+    let out = dir.path().join("out");
+    let done = storyhash()
+        .arg("dedup")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--index")
+        .arg(&idx)
+        .arg("-q")
+        .output()
+        .unwrap();
+    ok(&done, "a night into a non-UTF-8 index path");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["parameters"]["index"]["dir"],
+        idx.display().to_string()
+    );
+}
