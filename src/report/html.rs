@@ -397,12 +397,13 @@ fn overview(view: &View<'_>) -> Section {
         ),
         (
             "Rejected",
-            thousands((run.rejects.len() - rejected_files) as u64),
+            thousands(run.rejects.len() as u64),
             match (run.rejects.is_empty(), rejected_files) {
                 (true, _) => "none".into(),
                 (false, 0) => "see rejects.jsonl".into(),
                 (false, files) => format!(
-                    "and {} holding no articles; see rejects.jsonl",
+                    "{} and {} holding no articles; see rejects.jsonl",
+                    counted(run.rejects.len() - files, "line", "lines"),
                     counted(files, "file", "files")
                 ),
             },

@@ -148,7 +148,21 @@ impl<'a> Page<'a> {
                 "articles in (non-blank input lines)",
                 self.lines_in.to_string(),
             ),
-            ("rejected", (run.rejects.len() - files).to_string()),
+            (
+                "rejected",
+                match files {
+                    0 => run.rejects.len().to_string(),
+                    // Files holding no articles are no lines: said apart.
+                    _ => format!(
+                        "{} ({} {}, {} {} holding no articles)",
+                        run.rejects.len(),
+                        run.rejects.len() - files,
+                        plural(run.rejects.len() - files, "line", "lines"),
+                        files,
+                        plural(files, "file", "files")
+                    ),
+                },
+            ),
             ("accepted", run.batch_len.to_string()),
             ("LSH candidate pairs", stats.candidate_pairs.to_string()),
             ("verified pairs", stats.verified_pairs.to_string()),
@@ -188,12 +202,6 @@ impl<'a> Page<'a> {
         put!(self.md, "|---|---:|");
         for (what, value) in rows.into_iter().chain(index_rows.into_iter().flatten()) {
             put!(self.md, "| {what} | {value} |");
-            if what == "rejected" && files > 0 {
-                put!(
-                    self.md,
-                    "| rejected files (holding no articles) | {files} |"
-                );
-            }
         }
         if let Some(stories) = &run.stories {
             put!(self.md, "| stories | {} |", stories.stories.len());

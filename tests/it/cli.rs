@@ -908,9 +908,9 @@ fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
     }
 }
 
-/// Under --skip-invalid, inputs holding no articles are rejects of their own, counted apart from
-/// the lines: accepted and rejected lines add up to the lines in. (An input whose only line is
-/// bad is a rejected line.)
+/// Under --skip-invalid, inputs holding no articles are rejects of their own: every report
+/// counts them with the lines, as summary.json's `rejected` does, and says how many are files.
+/// (An input whose only line is bad is a rejected line.)
 #[test]
 fn files_holding_no_articles_are_counted_apart_from_lines() {
     let dir = tempdir();
@@ -938,10 +938,12 @@ fn files_holding_no_articles_are_counted_apart_from_lines() {
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
-        md.contains("| rejected | 1 |\n| rejected files (holding no articles) | 2 |"),
+        md.contains("| rejected | 3 (1 line, 2 files holding no articles) |"),
         "{md}"
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("data-stat=\"rejected\">3<"), "{html}");
+    assert!(html.contains("1 line and 2 files holding no articles; see rejects.jsonl"));
     assert!(
         html.contains("1 input line and 2 files holding no articles were rejected"),
         "{html}"
