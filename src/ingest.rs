@@ -1156,9 +1156,11 @@ pub fn parse_published(s: &str) -> Option<(i64, bool)> {
     }
     // jiff reads a date alone as a date-time at midnight: a date alone is told by its
     // characters (digits and signs: a time brings a `T` or a space, and colons).
-    let date_only = s
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+');
+    // (An RFC 9557 annotation such as `[America/New_York]` after it changes nothing.)
+    let date_only = s.split('[').next().is_some_and(|d| {
+        d.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
+    });
     if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
         return jiff::tz::Offset::UTC
             .to_timestamp(dt)
@@ -1644,6 +1646,11 @@ mod tests {
         let cases = [
             ("2014-05-06", Some((1_399_334_400, true))),
             (" 2014-05-06 ", Some((1_399_334_400, true))),
+            ("2014-05-06[America/New_York]", Some((1_399_334_400, true))),
+            (
+                "2014-05-06T00:00:00[America/New_York]",
+                Some((1_399_334_400, false)),
+            ),
             ("2014-05-06T00:00:00Z", Some((1_399_334_400, false))),
             ("2014-05-06T02:00:00+02:00", Some((1_399_334_400, false))),
             ("2014-05-06T00:00:00", Some((1_399_334_400, false))),

@@ -206,12 +206,13 @@ fn for_each_word(segment: &str, mut emit: impl FnMut(&str, bool)) {
         if is_unspaced(c) {
             if let Some(s) = start.take() {
                 emit(&segment[s..i], word_initial);
-                initial = false;
             }
             if let Some(prev) = unspaced {
                 emit(&segment[prev..i + c.len_utf8()], false);
             }
             unspaced = Some(i);
+            // A Latin word after them does not open a sentence.
+            initial = false;
             continue;
         }
         unspaced = None;
@@ -1100,14 +1101,21 @@ mod tests {
     #[test]
     fn chinese_and_japanese_words_are_character_pairs() {
         let mut words = Vec::new();
+        let mut initial = Vec::new();
         for_each_word(
-            "浦东机场起火 iPhone手机。東京タワー 火",
-            |w, _| words.push(w.to_string()),
+            "浦东机场起火 iPhone手机。東京タワー 火 新款Apple",
+            |w, i| {
+                words.push(w.to_string());
+                initial.push((w.to_string(), i));
+            },
         );
         let want = [
             "浦东", "东机", "机场", "场起", "起火", "iPhone", "手机", "東京", "京タ", "タワ",
-            "ワー",
+            "ワー", "新款", "Apple",
         ];
+        // A Latin word after Han characters does not open a sentence (an entity there).
+        assert!(initial.contains(&("iPhone".to_string(), false)));
+        assert!(initial.contains(&("Apple".to_string(), false)));
         assert_eq!(words, want);
         // No capitals in a script without case: no entity weight.
         let config = StoryConfig::default();

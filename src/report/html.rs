@@ -1088,12 +1088,21 @@ impl Timeline {
                 .unwrap_or(TimeUnit::Year)
         };
         let trim = n / 1000;
-        let (whole_lo, whole_hi) = (day_at(0), day_at(n - 1));
-        let (mut lo, mut hi) = (day_at(trim), day_at(n - 1 - trim));
-        let unit = unit_for(lo, hi);
-        if unit_for(whole_lo, whole_hi) == unit {
-            (lo, hi) = (whole_lo, whole_hi);
-        }
+        let (trimmed_lo, trimmed_hi) = (day_at(trim), day_at(n - 1 - trim));
+        let unit = unit_for(trimmed_lo, trimmed_hi);
+        // Then each end widened to the furthest day of the data that needs no coarser bars:
+        // only strays are left out, not real days beside them.
+        let lo = days
+            .keys()
+            .copied()
+            .find(|&d| unit_for(d, trimmed_hi) == unit)
+            .unwrap_or(trimmed_lo);
+        let hi = days
+            .keys()
+            .rev()
+            .copied()
+            .find(|&d| unit_for(lo, d) == unit)
+            .unwrap_or(trimmed_hi);
         let last = unit.key(hi);
         let first = unit.key(lo).max(last - Self::MAX_BINS + 1);
         let mut timeline = Timeline {
@@ -1544,12 +1553,17 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
     let outlets = super::outlets_by_count(st.articles.iter().map(|&d| &articles[d as usize]));
     let members = || st.articles.iter().map(|&d| &articles[d as usize]);
     let dates = members().filter_map(Article::published);
-    // Times of day only where some article gave one.
-    let timed = members().any(|a| a.published().is_some() && !a.date_only());
+    // Each end to the minute when an article there gave a time of day, else to the day.
+    let end = |t: i64| {
+        if members().any(|a| a.published() == Some(t) && !a.date_only()) {
+            date_time(t)
+        } else {
+            date(t)
+        }
+    };
     let span = match (dates.clone().min(), dates.max()) {
         (Some(a), Some(b)) if date(a) == date(b) => format!(" · {}", date(a)),
-        (Some(a), Some(b)) if timed => format!(" · {} to {}", date_time(a), date_time(b)),
-        (Some(a), Some(b)) => format!(" · {} to {}", date(a), date(b)),
+        (Some(a), Some(b)) => format!(" · {} to {}", end(a), end(b)),
         _ => String::new(),
     };
     let mut dup_clusters: Vec<u32> = st
@@ -1641,7 +1655,12 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
                 let kept = run.clusters.clusters[c as usize].canonical;
                 let kept_source = articles[kept as usize].source().unwrap_or("");
                 format!(
-                    "copy of the {} article · similarity {:.2} · {}",
+                    "{}copy of the {} article · similarity {:.2} · {}",
+                    if row.doc as usize >= run.batch().len() {
+                        "an earlier night's "
+                    } else {
+                        ""
+                    },
                     Esc(&clip(kept_source, SOURCE_CHARS)),
                     view.similarity(row.doc),
                     cluster_ref(c)
@@ -2120,12 +2139,16 @@ mod tests {
         };
         let (trimmed_lo, trimmed_hi) = (days[trim], days[days.len() - 1 - trim]);
         let unit = unit_for(trimmed_lo, trimmed_hi);
-        // The whole range when it needs no coarser bars.
-        let (lo, hi) = if unit_for(days[0], days[days.len() - 1]) == unit {
-            (days[0], days[days.len() - 1])
-        } else {
-            (trimmed_lo, trimmed_hi)
-        };
+        // Each end widened to the furthest day that needs no coarser bars.
+        let lo = *days
+            .iter()
+            .find(|&&d| unit_for(d, trimmed_hi) == unit)
+            .unwrap();
+        let hi = *days
+            .iter()
+            .rev()
+            .find(|&&d| unit_for(lo, d) == unit)
+            .unwrap();
         let last = unit.key(hi);
         let first = unit.key(lo).max(last - Timeline::MAX_BINS + 1);
         let bins = (last - first + 1) as usize;
@@ -2190,11 +2213,14 @@ mod tests {
         published.extend([Some(start), Some(start + 80 * day), Some(start + 80 * day)]);
         let t = Timeline::of(published.iter().copied());
         assert_eq!((t.unit, t.bins, t.outside), (TimeUnit::Day, 81, 0));
-        // A stray decades away still leaves the range, with its neighbours in the 0.1%.
+        // A stray decades away still leaves the range; the real edge days stay.
         published.push(Some(start + 20_000 * day));
         let t = Timeline::of(published.iter().copied());
-        assert_eq!((t.unit, t.bins), (TimeUnit::Day, 79));
-        assert_eq!(t.outside, 4);
+        assert_eq!((t.unit, t.bins, t.outside), (TimeUnit::Day, 81, 1));
+        // Strays at both ends.
+        published.push(Some(start - 20_000 * day));
+        let t = Timeline::of(published.iter().copied());
+        assert_eq!((t.unit, t.bins, t.outside), (TimeUnit::Day, 81, 2));
     }
 
     #[test]

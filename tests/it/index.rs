@@ -1224,15 +1224,12 @@ fn a_date_without_a_time_stays_so_in_the_index() {
         .to_string()
     };
     let idx = dir.path().join("idx");
-    for (n, (id, published)) in [("a", "2026-11-02"), ("b", "2026-11-03T10:15:00Z")]
-        .into_iter()
-        .enumerate()
-    {
-        let input = write(
-            dir.path(),
-            &format!("n{n}.jsonl"),
-            dated(id, published) + "\n",
-        );
+    let nights = [
+        dated("a", "2026-11-02") + "\n" + &dated("a2", "2026-11-02T11:00:00Z") + "\n",
+        dated("b", "2026-11-03T10:15:00Z") + "\n",
+    ];
+    for (n, batch) in nights.iter().enumerate() {
+        let input = write(dir.path(), &format!("n{n}.jsonl"), batch);
         let out = dir.path().join(format!("out{n}"));
         let args = ["run", s(&input), "--out", s(&out), "--index", s(&idx)];
         ok(&run(&args, None), "a night");
@@ -1245,7 +1242,8 @@ fn a_date_without_a_time_stays_so_in_the_index() {
     assert!(html.contains("<td class=\"date\">2026-11-03 10:15</td>"));
     assert!(!html.contains("00:00"));
     assert!(html.contains(">kept earlier</span>"));
-    assert!(html.contains("kept by an earlier night; 1 copy in"));
+    assert!(html.contains("kept by an earlier night; 2 copies in"));
+    assert!(html.contains("an earlier night's copy of the a.example article"));
 }
 
 /// report.html's chart of verified pairs counts the pairs a night verified: within the batch

@@ -516,7 +516,7 @@ impl Synthetic {
 }
 
 /// Dates given without a time of day show as days: in the story's span and in its rows. A
-/// story whose articles give times shows them.
+/// story whose articles give times shows them; a span shows each end as its article gave it.
 #[test]
 fn dates_without_a_time_show_the_day_alone() {
     let dir = tempdir();
@@ -535,6 +535,10 @@ fn dates_without_a_time_show_the_day_alone() {
                 "2014-05-08T17:45:00+00:00",
                 "Thu, 08 May 2014 18:00:00 +0000",
             ],
+        ),
+        (
+            "mixed",
+            ["2014-05-06", "2014-05-08T10:30:00Z", "2014-05-07"],
         ),
     ] {
         let body = corpus.words(120);
@@ -557,6 +561,11 @@ fn dates_without_a_time_show_the_day_alone() {
     assert!(stories.contains("<td class=\"date\">2014-05-07</td>"));
     assert!(stories.contains(" · 2014-05-06 09:30 to 2014-05-08 18:00"));
     assert!(stories.contains("<td class=\"date\">2014-05-08 17:45</td>"));
+    // Each end of a span as its article gave it.
+    assert!(
+        stories.contains(" · 2014-05-06 to 2014-05-08 10:30"),
+        "{stories}"
+    );
     assert!(!stories.contains("00:00"), "no made-up midnight: {stories}");
 }
 
