@@ -72,6 +72,11 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
 }
 
+/// `DIR/in.jsonl` holding one small article: for runs whose input does not matter.
+fn one_article(dir: &Path) -> std::path::PathBuf {
+    write(dir, "in.jsonl", r#"{"id":"a","text":"one two three"}"#)
+}
+
 /// Names in `dir` (hidden ones included); empty when `dir` does not exist.
 fn file_names(dir: &Path) -> BTreeSet<String> {
     match std::fs::read_dir(dir) {
@@ -1797,11 +1802,7 @@ fn a_spooled_input_fed_back_on_standard_input_is_read_before_it_goes() {
 #[cfg(unix)]
 fn a_lock_file_that_is_a_symbolic_link_is_refused() {
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     let victim = write(dir.path(), "victim.txt", "precious");
     let out = dir.path().join("out");
     let index = dir.path().join("index");
@@ -1840,11 +1841,7 @@ fn a_lock_file_that_is_a_symbolic_link_is_refused() {
 #[test]
 fn a_second_run_into_a_busy_directory_is_refused() {
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join(".deduped.jsonl.Ab12Cd"), "the other run's").unwrap();
@@ -1887,11 +1884,7 @@ fn a_second_run_into_a_busy_directory_is_refused() {
 fn outputs_get_ordinary_file_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     let out = dir.path().join("out");
     let run = dedup(&[path_str(&input)], &out, &["-q"], None);
     assert_eq!(run.code, 0, "{run:?}");
@@ -2094,11 +2087,7 @@ fn an_input_that_is_an_output_is_refused_and_kept() {
 #[test]
 fn index_flags_need_an_index_of_their_own_and_stdin_is_named() {
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     let out = dir.path().join("out");
     let run = exec(
         &[
@@ -2134,11 +2123,7 @@ fn index_flags_need_an_index_of_their_own_and_stdin_is_named() {
 #[test]
 fn one_file_given_twice_is_refused() {
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     let link = dir.path().join("link.jsonl");
     std::fs::hard_link(&input, &link).unwrap();
     for second in [&input, &link] {
@@ -2195,11 +2180,7 @@ fn usage_errors_exit_1_before_anything_is_written() {
         (&["--no-such-flag"], "--no-such-flag"),
     ];
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     let input = path_str(&input);
     for (idx, (flags, message)) in cases.iter().enumerate() {
         let out = dir.path().join(format!("out-{idx}"));
@@ -2502,11 +2483,7 @@ fn a_missing_input_exits_3_naming_it() {
 #[test]
 fn quiet_silences_the_closing_summary() {
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        r#"{"id":"a","text":"one two three"}"#,
-    );
+    let input = one_article(dir.path());
     for (flags, silent) in [(&["-q"][..], true), (&["--quiet"], true), (&[], false)] {
         let out = dir.path().join("out");
         let run = dedup(&[path_str(&input)], &out, flags, None);
