@@ -23,7 +23,8 @@ enum IndexCommand {
         json: bool,
     },
     /// Write every indexed article as JSON Lines to standard output, with its current
-    /// near-duplicate cluster (after merges), story and batch (every file is checked first).
+    /// near-duplicate cluster (after merges), whether it is that cluster's kept copy now, story
+    /// and batch (every file is checked first).
     Export {
         /// The index directory.
         #[arg(value_name = "IDX")]
@@ -40,6 +41,11 @@ struct ExportLine<'a> {
     published: Option<String>,
     batch: u32,
     dup_cluster: Option<u32>,
+    /// Whether it is its cluster's kept copy now (true outside clusters): after two clusters
+    /// merged, the younger one's copy, which went out in its night's deduped.jsonl, no longer is.
+    canonical: bool,
+    /// Its cluster's kept copy, when that is another article.
+    duplicate_of: Option<storyhash::ingest::IdRef<'a>>,
     story: Option<u32>,
 }
 
@@ -57,6 +63,13 @@ fn export(dir: &std::path::Path) -> i32 {
         eprintln!("storyhash: {e}");
         return exit_code(&e);
     }
+    let kept = match index.kept_copies() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("storyhash: {e}");
+            return exit_code(&e);
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut broken = false;
@@ -64,6 +77,10 @@ fn export(dir: &std::path::Path) -> i32 {
         if broken {
             return Ok(());
         }
+        let copy = a
+            .cluster
+            .and_then(|c| kept.get(&c))
+            .filter(|(g, _)| *g != a.g);
         let line = ExportLine {
             id: a.article.id(),
             source: a.article.source(),
@@ -75,6 +92,8 @@ fn export(dir: &std::path::Path) -> i32 {
                 .map(storyhash::ingest::format_published),
             batch: a.batch,
             dup_cluster: a.cluster,
+            canonical: copy.is_none(),
+            duplicate_of: copy.map(|(_, id)| id.as_ref()),
             story: a.story,
         };
         let mut text = serde_json::to_string(&line).expect("lines serialize");

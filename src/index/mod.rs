@@ -1042,6 +1042,19 @@ impl Index {
         Ok(())
     }
 
+    /// The kept copy of every cluster that has one: cluster id to the copy's number in the
+    /// index and its id. A cluster merged into an older one keeps that one's copy; the copy may
+    /// have expired while its cluster lives on.
+    pub fn kept_copies(&self) -> Result<AHashMap<u32, (u64, ArticleId)>> {
+        let mut kept = AHashMap::new();
+        for entry in &self.manifest.kept_files {
+            self.read_kept(entry, |k| {
+                kept.insert(k.cluster, (k.article.g, k.article.article.id().to_owned()));
+            })?;
+        }
+        Ok(kept)
+    }
+
     /// Reads every file the manifest names, checking each against its checksum, and counts
     /// what the index holds.
     pub fn stats(&self) -> Result<IndexStats> {

@@ -203,6 +203,46 @@ fn three_nightly_batches_give_the_clusters_of_one_run() {
     }
     assert!(kept_ids >= 12, "most clusters keep their ids ({kept_ids})");
 
+    // The export names each cluster's one kept copy; after the merges, an earlier night's kept
+    // copy that is one no more names the one it now duplicates.
+    for records in &after_night {
+        let mut kept_per_cluster: BTreeMap<u64, usize> = BTreeMap::new();
+        for r in records {
+            let canonical = r["canonical"].as_bool().unwrap();
+            assert_eq!(canonical, r["duplicate_of"].is_null(), "{r:?}");
+            if let Some(c) = r["dup_cluster"].as_u64() {
+                *kept_per_cluster.entry(c).or_default() += usize::from(canonical);
+            } else {
+                assert!(canonical, "{r:?}");
+            }
+        }
+        assert!(
+            kept_per_cluster.values().all(|&k| k == 1),
+            "{kept_per_cluster:?}"
+        );
+    }
+    let canonical = |records: &[serde_json::Map<String, serde_json::Value>], id: &str| {
+        let r = records.iter().find(|r| r["id"] == id).unwrap();
+        (r["canonical"].as_bool().unwrap(), r["duplicate_of"].clone())
+    };
+    let demoted: Vec<&str> = after_night[1]
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .filter(|id| canonical(&after_night[1], id).0 && !canonical(&after_night[2], id).0)
+        .collect();
+    assert!(
+        !demoted.is_empty(),
+        "night 3's merges demote earlier kept copies"
+    );
+    for id in demoted {
+        let now = canonical(&after_night[2], id).1;
+        let now = now.as_str().unwrap();
+        assert_eq!(
+            canonical(&after_night[2], now),
+            (true, serde_json::Value::Null)
+        );
+    }
+
     // Tonight's outputs say which earlier article a duplicate repeats.
     let night3 = read_jsonl(&dir.path().join("out3/articles.jsonl"));
     let lone = night3.iter().find(|r| r["id"] == "lone0-later").unwrap();
