@@ -1197,6 +1197,13 @@ pub fn accept(
         .id
         .as_ref()
         .ok_or_else(|| absent(&names.id, record.id_is_null, "a string or integer id"))?;
+    // An empty id names nothing in the outputs (duplicate_of, rejects, the index).
+    if id.as_ref().as_str().is_empty() {
+        return Err(format!(
+            "field `{}` is empty (an article needs a non-empty id)",
+            names.id
+        ));
+    }
     let text = record.text.as_deref().ok_or_else(|| {
         absent(
             &names.text,

@@ -401,6 +401,12 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
             None,
         ),
         (
+            "empty id",
+            Bad::Line(br#"{"id":"","text":"t"}"#),
+            "field `id` is empty (an article needs a non-empty id)",
+            Some(""),
+        ),
+        (
             "missing text",
             Bad::Line(br#"{"id":"b","title":"no text"}"#),
             "missing required field `text`",
