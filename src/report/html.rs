@@ -1597,7 +1597,12 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
          <h3>{heading}</h3><div class=\"meta\">Story #{} · {} · {}{span}\
          {dup_note}</div>",
         view.run.story_id(story),
-        counted(st.articles.len(), "article", "articles"),
+        // With an index, the table below also lists earlier nights' copies: the counts are
+        // tonight's.
+        match run.stats.index {
+            Some(_) => counted(st.articles.len(), "article tonight", "articles tonight"),
+            None => counted(st.articles.len(), "article", "articles"),
+        },
         counted(outlets.len(), "outlet", "outlets"),
     );
     if !outlets.is_empty() {

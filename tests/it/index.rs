@@ -1284,6 +1284,8 @@ fn a_date_without_a_time_stays_so_in_the_index() {
     assert!(html.contains(">kept earlier</span>"));
     assert!(html.contains("kept by an earlier night; 2 copies in"));
     assert!(html.contains("an earlier night's copy of the a.example article"));
+    // The story's counts are tonight's, and say so.
+    assert!(html.contains("· 1 article tonight · 1 outlet ·"), "{html}");
 }
 
 /// report.html's chart of verified pairs counts the pairs a night verified: within the batch
