@@ -189,8 +189,8 @@ pub struct Article {
     source: Option<Outlet>,
     /// Publication time in seconds since the Unix epoch (UTC), [`NO_DATE`] if not given,
     /// shifted left by 8 bits, with the flags ([`INT_ID`], [`HAS_TITLE`], [`HAS_URL`],
-    /// [`ELSEWHERE`], [`DATE_ONLY`]) in the low byte: 8 bytes where an `Option<i64>` and a flags byte took
-    /// 24 with padding. Dates lie within years -9999 to 9999, under 2^39 seconds either way
+    /// [`ELSEWHERE`], [`DATE_ONLY`]) in the low byte: 8 bytes where an `Option<i64>` and a
+    /// flags byte took 24 with padding. Dates lie within years -9999 to 9999, under 2^39 seconds either way
     /// (read it with [`Article::published`]).
     date_and_flags: i64,
     /// Length of the text in characters.

@@ -1661,7 +1661,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
                 let kept_source = articles[kept as usize].source().unwrap_or("");
                 format!(
                     "{}copy of the {} article · similarity {:.2} · {}",
-                    if row.doc as usize >= run.batch().len() {
+                    if from_earlier_night(run, row.doc) {
                         "an earlier night's "
                     } else {
                         ""
@@ -1675,7 +1675,7 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
                 let n = run.clusters.clusters[c as usize].members.len() - 1;
                 format!(
                     "kept{}; {} {} in {}",
-                    if row.doc as usize >= run.batch().len() {
+                    if from_earlier_night(run, row.doc) {
                         " by an earlier night"
                     } else {
                         ""
@@ -1829,6 +1829,12 @@ fn listed_members(view: &View<'_>, cluster: u32) -> Vec<u32> {
     listed
 }
 
+/// Whether a document is an indexed article an earlier night added (with `--index`, those
+/// follow tonight's).
+fn from_earlier_night(run: &DedupRun, doc: u32) -> bool {
+    doc as usize >= run.batch().len()
+}
+
 /// `n` and the noun for it, singular for one.
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!(
@@ -1905,7 +1911,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
         let similarity = view.similarity(doc);
         let source = clip(a.source().unwrap_or(""), SOURCE_CHARS);
         // With an index, members read from it were kept or seen by an earlier night.
-        let earlier = doc as usize >= run.batch().len();
+        let earlier = from_earlier_night(run, doc);
         let badge = if is_kept && earlier {
             "<span class=\"badge kept\" title=\"kept by an earlier night's run\">kept earlier</span>"
         } else if is_kept {

@@ -218,9 +218,8 @@ pub fn preferred_outlets_unseen<'c>(run: &DedupRun, config: &'c DedupConfig) -> 
         return Vec::new();
     }
     let mut seen = vec![false; prefer.len()];
-    let mut outlets: Vec<&str> = run.articles.iter().filter_map(|a| a.source()).collect();
-    outlets.sort_unstable();
-    outlets.dedup();
+    // The outlets once each (articles share one string per outlet; a set is linear).
+    let outlets: ahash::AHashSet<&str> = run.articles.iter().filter_map(|a| a.source()).collect();
     for outlet in outlets {
         for (i, p) in prefer.iter().enumerate() {
             seen[i] |= crate::cluster::same_outlet(p, outlet);
