@@ -256,6 +256,10 @@ pub struct IndexRunStats {
     /// Tonight's articles in a cluster with indexed articles (the kept copy is one of those):
     /// duplicates of an indexed article, directly or through a copy of tonight's.
     pub duplicates_of_earlier: u64,
+    /// Copies an earlier night kept (wrote to its `deduped.jsonl`) that are duplicates since
+    /// tonight: a cluster tonight bridged into an older one, or an article tonight joined to
+    /// an older kept copy. `duplicates.jsonl` marks them `demoted`.
+    pub earlier_kept_demoted: u64,
     /// Tonight's lines rejected because their id is already in the index.
     pub ids_already_indexed: u64,
 }
@@ -364,6 +368,22 @@ impl DedupRun {
         let index = self.index.as_ref()?;
         let i = doc.checked_sub(self.batch_len)?;
         Some(index.history.articles[i].batch)
+    }
+
+    /// Whether document `doc` is a copy an earlier night kept that tonight made a duplicate:
+    /// an indexed article it kept (its cluster's kept copy, or in no cluster) whose cluster
+    /// tonight keeps another copy of. A corpus built from the nights' `deduped.jsonl` holds it
+    /// and should drop it.
+    pub fn demoted(&self, doc: usize) -> bool {
+        let Some(index) = self.index.as_ref() else {
+            return false;
+        };
+        let Some(i) = doc.checked_sub(self.batch_len) else {
+            return false;
+        };
+        index.history.kept[i]
+            && self.clusters.cluster_of[doc]
+                .is_some_and(|c| self.clusters.clusters[c as usize].canonical as usize != doc)
     }
 
     /// Adds tonight's batch to the index (after the outputs are written, so that a failure
@@ -1084,6 +1104,14 @@ pub fn dedup_with_index(
             index_stats.duplicates_of_earlier = clusters.cluster_of[..batch_len]
                 .iter()
                 .filter(|c| c.is_some_and(|c| with_earlier[c as usize]))
+                .count() as u64;
+            index_stats.earlier_kept_demoted = clusters
+                .clusters
+                .iter()
+                .flat_map(|c| c.members.iter().map(move |&d| (c, d as usize)))
+                .filter(|&(c, d)| {
+                    d >= batch_len && found.kept[d - batch_len] && c.canonical as usize != d
+                })
                 .count() as u64;
         }
     }

@@ -308,8 +308,21 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                         "; nothing to add, the index is unchanged".to_string()
                     }
                     (Some(c), Some(s)) => format!(
-                        "; duplicates of earlier articles: {}; index holds {} after batch {}{}",
+                        "; duplicates of earlier articles: {}{}; index holds {} after batch {}{}",
                         s.duplicates_of_earlier,
+                        if s.earlier_kept_demoted > 0 {
+                            format!(
+                                " ({} earlier kept {} demoted, see duplicates.jsonl)",
+                                s.earlier_kept_demoted,
+                                if s.earlier_kept_demoted == 1 {
+                                    "copy"
+                                } else {
+                                    "copies"
+                                }
+                            )
+                        } else {
+                            String::new()
+                        },
                         counted(c.articles_held, "article", "articles"),
                         c.batch,
                         if c.expired > 0 {

@@ -1916,6 +1916,8 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
             "<span class=\"badge kept\" title=\"kept by an earlier night's run\">kept earlier</span>"
         } else if is_kept {
             "<span class=\"badge kept\">kept</span>"
+        } else if earlier && run.demoted(doc as usize) {
+            "<span class=\"badge low\" title=\"kept by an earlier night's run (it is in that night's deduped.jsonl), a duplicate since tonight\">kept earlier, now a copy</span>"
         } else if earlier {
             "<span class=\"badge copy\" title=\"read by an earlier night's run\">earlier</span>"
         } else if similarity < threshold {

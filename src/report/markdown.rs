@@ -195,6 +195,10 @@ impl<'a> Page<'a> {
                     "index: duplicates of earlier articles",
                     ix.duplicates_of_earlier.to_string(),
                 ),
+                (
+                    "index: earlier kept copies that are duplicates now (`demoted` in duplicates.jsonl)",
+                    ix.earlier_kept_demoted.to_string(),
+                ),
             ]
         });
         section(&mut self.md, "Counts");

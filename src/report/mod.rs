@@ -415,6 +415,10 @@ struct Member<'a> {
     /// With an index: the batch of a member an earlier batch added.
     #[serde(skip_serializing_if = "Option::is_none")]
     earlier_batch: Option<u32>,
+    /// With an index, for a member an earlier batch added: whether that batch kept it (wrote
+    /// it to its `deduped.jsonl`) and it is a duplicate since tonight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demoted: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -551,6 +555,9 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
                     title: run.headline(d as usize)?.title,
                     similarity: clusters.similarity(d as usize).unwrap_or(1.0),
                     earlier_batch: run.earlier_batch(d as usize),
+                    demoted: run
+                        .earlier_batch(d as usize)
+                        .map(|_| run.demoted(d as usize)),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

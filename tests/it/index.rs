@@ -234,6 +234,34 @@ fn three_nightly_batches_give_the_clusters_of_one_run() {
         !demoted.is_empty(),
         "night 3's merges demote earlier kept copies"
     );
+    // Night 3's own outputs name the same copies: duplicates.jsonl marks them, summary.json
+    // counts them, so a corpus built from the nights' deduped.jsonl can drop them.
+    let marked: BTreeSet<String> = read_jsonl(&dir.path().join("out3/duplicates.jsonl"))
+        .iter()
+        .flat_map(|c| c["members"].as_array().unwrap().clone())
+        .filter(|m| m["demoted"] == true)
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = demoted.iter().map(|id| id.to_string()).collect();
+    assert_eq!(marked, expected);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out3/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        summary["stats"]["index"]["earlier_kept_demoted"],
+        expected.len()
+    );
+    let html = std::fs::read_to_string(dir.path().join("out3/report.html")).unwrap();
+    assert_eq!(
+        html.matches(">kept earlier, now a copy</span>").count(),
+        expected.len()
+    );
+    // Nights 1 and 2 bridged nothing: no member of theirs is demoted.
+    for night in ["out1", "out2"] {
+        let dups =
+            std::fs::read_to_string(dir.path().join(night).join("duplicates.jsonl")).unwrap();
+        assert!(!dups.contains("\"demoted\":true"), "{night}");
+    }
     for id in demoted {
         let now = canonical(&after_night[2], id).1;
         let now = now.as_str().unwrap();
