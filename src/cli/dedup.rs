@@ -16,8 +16,11 @@ use super::{EXIT_OK, RunArgs, exit_code, progress_for, setup_threads};
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
 enum KeepArg {
+    /// The earliest published (an article without a date counts as the latest)
     Earliest,
+    /// The most characters of text, counted as the input gives it (boilerplate included)
     Longest,
+    /// The first in input order
     First,
 }
 
