@@ -49,7 +49,7 @@ fn bench_signature_stage(c: &mut Criterion) {
         b.iter(|| {
             let mut words = 0;
             for t in &texts {
-                for_each_token(black_box(t), &learned, 0, &mut buf, |_| words += 1);
+                for_each_token(black_box(t), &learned, &mut buf, |_| words += 1);
             }
             assert!(words > 0);
         })
@@ -59,7 +59,7 @@ fn bench_signature_stage(c: &mut Criterion) {
         .iter()
         .map(|t| {
             let mut s = String::new();
-            canonical_text(t, &learned, 0, &mut s);
+            canonical_text(t, &learned, &mut s);
             s
         })
         .collect();
@@ -140,7 +140,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 let mut signed = 0;
                 for t in &texts {
                     token_hashes.clear();
-                    for_each_token(black_box(t), &learned, 0, &mut buf, |w| {
+                    for_each_token(black_box(t), &learned, &mut buf, |w| {
                         token_hashes.push(hash_token(w, DEFAULT_SEED))
                     });
                     hashes.clear();
@@ -170,7 +170,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                     .expect("sample lines are valid records");
                 let text = record.text.as_deref().unwrap_or("");
                 token_hashes.clear();
-                for_each_token(text, &learned, 0, &mut buf, |w| {
+                for_each_token(text, &learned, &mut buf, |w| {
                     token_hashes.push(hash_token(w, DEFAULT_SEED))
                 });
                 hashes.clear();

@@ -371,7 +371,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|(_, text)| {
             let mut doc = Doc::synthetic(String::new());
-            canonical_text(text, &learned, 0, &mut doc.canonical);
+            canonical_text(text, &learned, &mut doc.canonical);
             shingles(&doc.canonical, &config, &mut scratch, &mut doc.hashes);
             doc.text_bytes = text.len();
             doc

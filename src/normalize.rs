@@ -39,8 +39,14 @@ pub fn source_key(source: Option<&str>) -> u64 {
     }
 }
 
+/// The key a line is counted under while learning: the line within its outlet.
 fn line_key(source_key: u64, line: &str) -> u64 {
     xxh3_64_with_seed(line.as_bytes(), source_key)
+}
+
+/// The key a learned line is known by: the line alone, whatever the outlet.
+fn line_hash(line: &str) -> u64 {
+    xxh3_64_with_seed(line.as_bytes(), 0)
 }
 
 /// The lines of `text`, trimmed, without the empty ones: what
@@ -65,11 +71,15 @@ pub struct LearnedBoilerplate {
 }
 
 impl LearnedBoilerplate {
-    /// True when `line` (trimmed) is boilerplate for the outlet `source_key`.
-    pub fn contains(&self, source_key: u64, line: &str) -> bool {
+    /// True when `line` (trimmed) was learned as boilerplate.
+    ///
+    /// A line is learned from the articles of one outlet, and then removed from every
+    /// article that has it, whatever its outlet: a copy another outlet carries must lose the
+    /// same lines, or the two would no longer match.
+    pub fn contains(&self, line: &str) -> bool {
         !self.keys.is_empty()
             && line.len() <= MAX_LEARNED_LINE_BYTES
-            && self.keys.contains(&line_key(source_key, line))
+            && self.keys.contains(&line_hash(line))
     }
 
     /// True when a line key from [`LineSample::keys`] was learned.
@@ -89,7 +99,7 @@ impl LearnedBoilerplate {
         self.keys.extend(keys.iter().copied());
     }
 
-    /// Number of (outlet, line) pairs learned.
+    /// Number of lines learned.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -130,8 +140,9 @@ impl Sightings {
 pub struct BoilerplateLearner {
     /// Lines seen in one article so far (most lines), with the fingerprint of that article.
     once: OnceLines,
-    /// Lines seen in two or more different articles.
-    seen: AHashMap<u64, Sightings>,
+    /// Lines seen in two or more different articles (by outlet and line), with the key the
+    /// line is known by once learned ([`line_hash`]).
+    seen: AHashMap<u64, (Sightings, u64)>,
 }
 
 /// A map from line key to fingerprint, packed: an entry is the key's two halves and the
@@ -191,16 +202,17 @@ impl OnceLines {
     }
 }
 
-/// The short-line keys of one article, each with the fingerprint of the rest of the article.
+/// The short lines of one article: each line's key within its outlet ([`line_key`]), the
+/// fingerprint of the rest of the article, and the line's own key ([`line_hash`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LineSample {
-    keys: Vec<(u64, u32)>,
+    keys: Vec<(u64, u32, u64)>,
 }
 
 impl LineSample {
     /// The keys of the article's short lines (what [`LearnedBoilerplate::contains_key`] takes).
     pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
-        self.keys.iter().map(|&(k, _)| k)
+        self.keys.iter().map(|&(_, _, h)| h)
     }
 
     /// Samples the lines of one article.
@@ -214,7 +226,7 @@ impl LineSample {
                 // Only short lines can be learned, so only they are checked.
                 let known =
                     l.len() <= MAX_LEARNED_LINE_BYTES && is_known_boilerplate_in(l, cookies);
-                (xxh3_64_with_seed(l.as_bytes(), 0), l, known)
+                (line_hash(l), l, known)
             })
             .collect();
         LineSample::from_lines(source, lines)
@@ -249,9 +261,10 @@ impl LineSample {
             };
             (rest ^ (rest >> 32)) as u32
         };
-        let mut keys: Vec<(u64, u32)> = short
+        // `h` is the line's hash with seed 0: its [`line_hash`].
+        let mut keys: Vec<(u64, u32, u64)> = short
             .iter()
-            .map(|&(h, l)| (line_key(skey, l), fingerprint(h)))
+            .map(|&(h, l)| (line_key(skey, l), fingerprint(h), h))
             .collect();
         keys.sort_unstable();
         keys.dedup_by_key(|k| k.0);
@@ -265,8 +278,8 @@ type SampledLine<'a> = (u64, &'a str, bool);
 impl BoilerplateLearner {
     /// Adds one article's lines.
     pub fn add(&mut self, sample: &LineSample) {
-        for &(key, fingerprint) in &sample.keys {
-            if let Some(s) = self.seen.get_mut(&key) {
+        for &(key, fingerprint, hash) in &sample.keys {
+            if let Some((s, _)) = self.seen.get_mut(&key) {
                 s.add(fingerprint);
                 continue;
             }
@@ -277,21 +290,21 @@ impl BoilerplateLearner {
                     let mut s = Sightings::default();
                     s.add(first);
                     s.add(fingerprint);
-                    self.seen.insert(key, s);
+                    self.seen.insert(key, (s, hash));
                 }
             }
         }
     }
 
-    /// The lines seen in at least `min_docs` different articles of their outlet.
+    /// The lines seen in at least `min_docs` different articles of one outlet.
     pub fn finish(self, min_docs: usize) -> LearnedBoilerplate {
         let min_docs = min_docs.clamp(2, MAX_LEARN_MIN_DOCS);
         LearnedBoilerplate {
             keys: self
                 .seen
-                .into_iter()
-                .filter(|(_, s)| usize::from(s.n) >= min_docs)
-                .map(|(k, _)| k)
+                .into_values()
+                .filter(|(s, _)| usize::from(s.n) >= min_docs)
+                .map(|(_, hash)| hash)
                 .collect(),
         }
     }
@@ -982,24 +995,36 @@ fn naive_tokens(
 pub fn for_each_token(
     text: &str,
     learned: &LearnedBoilerplate,
-    source_key: u64,
     buf: &mut Vec<u8>,
     mut emit: impl FnMut(&[u8]),
 ) {
     let mut any = false;
-    for_each_token_with(text, Some(learned), source_key, buf, &mut |t| {
+    for_each_token_with(text, Some(learned), buf, &mut |t| {
         any = true;
         emit(t)
     });
     if !any && !learned.is_empty() {
-        for_each_token_with(text, None, source_key, buf, &mut emit);
+        for_each_token_with(text, None, buf, &mut |t| {
+            any = true;
+            emit(t)
+        });
+    }
+    if !any {
+        every_token(text, buf, &mut emit);
+    }
+}
+
+/// The words of every line of `text`, none left out: what a text that is all boilerplate
+/// stands for (a headline such as "Copyright row over a song" is not a copyright notice).
+fn every_token(text: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+    for line in trimmed_lines(text) {
+        line_tokens(line, buf, emit);
     }
 }
 
 fn for_each_token_with(
     text: &str,
     learned: Option<&LearnedBoilerplate>,
-    source_key: u64,
     buf: &mut Vec<u8>,
     emit: &mut impl FnMut(&[u8]),
 ) {
@@ -1009,7 +1034,7 @@ fn for_each_token_with(
         if is_known_boilerplate_in(line, cookies) {
             continue;
         }
-        if learned.is_some_and(|l| l.contains(source_key, line)) {
+        if learned.is_some_and(|l| l.contains(line)) {
             continue;
         }
         if first {
@@ -1035,9 +1060,10 @@ pub fn for_each_token_sampled(
     let cookies = COOKIES.find(text.as_bytes()).is_some();
     let mut lines: Vec<SampledLine<'_>> = Vec::new();
     let mut first = true;
+    let mut any = false;
     for line in trimmed_lines(text) {
         let known = is_known_boilerplate_in(line, cookies);
-        lines.push((xxh3_64_with_seed(line.as_bytes(), 0), line, known));
+        lines.push((line_hash(line), line, known));
         if known {
             continue;
         }
@@ -1046,7 +1072,13 @@ pub fn for_each_token_sampled(
             line = strip_dateline(line);
             first = false;
         }
-        line_tokens(strip_trailing_widget(line), buf, &mut emit);
+        line_tokens(strip_trailing_widget(line), buf, &mut |t| {
+            any = true;
+            emit(t)
+        });
+    }
+    if !any {
+        every_token(text, buf, &mut emit);
     }
     LineSample::from_lines(source, lines)
 }
@@ -1055,14 +1087,14 @@ pub fn for_each_token_sampled(
 /// spaces, save that the one-character words of Chinese and Japanese (Han and kana) that
 /// follow each other are joined as written, without spaces.
 ///
-/// `source_key` is [`source_key`] of the article's outlet. When removing learned boilerplate would
-/// leave nothing, the learned lines are kept: an article made only of lines its outlet repeats is
-/// still an article.
-pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, source_key: u64, out: &mut String) {
+/// When removing learned boilerplate would leave nothing, the learned lines are kept: an
+/// article made only of lines its outlet repeats is still an article. When removing the known
+/// boilerplate too would leave nothing, every line is kept.
+pub fn canonical_text(text: &str, learned: &LearnedBoilerplate, out: &mut String) {
     out.clear();
     let mut buf = Vec::new();
     let mut after_unspaced = false;
-    for_each_token(text, learned, source_key, &mut buf, |token| {
+    for_each_token(text, learned, &mut buf, |token| {
         let token = std::str::from_utf8(token).expect("tokens are cut at character boundaries");
         // Characters of scripts without spaces stay together, as they were written.
         let unspaced = token.chars().next().is_some_and(is_unspaced);
@@ -1102,8 +1134,17 @@ mod tests {
 
     fn canon(text: &str) -> String {
         let mut out = String::new();
-        canonical_text(text, &LearnedBoilerplate::default(), 0, &mut out);
+        canonical_text(text, &LearnedBoilerplate::default(), &mut out);
         out
+    }
+
+    /// The lowercase ASCII words of `text`: an oracle for plain English text.
+    fn naive_lower_words(text: &str) -> String {
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
@@ -1629,13 +1670,9 @@ mod tests {
         lines.extend(random_lines(20_000, 3));
         for line in &lines {
             let mut tokens = Vec::new();
-            for_each_token(
-                line,
-                &LearnedBoilerplate::default(),
-                0,
-                &mut Vec::new(),
-                |t| tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8")),
-            );
+            for_each_token(line, &LearnedBoilerplate::default(), &mut Vec::new(), |t| {
+                tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"))
+            });
             let mut words = Vec::new();
             for_each_canonical_word(&canon(line), |w| words.push(w.to_string()));
             assert_eq!(words, tokens, "line {line:?}");
@@ -1655,8 +1692,18 @@ mod tests {
     }
 
     #[test]
-    fn learned_lines_are_removed_per_outlet_only() {
+    fn lines_are_learned_per_outlet_and_removed_from_every_copy() {
         let footer = "Subscribe now and get the Daily Bugle delivered to your door";
+        let mut learner = BoilerplateLearner::default();
+        for i in 0..4 {
+            let text = format!("Story number {i} is about something else entirely.\n{footer}");
+            learner.add(&LineSample::of(&text, Some("bugle.example")));
+        }
+        // A fifth article with the line, from another outlet: still four of one outlet.
+        let text = "Another outlet's story, quoting the footer.\n".to_string() + footer;
+        learner.add(&LineSample::of(&text, Some("other.example")));
+        assert!(learner.finish(5).is_empty());
+
         let mut learner = BoilerplateLearner::default();
         for i in 0..5 {
             let text = format!("Story number {i} is about something else entirely.\n{footer}");
@@ -1664,12 +1711,41 @@ mod tests {
         }
         let learned = learner.finish(5);
         assert_eq!(learned.len(), 1);
+        // Learned from one outlet, the line leaves every article that has it: a copy of a
+        // Bugle story another outlet carries must shed the same line to stay a copy.
         let text = format!("A new story.\n{footer}");
         let mut out = String::new();
-        canonical_text(&text, &learned, source_key(Some("bugle.example")), &mut out);
+        canonical_text(&text, &learned, &mut out);
         assert_eq!(out, "a new story");
-        canonical_text(&text, &learned, source_key(Some("other.example")), &mut out);
-        assert!(out.ends_with("door"));
+        let mut buf = Vec::new();
+        let mut words = 0;
+        for_each_token(&text, &learned, &mut buf, |_| words += 1);
+        assert_eq!(words, 3);
+    }
+
+    #[test]
+    fn a_text_that_is_all_known_boilerplate_keeps_its_words() {
+        // A headline that opens as a copyright notice or a photo credit does, and nothing else.
+        for text in [
+            "Copyright row over Led Zeppelin classic Stairway to Heaven",
+            "PHOTO: Johnny Depp has his own diamond engagement ring!",
+        ] {
+            assert!(is_known_boilerplate(text), "{text}");
+            assert_eq!(canon(text), naive_lower_words(text), "{text}");
+            let mut buf = Vec::new();
+            let mut sampled = Vec::new();
+            for_each_token_sampled(text, None, &mut buf, |t| sampled.push(t.to_vec()));
+            let mut plain = Vec::new();
+            for_each_token(text, &LearnedBoilerplate::default(), &mut buf, |t| {
+                plain.push(t.to_vec())
+            });
+            assert_eq!(sampled, plain, "{text}");
+        }
+        // Beside other lines, such a line still goes.
+        assert_eq!(
+            canon("Photo: Reuters\nThe body of the story."),
+            "the body of the story"
+        );
     }
 
     #[test]
@@ -1844,9 +1920,7 @@ mod tests {
         let mut samples_with_keys = 0;
         for (text, source) in &texts {
             let mut want = Vec::new();
-            for_each_token(text, &none, source_key(source.as_deref()), &mut buf, |t| {
-                want.push(t.to_vec())
-            });
+            for_each_token(text, &none, &mut buf, |t| want.push(t.to_vec()));
             let mut got = Vec::new();
             let sample = for_each_token_sampled(text, source.as_deref(), &mut buf2, |t| {
                 got.push(t.to_vec())
@@ -1905,17 +1979,18 @@ mod tests {
         let mut samples: Vec<LineSample> = Vec::new();
         let mut distinct: std::collections::HashMap<u64, Vec<u32>> = Default::default();
         for _ in 0..20_000 {
-            let mut keys: Vec<(u64, u32)> = (0..(next() % 6))
+            let mut keys: Vec<(u64, u32, u64)> = (0..(next() % 6))
                 .map(|_| {
                     // Skewed: a few lines are common, most rare.
                     let i = (next() % lines.len() as u64) as usize;
                     let i = if next().is_multiple_of(2) { i % 40 } else { i };
-                    (lines[i], (next() % 9) as u32)
+                    // The line's own key, told apart from its key within the outlet.
+                    (lines[i], (next() % 9) as u32, lines[i].rotate_left(17))
                 })
                 .collect();
             keys.sort_unstable();
             keys.dedup_by_key(|k| k.0);
-            for &(k, f) in &keys {
+            for &(k, f, _) in &keys {
                 let seen = distinct.entry(k).or_default();
                 if !seen.contains(&f) {
                     seen.push(f);
@@ -1927,7 +2002,7 @@ mod tests {
             let want: Vec<u64> = distinct
                 .iter()
                 .filter(|(_, f)| f.len() >= min_docs)
-                .map(|(&k, _)| k)
+                .map(|(&k, _)| k.rotate_left(17))
                 .collect();
             assert!(!want.is_empty() && want.len() < distinct.len());
             let mut learner = BoilerplateLearner::default();
@@ -1949,7 +2024,7 @@ mod tests {
         }
         let learned = learner.finish(5);
         let mut out = String::new();
-        canonical_text("Footer line", &learned, 0, &mut out);
+        canonical_text("Footer line", &learned, &mut out);
         assert_eq!(out, "footer line");
     }
 }

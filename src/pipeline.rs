@@ -32,7 +32,7 @@ use crate::minhash::{
 };
 use crate::normalize::{
     BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token,
-    for_each_token_sampled, source_key,
+    for_each_token_sampled,
 };
 use crate::progress::Progress;
 use crate::shingle::{
@@ -770,7 +770,6 @@ impl<'a> ShingleStage<'a> {
     /// The shingle hashes of one parsed record, in `scratch.hashes`.
     fn shingle(&self, record: &Record<'_>, learned: &LearnedBoilerplate, scratch: &mut Scratch) {
         let text = record.text.as_deref().unwrap_or("");
-        let skey = source_key(record.source.as_deref());
         scratch.hashes.clear();
         match self.shingle.kind {
             // Words: each token hashed as it is cut, no canonical text built.
@@ -778,13 +777,13 @@ impl<'a> ShingleStage<'a> {
                 let seed = self.shingle.seed;
                 let token_hashes = &mut scratch.token_hashes;
                 token_hashes.clear();
-                for_each_token(text, learned, skey, &mut scratch.token, |t| {
+                for_each_token(text, learned, &mut scratch.token, |t| {
                     token_hashes.push(hash_token(t, seed))
                 });
                 grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
             }
             ShingleKind::Char => {
-                canonical_text(text, learned, skey, &mut scratch.canonical);
+                canonical_text(text, learned, &mut scratch.canonical);
                 shingles(
                     &scratch.canonical,
                     &self.shingle,
@@ -2071,12 +2070,13 @@ mod tests {
             };
             let run = run_on(&docs, &config);
             assert_eq!(run.learned.len(), 1, "the bugle footer is learned");
-            assert!(run.stats.relearned_articles >= 8);
+            // Learned from the Bugle's eight, the footer leaves the other outlet's four too.
+            assert!(run.stats.relearned_articles >= 12);
             let hasher = MinHasher::new(sketch, config.num_perm, config.shingle.seed);
             for (doc, (_, text, source)) in docs.iter().enumerate() {
                 let mut canonical = String::new();
-                canonical_text(text, &run.learned, source_key(Some(source)), &mut canonical);
-                assert_eq!(canonical.contains("bugle"), *source == "other.example");
+                canonical_text(text, &run.learned, &mut canonical);
+                assert!(!canonical.contains("bugle"), "{source}");
                 let mut hashes = Vec::new();
                 shingles(
                     &canonical,

@@ -317,6 +317,11 @@ pub const STORY_MEMORY_BATCHES: u32 = 7;
 /// (when both have dates).
 pub const STORY_LINK_DAYS: f64 = 30.0;
 
+/// The first of the state's learned keys: the keys that follow are lines' own keys (what
+/// [`crate::normalize::LearnedBoilerplate::keys`] holds since 2026-11-27), not keys of a line
+/// within its outlet as before.
+const LEARNED_LINES_MARK: u64 = 0x6c69_6e65_7320_0002;
+
 /// The index's mutable state, rewritten whole by every update (its size grows with the number
 /// of clusters, not of articles).
 #[derive(Debug, Clone, Default)]
@@ -326,6 +331,7 @@ struct State {
     next_story: u32,
     /// Newest article date seen (seconds).
     newest: Option<i64>,
+    /// Learned boilerplate lines, by [`crate::normalize::LearnedBoilerplate::keys`].
     learned: Vec<u64>,
     clusters: BTreeMap<u32, ClusterEntry>,
     /// Clusters merged into another: `from → to` (`to < from`).
@@ -961,6 +967,14 @@ impl Index {
         };
         let n = r.count(8)?;
         s.learned = (0..n).map(|_| r.u64()).collect::<Result<_>>()?;
+        // Keys written before learned lines were known by the line alone (they were keys of
+        // the line within its outlet) lack the mark, and mean nothing now: they are dropped,
+        // and the lines are learned again from the batches to come.
+        if s.learned.first() == Some(&LEARNED_LINES_MARK) {
+            s.learned.remove(0);
+        } else {
+            s.learned.clear();
+        }
         let n = r.count(12)?;
         let mut block = Vec::new();
         r.read_into(12 * n, &mut block)?;
@@ -1645,7 +1659,8 @@ impl Index {
         w.u32(s.next_cluster)?;
         w.u32(s.next_story)?;
         w.i64(s.newest.unwrap_or(NONE_I64))?;
-        w.u64(s.learned.len() as u64)?;
+        w.u64(s.learned.len() as u64 + 1)?;
+        w.u64(LEARNED_LINES_MARK)?;
         for &k in &s.learned {
             w.u64(k)?;
         }

@@ -2621,3 +2621,90 @@ fn chinese_and_japanese_near_duplicates_are_found() {
     assert_eq!(o.article(&json!("ja-edited"))["duplicate_of"], json!("ja"));
     assert_eq!(o.article(&json!("other"))["dup_cluster"], Value::Null);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Boilerplate: what is removed must be removed from every copy alike
+// ---------------------------------------------------------------------------------------------
+
+/// Six articles of one outlet with the same footer, and a copy of the first under another
+/// outlet: the footer is learned from the first outlet's articles.
+fn outlet_footer_corpus() -> (Vec<String>, String) {
+    let footer = "This newsletter is sponsored by Example Corp and you can unsubscribe at any time by writing to us today.";
+    let texts = distinct_texts(6);
+    let lines: Vec<String> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            jline(json!({"id": format!("a{i}"), "source": "outlet-a", "text": format!("{t}.\n\n{footer}")}))
+        })
+        .collect();
+    let copy = jline(
+        json!({"id": "copy", "source": "outlet-b", "text": format!("{}.\n\n{footer}", texts[0])}),
+    );
+    (lines, copy)
+}
+
+#[test]
+fn a_line_learned_from_one_outlet_leaves_every_copy() {
+    let dir = tempdir();
+    let (mut lines, copy) = outlet_footer_corpus();
+    lines.push(copy);
+    let input = write(dir.path(), "in.jsonl", lines.join("\n"));
+    let out = dir.path().join("out");
+    let o = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(
+        summary["stats"]["learned_boilerplate_lines"], 1,
+        "{summary}"
+    );
+    // The two texts are byte-identical: they must be one cluster at similarity 1.
+    let articles = read_jsonl(&out.join("articles.jsonl"));
+    let copy = articles.iter().find(|a| a["id"] == "copy").unwrap();
+    assert_eq!(copy["duplicate_of"], "a0", "{copy:?}");
+    assert_eq!(copy["similarity"], 1.0);
+    assert_eq!(summary["duplicates_removed"], 1);
+}
+
+#[test]
+fn a_text_that_reads_as_boilerplate_alone_is_still_deduplicated() {
+    let dir = tempdir();
+    // Whole texts (and headlines) that open as a photo credit or a copyright notice do.
+    let texts = [
+        "PHOTO: First Full Look At CW's 'The",
+        "Copyright row over Led Zeppelin classic Stairway to Heaven",
+    ];
+    let mut lines = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        for copy in 0..2 {
+            lines.push(jline(
+                json!({"id": format!("t{i}-{copy}"), "title": t, "text": t}),
+            ));
+        }
+    }
+    let input = write(dir.path(), "in.jsonl", lines.join("\n"));
+    for field in ["text", "title"] {
+        let out = dir.path().join(field);
+        let o = dedup(
+            &[path_str(&input)],
+            &out,
+            &["-q", "--text-field", field],
+            None,
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let articles = read_jsonl(&out.join("articles.jsonl"));
+        for i in 0..texts.len() {
+            let second = articles
+                .iter()
+                .find(|a| a["id"] == format!("t{i}-1").as_str())
+                .unwrap();
+            assert_eq!(
+                second["duplicate_of"],
+                format!("t{i}-0").as_str(),
+                "{field}: {second:?}"
+            );
+        }
+        let summary = read_json(&out.join("summary.json"));
+        assert_eq!(summary["stats"]["no_shingles"], 0, "{summary}");
+    }
+}

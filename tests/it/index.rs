@@ -1375,3 +1375,31 @@ fn an_index_path_that_is_not_utf8_is_named_lossily() {
         idx.display().to_string()
     );
 }
+
+/// A line learned on an earlier night leaves tonight's articles of every outlet: a copy under
+/// another outlet of an article an earlier night indexed (without its footer) matches it.
+#[test]
+fn lines_learned_on_an_earlier_night_leave_tonights_copies() {
+    let dir = tempdir();
+    let footer = "This newsletter is sponsored by Example Corp and you can unsubscribe at any time by writing to us today.";
+    let texts: Vec<String> = (0..6).map(|i| words(7000 + i, 60).join(" ")).collect();
+    let night1: Vec<String> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({"id": format!("a{i}"), "source": "outlet-a", "text": format!("{t}\n\n{footer}")})
+                .to_string()
+        })
+        .collect();
+    let night2 = serde_json::json!({"id": "copy", "source": "outlet-b", "text": format!("{}\n\n{footer}", texts[0])})
+        .to_string();
+    let n1 = write(dir.path(), "n1.jsonl", night1.join("\n"));
+    let n2 = write(dir.path(), "n2.jsonl", night2);
+    let idx = dir.path().join("idx");
+    ok(&night(&n1, &dir.path().join("o1"), &idx, &[]), "night 1");
+    assert_eq!(stats(&idx)["learned_boilerplate_lines"], 1);
+    ok(&night(&n2, &dir.path().join("o2"), &idx, &[]), "night 2");
+    let tonight = read_jsonl(&dir.path().join("o2/articles.jsonl"));
+    assert_eq!(tonight[0]["duplicate_of"], "a0", "{:?}", tonight[0]);
+    assert_eq!(tonight[0]["similarity"], 1.0);
+}

@@ -776,7 +776,7 @@ fn quality_on_real_text() {
 /// storyhash's own canonical shingle set of a text, sorted and unique (no learned boilerplate).
 fn storyhash_shingles(text: &str) -> Vec<u64> {
     let mut canonical = String::new();
-    canonical_text(text, &LearnedBoilerplate::default(), 0, &mut canonical);
+    canonical_text(text, &LearnedBoilerplate::default(), &mut canonical);
     let mut set = Vec::new();
     shingles(
         &canonical,
