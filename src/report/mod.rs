@@ -97,6 +97,12 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(self) -> Result<()> {
+        self.finish()?.publish()
+    }
+
+    /// Flushes and syncs the file under its temporary name: [`Finished::publish`] renames it
+    /// into place, so that a run's outputs can all be finished before any is published.
+    pub fn finish(self) -> Result<Finished> {
         let target = self.target;
         let mut inner = self
             .writer
@@ -115,10 +121,59 @@ impl AtomicFile {
         tmp.as_file()
             .sync_all()
             .map_err(|e| Error::io(&target, e))?;
-        tmp.persist(&target)
-            .map_err(|e| Error::io(&target, e.error))?;
+        Ok(Finished { tmp, target })
+    }
+}
+
+/// An output written and synced under its temporary name (removed if dropped unpublished).
+pub struct Finished {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl Finished {
+    /// Renames the file into place.
+    pub fn publish(self) -> Result<()> {
+        self.tmp
+            .persist(&self.target)
+            .map_err(|e| Error::io(&self.target, e.error))?;
         Ok(())
     }
+}
+
+/// Publishes a run's finished outputs together, `summary.json` last, once every one of them
+/// is written: a run that fails before leaves the outputs of the run before it as they were,
+/// never some of each. `stale` names outputs of an earlier run this run does not write (a
+/// `run`'s `stories.jsonl` after a `dedup`), removed after the renames. The directory is then
+/// synced, so that the renames are on disk before an index update follows them.
+fn publish_all(out_dir: &Path, files: Vec<Finished>, stale: &[&str]) -> Result<()> {
+    // Renaming onto a directory fails: find one before anything is renamed.
+    for f in &files {
+        if fs::symlink_metadata(&f.target).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::io(
+                &f.target,
+                std::io::Error::other("is a directory, where this run writes a file"),
+            ));
+        }
+    }
+    let (summary, rest): (Vec<Finished>, Vec<Finished>) = files
+        .into_iter()
+        .partition(|f| f.target.file_name() == Some(std::ffi::OsStr::new("summary.json")));
+    for f in rest.into_iter().chain(summary) {
+        f.publish()?;
+    }
+    for name in stale {
+        match fs::remove_file(out_dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(out_dir.join(name), e)),
+        }
+    }
+    #[cfg(unix)]
+    fs::File::open(out_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(out_dir, e))?;
+    Ok(())
 }
 
 /// Bytes written between background syncs.
@@ -488,9 +543,10 @@ struct Summary<'a> {
     throughput_mb_per_s: f64,
 }
 
-/// Writes `articles.jsonl`, `stories.jsonl` (or removes an old one), `duplicates.jsonl` and
-/// `rejects.jsonl`.
-fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
+/// Writes `articles.jsonl`, `stories.jsonl` (with stories), `duplicates.jsonl` and
+/// `rejects.jsonl`, to be published together with the other outputs.
+fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<Vec<Finished>> {
+    let mut finished = Vec::new();
     let articles = &run.articles;
     let clusters = &run.clusters;
     let canonical_of = |doc: usize| {
@@ -524,21 +580,14 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
             })
         },
     )?;
-    file.commit()?;
+    finished.push(file.finish()?);
 
     if let Some(stories) = &run.stories {
         let mut file = AtomicFile::create(out_dir, "stories.jsonl")?;
         for (idx, story) in stories.stories.iter().enumerate() {
             file.json_line(&story_line(run, run.story_id(idx as u32), story)?)?;
         }
-        file.commit()?;
-    } else {
-        // A `dedup` into a directory an earlier `run` wrote must not leave its stories behind.
-        match fs::remove_file(out_dir.join("stories.jsonl")) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(out_dir.join("stories.jsonl"), e)),
-        }
+        finished.push(file.finish()?);
     }
 
     let mut file = AtomicFile::create(out_dir, "duplicates.jsonl")?;
@@ -568,15 +617,14 @@ fn write_tables(run: &DedupRun, out_dir: &Path) -> Result<()> {
             members,
         })?;
     }
-    file.commit()?;
+    finished.push(file.finish()?);
 
     let mut file = AtomicFile::create(out_dir, "rejects.jsonl")?;
     for r in &run.rejects {
         file.json_line(r)?;
     }
-    file.commit()?;
-
-    Ok(())
+    finished.push(file.finish()?);
+    Ok(finished)
 }
 
 /// Writes `deduped.jsonl` under its temporary name; returns it (to be committed) and how many
@@ -687,7 +735,7 @@ pub fn write_dedup(
             .map_err(|e| Error::io(out_dir, e));
         let tables = write_tables(run, out_dir);
         let reports = match (&tables, &deduped) {
-            (Ok(()), Ok(_)) => Some((
+            (Ok(_), Ok(_)) => Some((
                 markdown::render(run, config),
                 // Nothing arrives if the copy failed before quoting: its error is reported.
                 quoted
@@ -700,10 +748,9 @@ pub fn write_dedup(
             deduped.and_then(|d| d.join().expect("the deduped.jsonl writer does not panic"));
         (deduped, tables, reports)
     });
-    tables?;
-    // Only now: a failed table must not leave a new deduped.jsonl beside older outputs.
+    let mut finished = tables?;
     let (deduped, kept) = deduped?;
-    deduped.commit()?;
+    finished.push(deduped.finish()?);
 
     let write_s = clock.elapsed().as_secs_f64();
     let mut timings = serde_json::Map::new();
@@ -772,22 +819,29 @@ pub fn write_dedup(
     file.writer()
         .write_all(b"\n")
         .map_err(|e| Error::io(out_dir.join("summary.json"), e))?;
-    file.commit()?;
+    finished.push(file.finish()?);
 
     let (markdown, html) = reports.expect("rendered when the tables and the copy succeeded");
-    write_report(out_dir, markdown::FILE_NAME, &markdown?)?;
+    finished.push(write_report(out_dir, markdown::FILE_NAME, &markdown?)?);
     let html = html.expect("the quoted texts come before the copy succeeds");
-    write_report(out_dir, html::FILE_NAME, &html?)?;
+    finished.push(write_report(out_dir, html::FILE_NAME, &html?)?);
+    // A `dedup` into a directory an earlier `run` wrote must not leave its stories behind.
+    let stale: &[&str] = if run.stories.is_none() {
+        &["stories.jsonl"]
+    } else {
+        &[]
+    };
+    publish_all(out_dir, finished, stale)?;
     Ok(write_s)
 }
 
-/// Writes a rendered report as `out_dir/name`.
-fn write_report(out_dir: &Path, name: &str, text: &str) -> Result<()> {
+/// Writes a rendered report as `out_dir/name`, to be published with the other outputs.
+fn write_report(out_dir: &Path, name: &str, text: &str) -> Result<Finished> {
     let mut file = AtomicFile::create(out_dir, name)?;
     file.writer()
         .write_all(text.as_bytes())
         .map_err(|e| Error::io(out_dir.join(name), e))?;
-    file.commit()
+    file.finish()
 }
 
 /// Headlines for the people's reports, which render without errors: each is read once, and

@@ -2708,3 +2708,63 @@ fn a_text_that_reads_as_boilerplate_alone_is_still_deduplicated() {
         assert_eq!(summary["stats"]["no_shingles"], 0, "{summary}");
     }
 }
+
+/// A run that fails while writing leaves the outputs of the run before it, all of them: never
+/// some files from each run side by side.
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_whole() {
+    let texts = distinct_texts(3);
+    let dir = tempdir();
+    let first = write(
+        dir.path(),
+        "first.jsonl",
+        lines(&[
+            &jline(json!({"id": "a", "text": texts[0]})),
+            &jline(json!({"id": "b", "text": texts[0]})),
+        ]),
+    );
+    let second = write(
+        dir.path(),
+        "second.jsonl",
+        lines(&[
+            &jline(json!({"id": "c", "text": texts[1]})),
+            &jline(json!({"id": "d", "text": texts[2]})),
+            &jline(json!({"id": "e", "text": texts[2]})),
+        ]),
+    );
+    let out = dir.path().join("out");
+    let o = dedup(&[path_str(&first)], &out, &["-q"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let before: Vec<(String, Vec<u8>)> = file_names(&out)
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .map(|n| {
+            let bytes = std::fs::read(out.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    assert_eq!(before.len(), 7, "{:?}", file_names(&out));
+    // report.html, written last, cannot take its place: the run fails after writing the rest.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::create_dir(out.join("report.html")).unwrap();
+    std::fs::write(out.join("report.html").join("x"), "").unwrap();
+    let o = dedup(&[path_str(&second)], &out, &["-q"], None);
+    assert_eq!(o.code, 3, "{o:?}");
+    assert!(o.stderr.contains("report.html"), "{}", o.stderr);
+    for (name, bytes) in &before {
+        if name != "report.html" {
+            assert_eq!(
+                &std::fs::read(out.join(name)).unwrap(),
+                bytes,
+                "{name} is the first run's"
+            );
+        }
+    }
+    assert!(
+        file_names(&out).iter().all(|n| !n.starts_with(".report")
+            && !n.starts_with(".articles")
+            && !n.starts_with(".deduped")),
+        "no temporary file is left: {:?}",
+        file_names(&out)
+    );
+}
