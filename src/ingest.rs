@@ -45,6 +45,31 @@ pub struct FieldNames {
     pub url: String,
 }
 
+impl FieldNames {
+    /// Refuses two roles read from one field, which would leave one of them always missing;
+    /// only the headline may be the text's field (`--text-field title`).
+    pub fn validate(&self) -> Result<()> {
+        let roles = [
+            ("id", &self.id),
+            ("text", &self.text),
+            ("title", &self.title),
+            ("source", &self.source),
+            ("published", &self.published),
+            ("url", &self.url),
+        ];
+        for (i, (a, name_a)) in roles.iter().enumerate() {
+            for (b, name_b) in &roles[i + 1..] {
+                if name_a == name_b && !(*a == "text" && *b == "title") {
+                    return Err(Error::Config(format!(
+                        "--{a}-field and --{b}-field both name the field `{name_a}`: each must be a field of its own (only the title may be the text's field)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for FieldNames {
     fn default() -> Self {
         FieldNames {
@@ -451,21 +476,31 @@ enum Compression {
     Zstd,
 }
 
+/// How an input is compressed, by its first bytes. Formats storyhash does not read are refused
+/// by name (rather than read as text that is not UTF-8).
 fn sniff(path: &Path) -> io::Result<Compression> {
-    let mut magic = [0u8; 4];
+    let mut magic = [0u8; 6];
     let mut file = File::open(path)?;
     let mut n = 0;
-    while n < 4 {
+    while n < magic.len() {
         match file.read(&mut magic[n..])? {
             0 => break,
             k => n += k,
         }
     }
-    Ok(match &magic[..n] {
-        [0x1f, 0x8b, ..] => Compression::Gzip,
-        [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
-        _ => Compression::None,
-    })
+    let unread = match &magic[..n] {
+        [0x1f, 0x8b, ..] => return Ok(Compression::Gzip),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => return Ok(Compression::Zstd),
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => ("bzip2", "bzcat"),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00] => ("xz", "xzcat"),
+        [0x04, 0x22, 0x4d, 0x18, ..] => ("lz4", "lz4cat"),
+        [b'P', b'K', 0x03, 0x04, ..] => ("zip", "unzip -p"),
+        _ => return Ok(Compression::None),
+    };
+    Err(io::Error::other(format!(
+        "is {}-compressed, which storyhash does not read (it reads plain, gzip and zstd): decompress it on the way in, e.g. `{} FILE | storyhash dedup - --out DIR`",
+        unread.0, unread.1
+    )))
 }
 
 impl Input {

@@ -132,6 +132,7 @@ impl DedupConfig {
                 self.shingle.ngram
             )));
         }
+        self.fields.validate()?;
         if let Some(story) = &self.stories {
             if let Some(t) = story.threshold
                 && !(t > 0.0 && t <= 1.0)

@@ -605,6 +605,32 @@ enum Feed {
 }
 
 #[test]
+fn compression_storyhash_does_not_read_is_named() {
+    let dir = tempdir();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("a.bz2", b"BZh91AY&SY\x00\x01", "is bzip2-compressed"),
+        ("a.xz", b"\xfd7zXZ\x00\x00\x04", "is xz-compressed"),
+        ("a.lz4", b"\x04\x22\x4d\x18\x64\x40", "is lz4-compressed"),
+        ("a.zip", b"PK\x03\x04\x14\x00", "is zip-compressed"),
+    ];
+    for (name, bytes, message) in cases {
+        let input = write(dir.path(), name, bytes);
+        let out = dir.path().join(format!("out-{name}"));
+        let run = dedup(&[path_str(&input)], &out, &["-q", "--skip-invalid"], None);
+        assert_eq!(run.code, 3, "{name}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("{name}: {message}")),
+            "{name}: {}",
+            run.stderr
+        );
+        // The same bytes on standard input.
+        let run = dedup(&["-"], &out, &["-q"], Some(bytes));
+        assert_eq!(run.code, 3, "stdin {name}: {run:?}");
+        assert!(run.stderr.contains(message), "stdin {name}: {}", run.stderr);
+    }
+}
+
+#[test]
 fn compressed_inputs_and_stdin_read_the_same() {
     let texts = distinct_texts(3);
     // c is a with one word changed: report.html quotes the change, read from the input.
@@ -2184,6 +2210,14 @@ fn usage_errors_exit_1_before_anything_is_written() {
         (&["--boilerplate-min-docs", "1"], "boilerplate-min-docs"),
         (&["--boilerplate-min-docs", "9"], "boilerplate-min-docs"),
         (&["--no-such-flag"], "--no-such-flag"),
+        (
+            &["--id-field", "text"],
+            "--id-field and --text-field both name the field `text`",
+        ),
+        (
+            &["--source-field", "url"],
+            "--source-field and --url-field both name the field `url`",
+        ),
     ];
     let dir = tempdir();
     let input = one_article(dir.path());
