@@ -337,7 +337,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     _ => String::new(),
                 };
                 eprintln!(
-                    "storyhash: {} accepted, {} rejected; {}, {} removed ({:.1}%){stories}{index}; bands × rows {} × {}; wrote {} in {:.2} s",
+                    "storyhash: {} accepted, {} rejected; {}, {} removed ({}){stories}{index}; bands × rows {} × {}; wrote {} in {:.2} s",
                     counted(n as u64, "article", "articles"),
                     counted(run.rejects.len() as u64, "line or file", "lines or files"),
                     counted(
@@ -346,11 +346,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                         "near-duplicate clusters"
                     ),
                     counted(removed as u64, "duplicate", "duplicates"),
-                    if n == 0 {
-                        0.0
-                    } else {
-                        100.0 * removed as f64 / n as f64
-                    },
+                    storyhash::report::percent(removed, n),
                     run.lsh.bands,
                     run.lsh.rows,
                     args.out.display(),

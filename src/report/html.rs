@@ -36,7 +36,7 @@ use crate::error::Result;
 use crate::ingest::Article;
 use crate::pipeline::{DedupConfig, DedupRun};
 
-use super::{QuotedTexts, ReportHeadlines};
+use super::{QuotedTexts, ReportHeadlines, percent};
 use crate::headlines::Headline;
 
 /// The page's style sheet, inlined.
@@ -258,15 +258,6 @@ fn thousands(n: u64) -> String {
         out.push(ch);
     }
     out
-}
-
-/// A share as a percentage with one decimal.
-fn percent(part: usize, whole: usize) -> String {
-    if whole == 0 {
-        "0%".into()
-    } else {
-        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
-    }
 }
 
 /// A time in UTC to the minute, e.g. `2017-09-07 14:05`.

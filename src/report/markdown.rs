@@ -21,7 +21,7 @@ use crate::pipeline::{DedupConfig, DedupRun};
 use crate::shingle::{DEFAULT_SEED, ShingleKind};
 use crate::verify::VerifyMode;
 
-use super::ReportHeadlines;
+use super::{ReportHeadlines, percent};
 
 /// Texts shorter than this (in characters) are suspect in a cluster with different headlines.
 const SHORT_TEXT_CHARS: u32 = 300;
@@ -616,14 +616,6 @@ fn section(md: &mut String, name: &str) {
 
 fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
     if n == 1 { one } else { many }
-}
-
-fn percent(part: usize, whole: usize) -> String {
-    if whole == 0 {
-        "0.0%".to_string()
-    } else {
-        format!("{:.1}%", 100.0 * part as f64 / whole as f64)
-    }
 }
 
 /// An error area: four decimals, or two significant digits when that would show zero.

@@ -31,6 +31,23 @@ use crate::progress::Silent;
 pub mod html;
 pub mod markdown;
 
+/// A share as a percentage with one decimal, never rounded to all or nothing when it is
+/// neither: 2,954 of 2,955 is ">99.9%", not "100.0%"; 1 of 10,000 is "<0.1%".
+pub fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 || part == 0 {
+        return "0.0%".into();
+    }
+    if part >= whole {
+        return "100.0%".into();
+    }
+    let shown = format!("{:.1}", 100.0 * part as f64 / whole as f64);
+    match shown.as_str() {
+        "100.0" => ">99.9%".into(),
+        "0.0" => "<0.1%".into(),
+        _ => format!("{shown}%"),
+    }
+}
+
 /// Texts of the articles a people's report quotes (for diffs), by document.
 pub type QuotedTexts = std::collections::BTreeMap<u32, String>;
 
@@ -947,6 +964,16 @@ fn round_ms(s: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_are_all_or_nothing_only_when_they_are() {
+        assert_eq!(percent(0, 0), "0.0%");
+        assert_eq!(percent(0, 7), "0.0%");
+        assert_eq!(percent(1, 10_000), "<0.1%");
+        assert_eq!(percent(1, 8), "12.5%");
+        assert_eq!(percent(2_954, 2_955), ">99.9%");
+        assert_eq!(percent(2_955, 2_955), "100.0%");
+    }
 
     /// A file written past several sync steps, in writes of every size, syncs in the background
     /// as it grows and reads back whole after the commit; nothing stays under the temporary name.
