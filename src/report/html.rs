@@ -210,21 +210,33 @@ fn diff_pair(run: &DedupRun, cluster: u32) -> (u32, u32) {
 struct Esc<'a>(&'a str);
 
 impl fmt::Display for Esc<'_> {
+    /// Escapes the five characters HTML gives meaning to, and drops bidirectional overrides,
+    /// embeddings and isolates (as report.md does): one in a headline would reverse the text
+    /// after it in the same line, a tooltip's or a legend's.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
+        let bytes = s.as_bytes();
         let mut last = 0;
-        for (i, byte) in s.bytes().enumerate() {
-            let replacement = match byte {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
+        for (i, &byte) in bytes.iter().enumerate() {
+            let (replacement, len) = match byte {
+                b'&' => ("&amp;", 1),
+                b'<' => ("&lt;", 1),
+                b'>' => ("&gt;", 1),
+                b'"' => ("&quot;", 1),
+                b'\'' => ("&#39;", 1),
+                // U+202A..=U+202E and U+2066..=U+2069, three bytes each.
+                0xE2 if matches!(
+                    bytes.get(i + 1..i + 3),
+                    Some([0x80, 0xAA..=0xAE] | [0x81, 0xA6..=0xA9])
+                ) =>
+                {
+                    ("", 3)
+                }
                 _ => continue,
             };
             f.write_str(&s[last..i])?;
             f.write_str(replacement)?;
-            last = i + 1;
+            last = i + len;
         }
         f.write_str(&s[last..])
     }
@@ -1239,7 +1251,13 @@ impl BarChart {
                     format!("{label}–{}", self.bins.get(b + 1).unwrap_or(end))
                 }
             };
-            let mut tooltip = format!("{range}: {} {}", thousands(totals[b]), self.unit);
+            // The units are plural nouns ending in s: one of them drops it.
+            let unit = if totals[b] == 1 {
+                self.unit.strip_suffix('s').unwrap_or(self.unit)
+            } else {
+                self.unit
+            };
+            let mut tooltip = format!("{range}: {} {unit}", thousands(totals[b]));
             if self.series.len() > 1 {
                 let parts: Vec<String> = self
                     .series
@@ -2072,9 +2090,37 @@ mod tests {
             ),
             ("a & b 'c'", "a &amp; b &#39;c&#39;"),
             ("é ü 漢字", "é ü 漢字"),
+            // Bidirectional controls go; marks (U+200F) and other U+20xx punctuation stay.
+            ("Rates \u{202e}OUTLET 99 ×", "Rates OUTLET 99 ×"),
+            ("a\u{2066}b\u{2069}<\u{202a}", "ab&lt;"),
+            (
+                "\u{200f}x \u{2014} y \u{2026}",
+                "\u{200f}x \u{2014} y \u{2026}",
+            ),
         ] {
             assert_eq!(Esc(input).to_string(), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn chart_tooltips_take_the_singular_for_one() {
+        let chart = BarChart {
+            label: "test".into(),
+            bins: vec!["a".into(), "b".into()],
+            series: vec![Series {
+                name: "x".into(),
+                values: vec![1, 2],
+                color: 1,
+            }],
+            unit: "articles",
+            marker: None,
+            value_labels: false,
+            axis: Axis::Categories,
+            width: BarChart::NARROW,
+        };
+        let svg = chart.svg();
+        assert!(svg.contains("<title>a: 1 article</title>"), "{svg}");
+        assert!(svg.contains("<title>b: 2 articles</title>"), "{svg}");
     }
 
     #[test]
