@@ -102,8 +102,8 @@ pub(crate) struct DedupArgs {
     /// Record bad lines in rejects.jsonl and go on, instead of stopping at the first.
     #[arg(long)]
     skip_invalid: bool,
-    /// A persistent index (directory, created if absent, removed again if this run fails before
-    /// adding anything): deduplicate against every article indexed by earlier runs, then add
+    /// A persistent index (directory, created if absent; what this run made in it, the
+    /// directory included, goes again if it fails before adding anything): deduplicate against every article indexed by earlier runs, then add
     /// tonight's. Old ids keep their clusters.
     #[arg(long, value_name = "DIR")]
     index: Option<std::path::PathBuf>,
@@ -231,12 +231,12 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     }
     let progress = progress_for(&args.run);
     let mut out_dir = None;
-    // An index directory this run makes goes again if the run fails before it holds anything.
-    let new_index = config
+    // What a failed run made in the index directory goes again while it holds nothing: the
+    // directory, its lock, an empty MANIFEST.
+    let index_before = config
         .index
         .as_ref()
-        .map(|ic| ic.dir.clone())
-        .filter(|dir| !dir.exists() && !dir.is_symlink());
+        .map(|ic| (ic.dir.clone(), storyhash::index::Index::dir_before(&ic.dir)));
     // The output directory and the index locked first: a second writer is refused before any
     // input is read, and a bad --out before the index is touched.
     let result = OutDir::open(&args.out)
@@ -381,8 +381,8 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             if let Some(dir) = out_dir {
                 dir.discard();
             }
-            if let Some(dir) = &new_index {
-                storyhash::index::Index::discard_new(dir);
+            if let Some((dir, before)) = index_before {
+                storyhash::index::Index::discard_new(&dir, before);
             }
             exit_code(&e)
         }

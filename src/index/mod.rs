@@ -481,6 +481,14 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
+/// What an index directory held before a run ([`Index::dir_before`]), for
+/// [`Index::discard_new`] after a failure.
+#[derive(Debug, Clone, Copy)]
+pub struct DirBefore {
+    existed: bool,
+    had_lock: bool,
+}
+
 impl Index {
     /// Opens (creating if absent) the index in `dir` for an update with `params`: takes the
     /// lock, checks the format and parameters, removes leftovers of an interrupted update and
@@ -540,11 +548,23 @@ impl Index {
         Ok(index)
     }
 
-    /// After a failed run that created the directory `dir` for a new index: removes it again
-    /// when it still holds no more than that run began with (its lock and the empty MANIFEST),
-    /// so that a first night that fails leaves no index behind. With anything more in it, or
-    /// its lock held by another process, it stays as it is.
-    pub fn discard_new(dir: &Path) {
+    /// What `dir` held before a run that may fail: whether it existed, and held a lock file.
+    pub fn dir_before(dir: &Path) -> DirBefore {
+        DirBefore {
+            existed: dir.exists() || dir.is_symlink(),
+            had_lock: dir.join(LOCK).exists(),
+        }
+    }
+
+    /// After a failed run: removes what it added to `dir` while holding nothing. When `dir`
+    /// still holds no more than that run began a new index with (its lock and the empty
+    /// MANIFEST), those go, and the directory too if the run made it, so that a first night
+    /// that fails leaves no index behind. In a directory refused for holding other files, the
+    /// lock file goes if the run made it. A lock held by another process leaves all as it is.
+    pub fn discard_new(dir: &Path, before: DirBefore) {
+        if before.existed && !dir.is_dir() {
+            return;
+        }
         let Ok(Ok(lock)) = crate::outdir::lock_file(&dir.join(LOCK)) else {
             return;
         };
@@ -558,8 +578,13 @@ impl Index {
         };
         if only_these && empty {
             let _ = fs::remove_file(dir.join(MANIFEST));
+        }
+        let no_manifest = !dir.join(MANIFEST).exists();
+        if !before.had_lock && no_manifest {
             let _ = fs::remove_file(dir.join(LOCK));
-            drop(lock);
+        }
+        drop(lock);
+        if !before.existed && only_these && empty {
             let _ = fs::remove_dir(dir);
         }
     }

@@ -1019,6 +1019,15 @@ fn a_failed_first_night_leaves_no_index() {
     let err = night(&bad, &out, &idx, &[]);
     assert_eq!(err.status.code(), Some(2), "{err:?}");
     assert!(!idx.exists(), "a night with a bad line left an index");
+    // A directory made ready for the index stays, empty, as it was.
+    std::fs::create_dir(&idx).unwrap();
+    let err = night(&bad, &out, &idx, &[]);
+    assert_eq!(err.status.code(), Some(2), "{err:?}");
+    assert_eq!(
+        std::fs::read_dir(&idx).unwrap().count(),
+        0,
+        "a failed night left files in the empty directory given"
+    );
     ok(&night(&files[0], &out, &idx, &[]), "night 1");
     let before = export(&idx);
     assert!(!before.is_empty());
@@ -1042,6 +1051,17 @@ fn an_index_directory_is_never_confused_with_other_files() {
     assert_eq!(refused.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
     assert!(mine.join("state-of-the-union.txt").exists() && mine.join("seg-notes.md").exists());
+    let names = |d: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&mine),
+        BTreeSet::from(["state-of-the-union.txt".into(), "seg-notes.md".into()]),
+        "the refused run leaves nothing of its own (no lock file)"
+    );
     // A file given as the index.
     let file = write(dir.path(), "afile", "x");
     let err = night(&files[0], &out, &file, &[]);
