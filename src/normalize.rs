@@ -888,9 +888,7 @@ fn unicode_tokens(
             emit(buf);
             buf.clear();
         } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
-            for lower in c.to_lowercase() {
-                buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
-            }
+            push_folded(c, buf);
         } else if is_apostrophe(c)
             && in_word
             && chars
@@ -906,6 +904,21 @@ fn unicode_tokens(
     if !buf.is_empty() {
         emit(buf);
         buf.clear();
+    }
+}
+
+/// Appends `c` lowercased, with the two case folds lowercasing misses that news text needs:
+/// the final sigma is a sigma (so that "ΤΟΥΣ" and "τους" are one word; Greek in capitals
+/// drops its accents, which NFKC keeps, so longer words still differ), and ß (ẞ) is ss (so
+/// that "STRASSE", "Strasse" and "Straße" are one word).
+#[inline]
+fn push_folded(c: char, buf: &mut Vec<u8>) {
+    for lower in c.to_lowercase() {
+        match lower {
+            'ς' => buf.extend_from_slice("σ".as_bytes()),
+            'ß' => buf.extend_from_slice(b"ss"),
+            _ => buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
     }
 }
 
@@ -966,9 +979,12 @@ fn naive_tokens(
             emit(buf);
             buf.clear();
         } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
-            for lower in c.to_lowercase() {
-                buf.extend_from_slice(lower.encode_utf8(&mut [0; 4]).as_bytes());
-            }
+            let folded = c
+                .to_lowercase()
+                .to_string()
+                .replace('ς', "σ")
+                .replace('ß', "ss");
+            buf.extend_from_slice(folded.as_bytes());
         } else if is_apostrophe(c)
             && in_word
             && chars
@@ -1154,7 +1170,9 @@ mod tests {
             ("Don't stop — it’s “fine”.", "dont stop its fine"),
             ("  spaced\t\tout  \n\n words ", "spaced out words"),
             ("Ｆｕｌｌｗｉｄｔｈ ﬁne", "fullwidth fine"),
-            ("Straße ÉCOLE", "straße école"),
+            ("Straße ÉCOLE", "strasse école"),
+            ("STRASSE Maßnahmen ẞ", "strasse massnahmen ss"),
+            ("ΤΟΥΣ τους Σ", "τουσ τουσ σ"),
             ("1,000 people", "1 000 people"),
             // Han and kana characters are words of their own, joined without spaces.
             ("国家统计局周四公布", "国家统计局周四公布"),

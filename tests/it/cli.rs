@@ -2802,3 +2802,40 @@ fn a_failed_run_leaves_the_previous_outputs_whole() {
         file_names(&out)
     );
 }
+
+/// A copy in capitals matches its original where lowercasing alone would not: German ß
+/// (capitals write SS) and the Greek final sigma (capitals write Σ).
+#[test]
+fn copies_in_capitals_match_through_case_folding() {
+    let de = "Die Bundesregierung hat am Dienstag neue Maßnahmen gegen die steigenden Energiepreise beschlossen. Auf der Straße vor dem Kanzleramt protestierten Hunderte Menschen gegen die Pläne, die nach Ansicht der Opposition zu spät kommen und zu wenig bewirken. Der Finanzminister verteidigte das Paket als größte Entlastung seit Jahrzehnten.";
+    let el = "Η κυβέρνηση ανακοίνωσε την Τρίτη νέα μέτρα για τους πολίτες που πλήττονται από την ακρίβεια. Οι αγρότες και οι συνταξιούχοι θα λάβουν έκτακτη ενίσχυση έως το τέλος του μήνα, ενώ οι φόροι στα καύσιμα μειώνονται προσωρινά.";
+    // What capitals make of them (str::to_uppercase writes ß as SS).
+    let rows = [
+        ("de", de.to_string()),
+        ("de-upper", de.to_uppercase()),
+        ("el", el.to_string()),
+        ("el-upper", el.to_uppercase()),
+    ];
+    assert!(rows[1].1.contains("MASSNAHMEN") && rows[3].1.contains("ΤΟΥΣ"));
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        rows.iter()
+            .map(|(id, text)| jline(json!({"id": id, "text": text})))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let out = dir.path().join("out");
+    let o = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let articles = read_jsonl(&out.join("articles.jsonl"));
+    for (copy, original) in [(1, "de"), (3, "el")] {
+        assert_eq!(
+            articles[copy]["duplicate_of"], original,
+            "{:?}",
+            articles[copy]
+        );
+        assert_eq!(articles[copy]["similarity"], 1.0);
+    }
+}
