@@ -49,23 +49,35 @@ pub fn damaged(path: &Path, what: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Test hook: with `STORYHASH_INDEX_CRASH_AT=N` the process kills itself with SIGKILL when the
-/// update reaches its N-th step (1-based), so tests can stop an update at every point.
-pub fn crash_point() {
+/// Test hooks: with `STORYHASH_INDEX_CRASH_AT=N` the process kills itself with SIGKILL when
+/// the update reaches its N-th step (1-based), so tests can stop an update at every point; with
+/// `STORYHASH_INDEX_FAIL_AT=N` the N-th step fails with an I/O error instead (a full disk, say),
+/// so tests can check what a failed update leaves.
+pub fn crash_point() -> Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static STEP: AtomicU64 = AtomicU64::new(0);
-    static TARGET: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    let target = TARGET.get_or_init(|| {
-        std::env::var("STORYHASH_INDEX_CRASH_AT")
-            .ok()
-            .and_then(|v| v.parse().ok())
+    static TARGETS: std::sync::OnceLock<(Option<u64>, Option<u64>)> = std::sync::OnceLock::new();
+    let (crash, fail) = *TARGETS.get_or_init(|| {
+        let at = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+        (
+            at("STORYHASH_INDEX_CRASH_AT"),
+            at("STORYHASH_INDEX_FAIL_AT"),
+        )
     });
-    if let Some(target) = *target {
-        let step = STEP.fetch_add(1, Ordering::SeqCst) + 1;
-        if step == target {
-            kill_self();
-        }
+    if crash.is_none() && fail.is_none() {
+        return Ok(());
     }
+    let step = STEP.fetch_add(1, Ordering::SeqCst) + 1;
+    if crash == Some(step) {
+        kill_self();
+    }
+    if fail == Some(step) {
+        return Err(Error::io(
+            "index update",
+            std::io::Error::other(format!("injected failure at step {step}")),
+        ));
+    }
+    Ok(())
 }
 
 /// Test hook: with `STORYHASH_INDEX_HOLD_MS=N` a writer sleeps N ms right after taking the
@@ -115,7 +127,7 @@ impl BinWriter {
         w.u32(kind as u32)?;
         w.u32(FORMAT_VERSION)?;
         w.u64(params)?;
-        crash_point();
+        crash_point()?;
         Ok(w)
     }
 
@@ -162,13 +174,13 @@ impl BinWriter {
         self.out
             .write_all(&trailer)
             .map_err(|e| Error::io(&self.path, e))?;
-        crash_point();
+        crash_point()?;
         let file = self
             .out
             .into_inner()
             .map_err(|e| Error::io(&self.path, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&self.path, e))?;
-        crash_point();
+        crash_point()?;
         Ok((self.bytes + 8, checksum))
     }
 }

@@ -469,15 +469,16 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
         let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(&manifest.encode())
             .map_err(|e| Error::io(&tmp, e))?;
-        crash_point();
+        crash_point()?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     }
-    crash_point();
+    crash_point()?;
     let target = dir.join(MANIFEST);
     fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-    crash_point();
+    crash_point()?;
     sync_dir(dir)?;
-    crash_point();
+    // Synced: nothing after this step can fail the write.
+    let _ = crash_point();
     Ok(())
 }
 
@@ -1237,6 +1238,43 @@ impl Index {
     /// `max_age_days`) articles older than that many days before tonight's median date dropped.
     /// Atomic: either all of it is visible afterwards, or none.
     pub fn commit(mut self, batch: &Batch<'_>, max_age_days: Option<f64>) -> Result<CommitStats> {
+        let result = self.commit_update(batch, max_age_days);
+        if result.is_err() {
+            self.remove_unnamed_after_failure();
+        }
+        result
+    }
+
+    /// After a failed update: removes the index files the manifest on disk does not name,
+    /// which this update wrote (those of earlier failures were removed when it opened), so
+    /// that a disk that filled up is not left full until the next run. Best effort: the next
+    /// writer removes what is left. Reads the manifest again, since a failure after its rename
+    /// (syncing the directory) leaves the new one in force.
+    fn remove_unnamed_after_failure(&self) {
+        let Ok(Some(on_disk)) = read_manifest(&self.dir) else {
+            return;
+        };
+        let named: AHashSet<&str> = on_disk.files().map(|f| f.name.as_str()).collect();
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if let Some(name) = name.to_str()
+                && is_index_file(name)
+                && !named.contains(name)
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        let _ = sync_dir(&self.dir);
+    }
+
+    fn commit_update(
+        &mut self,
+        batch: &Batch<'_>,
+        max_age_days: Option<f64>,
+    ) -> Result<CommitStats> {
         let generation = self.manifest.generation + 1;
         let mut stats = CommitStats::default();
         if batch.articles.is_empty() {
@@ -1438,7 +1476,7 @@ impl Index {
         manifest.state = Some(entry);
         manifest.storyhash_version = env!("CARGO_PKG_VERSION").into();
         sync_dir(&self.dir)?;
-        crash_point();
+        crash_point()?;
         write_manifest(&self.dir, &manifest)?;
 
         // Committed. Files the new manifest does not name go; failing to remove one is not a
@@ -1449,7 +1487,8 @@ impl Index {
         for name in old_files.iter().chain(&written) {
             if !named.contains(name.as_str()) {
                 let _ = fs::remove_file(self.dir.join(name));
-                crash_point();
+                // Committed: an injected failure here would be no failure of the update.
+                let _ = crash_point();
             }
         }
         stats.articles_added = n as u64;

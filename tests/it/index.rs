@@ -1423,3 +1423,59 @@ fn lines_learned_on_an_earlier_night_leave_tonights_copies() {
     assert_eq!(tonight[0]["duplicate_of"], "a0", "{:?}", tonight[0]);
     assert_eq!(tonight[0]["similarity"], 1.0);
 }
+
+/// An update that fails (an I/O error at any of its steps, as a full disk gives: test hook)
+/// exits 3, leaves the old state or the new one, and removes the files it wrote that the
+/// manifest does not name, at once rather than at the next run.
+#[test]
+fn a_failed_update_leaves_no_files_behind() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let base = dir.path().join("base");
+    for f in &files[..2] {
+        ok(&night(f, &dir.path().join("o"), &base, &[]), "setup");
+    }
+    let before = held(&base);
+    let (mut failed, mut saw_before, mut saw_after) = (0, 0, 0);
+    for step in 1..200 {
+        let idx = dir.path().join(format!("fail{step}"));
+        copy_dir(&base, &idx);
+        let out = storyhash()
+            .args([
+                "dedup",
+                s(&files[2]),
+                "--out",
+                s(&dir.path().join("of")),
+                "--index",
+                s(&idx),
+                "--quiet",
+            ])
+            .env("STORYHASH_INDEX_FAIL_AT", step.to_string())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            assert!(step > 15, "the update has many steps ({step})");
+            break;
+        }
+        failed += 1;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "step {step}: {err}");
+        assert!(err.contains("injected failure"), "step {step}: {err}");
+        assert_eq!(
+            listing(&idx),
+            manifest_files(&idx),
+            "step {step}: files the failed update wrote are left"
+        );
+        if held(&idx) == before {
+            saw_before += 1;
+        } else {
+            saw_after += 1;
+        }
+        stats(&idx);
+        std::fs::remove_dir_all(&idx).unwrap();
+    }
+    assert!(
+        failed > 15 && saw_before > 5,
+        "{failed} {saw_before} {saw_after}"
+    );
+}
