@@ -1251,11 +1251,19 @@ pub fn accept(
         Some(s) => parse_published(s)
             .map(|(t, d)| (Some(t), d))
             .ok_or_else(|| {
-                format!(
-                    "field `{}`: `{}` is not an RFC 3339 or RFC 2822 date",
-                    names.published,
-                    s.chars().take(40).collect::<String>()
-                )
+                let shown = s.chars().take(40).collect::<String>();
+                if s.trim().parse::<jiff::civil::DateTime>().is_ok() {
+                    // A date the calendar has, but past what a timestamp holds.
+                    format!(
+                        "field `{}`: `{shown}` is outside the dates storyhash handles (years -9999 to 9999, up to 9999-12-30 UTC)",
+                        names.published
+                    )
+                } else {
+                    format!(
+                        "field `{}`: `{shown}` is not an RFC 3339 or RFC 2822 date",
+                        names.published
+                    )
+                }
             })?,
     };
     fn non_empty<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {

@@ -442,6 +442,12 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
             "not an RFC 3339 or RFC 2822 date",
             Some("b"),
         ),
+        (
+            "published past the dates a timestamp holds",
+            Bad::Line(br#"{"id":"b","text":"t","published":"9999-12-31"}"#),
+            "field `published`: `9999-12-31` is outside the dates storyhash handles",
+            Some("b"),
+        ),
         ("empty file", Bad::File(b""), "file holds no articles", None),
         (
             "only blank lines",
