@@ -217,6 +217,10 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         eprintln!("storyhash: {e}");
         return exit_code(&e);
     }
+    if !args.prefer_source.is_empty() && config.cluster.prefer_sources.is_empty() {
+        eprintln!("storyhash: --prefer-source names no outlet: give one or more names");
+        return super::EXIT_USAGE;
+    }
     if let Some(ic) = &config.index {
         let same = ic.dir == args.out
             || std::fs::canonicalize(&ic.dir)

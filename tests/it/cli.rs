@@ -2224,6 +2224,11 @@ fn usage_errors_exit_1_before_anything_is_written() {
             &["--source-field", "url"],
             "--source-field and --url-field both name the field `url`",
         ),
+        (
+            &["--prefer-source", " , "],
+            "--prefer-source names no outlet",
+        ),
+        (&["--prefer-source="], "--prefer-source names no outlet"),
     ];
     let dir = tempdir();
     let input = one_article(dir.path());
