@@ -1064,8 +1064,10 @@ impl<'de> de::Deserialize<'de> for IdValue {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<IdValue, E> {
                 // JSON reads an integer past 64 bits as a float: say that, not "a float".
+                // (One just below i64::MIN rounds to -2^63: an integer that is -2^63 itself
+                // comes as an i64, so a float there was beyond.)
                 if v.fract() == 0.0
-                    && !(-9_223_372_036_854_775_808.0..18_446_744_073_709_551_616.0).contains(&v)
+                    && (v <= -9_223_372_036_854_775_808.0 || v >= 18_446_744_073_709_551_616.0)
                 {
                     return Err(E::custom(
                         "an integer id beyond 64 bits (give such an id as a string)",
@@ -1529,6 +1531,10 @@ mod tests {
             (
                 r#"{"id":-9223372036854775808,"text":"t"}"#,
                 Ok("-9223372036854775808"),
+            ),
+            (
+                r#"{"id":-9223372036854775809,"text":"t"}"#,
+                Err("field `id`: an integer id beyond 64 bits (give such an id as a string)"),
             ),
             (
                 r#"{"id":18446744073709551615,"text":"t"}"#,
