@@ -441,8 +441,16 @@ impl<'a> Page<'a> {
                 .filter_map(|&d| clusters.similarity(d as usize))
                 .min_by(f64::total_cmp)
                 .unwrap_or(1.0);
-            let below = if min_similarity < threshold {
+            // Below the threshold as the warnings count it: no verified pair (decided on exact
+            // Jaccard, perhaps) joins the member to the kept copy.
+            let chained = others.iter().any(|&d| {
+                clusters.similarity(d as usize).is_some_and(|s| s < threshold)
+                    && !crate::cluster::has_edge(&self.run.edges, d, cluster.canonical)
+            });
+            let below = if chained {
                 format!(" (below {threshold})")
+            } else if min_similarity < threshold {
+                format!(" (estimate; the pair verified at {threshold} or more)")
             } else {
                 String::new()
             };
