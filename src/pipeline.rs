@@ -31,8 +31,8 @@ use crate::minhash::{
     MAX_NUM_PERM, MinHasher, Signatures, SketchKind, Slot, estimate_jaccard, fold_slot,
 };
 use crate::normalize::{
-    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, for_each_token,
-    for_each_token_sampled,
+    BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, canonical_words,
+    for_each_token, for_each_token_sampled, for_each_word,
 };
 use crate::progress::Progress;
 use crate::shingle::{
@@ -758,6 +758,9 @@ struct Scratch {
 struct ShingleStage<'a> {
     fields: &'a FieldNames,
     shingle: ShingleConfig,
+    /// The text is the headline (`--text-field title`): one that reads as boilerplate
+    /// ("PHOTO: First look at …") keeps all its words rather than none.
+    headlines: bool,
 }
 
 impl<'a> ShingleStage<'a> {
@@ -765,6 +768,7 @@ impl<'a> ShingleStage<'a> {
         ShingleStage {
             fields: &config.fields,
             shingle: config.shingle,
+            headlines: config.fields.text == config.fields.title,
         }
     }
 
@@ -781,10 +785,18 @@ impl<'a> ShingleStage<'a> {
                 for_each_token(text, learned, &mut scratch.token, |t| {
                     token_hashes.push(hash_token(t, seed))
                 });
+                if token_hashes.is_empty() && self.headlines {
+                    for_each_word(text, &mut scratch.token, |t| {
+                        token_hashes.push(hash_token(t, seed))
+                    });
+                }
                 grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
             }
             ShingleKind::Char => {
                 canonical_text(text, learned, &mut scratch.canonical);
+                if scratch.canonical.is_empty() && self.headlines {
+                    canonical_words(text, &mut scratch.canonical);
+                }
                 shingles(
                     &scratch.canonical,
                     &self.shingle,
@@ -823,6 +835,11 @@ impl<'a> ShingleStage<'a> {
             for_each_token_sampled(text, record.source.as_deref(), &mut scratch.token, |t| {
                 token_hashes.push(hash_token(t, seed))
             });
+        if token_hashes.is_empty() && self.headlines {
+            for_each_word(text, &mut scratch.token, |t| {
+                token_hashes.push(hash_token(t, seed))
+            });
+        }
         scratch.hashes.clear();
         grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
         Some(sample)

@@ -444,7 +444,9 @@ impl<'a> Page<'a> {
             // Below the threshold as the warnings count it: no verified pair (decided on exact
             // Jaccard, perhaps) joins the member to the kept copy.
             let chained = others.iter().any(|&d| {
-                clusters.similarity(d as usize).is_some_and(|s| s < threshold)
+                clusters
+                    .similarity(d as usize)
+                    .is_some_and(|s| s < threshold)
                     && !crate::cluster::has_edge(&self.run.edges, d, cluster.canonical)
             });
             let below = if chained {

@@ -2712,9 +2712,9 @@ fn a_line_learned_from_one_outlet_leaves_every_copy() {
 }
 
 #[test]
-fn a_text_that_reads_as_boilerplate_alone_is_still_deduplicated() {
+fn a_headline_that_reads_as_boilerplate_is_still_deduplicated() {
     let dir = tempdir();
-    // Whole texts (and headlines) that open as a photo credit or a copyright notice do.
+    // Headlines that open as a photo credit or a copyright notice do.
     let texts = [
         "PHOTO: First Full Look At CW's 'The",
         "Copyright row over Led Zeppelin classic Stairway to Heaven",
@@ -2728,30 +2728,72 @@ fn a_text_that_reads_as_boilerplate_alone_is_still_deduplicated() {
         }
     }
     let input = write(dir.path(), "in.jsonl", lines.join("\n"));
-    for field in ["text", "title"] {
-        let out = dir.path().join(field);
-        let o = dedup(
-            &[path_str(&input)],
-            &out,
-            &["-q", "--text-field", field],
-            None,
+    // Read as headlines (--text-field title), every word counts when the rules leave none.
+    let out = dir.path().join("title");
+    let o = dedup(
+        &[path_str(&input)],
+        &out,
+        &["-q", "--text-field", "title"],
+        None,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let articles = read_jsonl(&out.join("articles.jsonl"));
+    for i in 0..texts.len() {
+        let second = articles
+            .iter()
+            .find(|a| a["id"] == format!("t{i}-1").as_str())
+            .unwrap();
+        assert_eq!(
+            second["duplicate_of"],
+            format!("t{i}-0").as_str(),
+            "{second:?}"
         );
-        assert_eq!(o.code, 0, "{}", o.stderr);
-        let articles = read_jsonl(&out.join("articles.jsonl"));
-        for i in 0..texts.len() {
-            let second = articles
-                .iter()
-                .find(|a| a["id"] == format!("t{i}-1").as_str())
-                .unwrap();
-            assert_eq!(
-                second["duplicate_of"],
-                format!("t{i}-0").as_str(),
-                "{field}: {second:?}"
-            );
-        }
-        let summary = read_json(&out.join("summary.json"));
-        assert_eq!(summary["stats"]["no_shingles"], 0, "{summary}");
     }
+    assert_eq!(
+        read_json(&out.join("summary.json"))["stats"]["no_shingles"],
+        0
+    );
+    // Read as bodies, a text that is all boilerplate is a scrape that failed: never compared,
+    // and said so, since such texts of different articles are alike.
+    let out = dir.path().join("text");
+    let o = dedup(&[path_str(&input)], &out, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("4 of 4 articles have no words"),
+        "{}",
+        o.stderr
+    );
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["duplicates_removed"], 0, "{summary}");
+}
+
+/// Articles whose scraped text is only a cookie wall or a share widget are different articles
+/// whose scrapes failed alike: all are kept, none is taken for a copy of another.
+#[test]
+fn texts_that_are_all_furniture_are_never_taken_for_copies() {
+    let dir = tempdir();
+    let cookie = "We use cookies to personalise content and ads. By continuing to use this site you agree to our use of cookies.";
+    let widget = "Share this:\nFacebook\nTwitter\nEmail";
+    let lines: Vec<String> = (0..6)
+        .map(|i| {
+            let text = if i < 4 { cookie } else { widget };
+            jline(json!({"id": format!("a{i}"), "title": format!("Story number {i}"), "source": format!("s{i}"), "text": text}))
+        })
+        .collect();
+    let input = write(dir.path(), "in.jsonl", lines.join("\n"));
+    let out = dir.path().join("out");
+    let o = dedup(&[path_str(&input)], &out, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["duplicates_removed"], 0, "{summary}");
+    assert_eq!(summary["stats"]["no_shingles"], 6, "{summary}");
+    assert!(
+        o.stderr.contains("6 of 6 articles have no words"),
+        "{}",
+        o.stderr
+    );
+    let deduped = std::fs::read_to_string(out.join("deduped.jsonl")).unwrap();
+    assert_eq!(deduped.lines().count(), 6);
 }
 
 /// A run that fails while writing leaves the outputs of the run before it, all of them: never
