@@ -47,7 +47,8 @@ pub struct FieldNames {
 
 impl FieldNames {
     /// Refuses two roles read from one field, which would leave one of them always missing;
-    /// only the headline may be the text's field (`--text-field title`).
+    /// only the headline may be the text's field (`--text-field title`), and the link the id's
+    /// (`--id-field url`).
     pub fn validate(&self) -> Result<()> {
         let roles = [
             ("id", &self.id),
@@ -59,9 +60,10 @@ impl FieldNames {
         ];
         for (i, (a, name_a)) in roles.iter().enumerate() {
             for (b, name_b) in &roles[i + 1..] {
-                if name_a == name_b && !(*a == "text" && *b == "title") {
+                let shared = matches!((*a, *b), ("text", "title") | ("id", "url"));
+                if name_a == name_b && !shared {
                     return Err(Error::Config(format!(
-                        "--{a}-field and --{b}-field both name the field `{name_a}`: each must be a field of its own (only the title may be the text's field)"
+                        "--{a}-field and --{b}-field both name the field `{name_a}`: each must be a field of its own (save the title and the text, and the id and the url)"
                     )));
                 }
             }
@@ -971,9 +973,16 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
             }
             self.reading.set(None);
         }
-        // One field can be both the text and the headline (`--text-field title`).
+        // One field can be both the text and the headline (`--text-field title`), and both
+        // the id and the link (`--id-field url`, for inputs whose links are their ids).
         if names.title == names.text {
             record.title.clone_from(&record.text);
+        }
+        if names.url == names.id {
+            record.url = record
+                .id
+                .as_ref()
+                .map(|id| Cow::Owned(id.as_str().to_owned()));
         }
         Ok(record)
     }

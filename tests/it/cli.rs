@@ -2767,6 +2767,39 @@ fn a_headline_that_reads_as_boilerplate_is_still_deduplicated() {
     assert_eq!(summary["duplicates_removed"], 0, "{summary}");
 }
 
+/// The link can be the id (`--id-field url`): both roles read the one field.
+#[test]
+fn the_link_can_be_the_id() {
+    let dir = tempdir();
+    let texts = distinct_texts(2);
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        lines(&[
+            &jline(json!({"url": "https://a.example/1", "text": texts[0]})),
+            &jline(json!({"url": "https://b.example/1", "text": texts[0]})),
+            &jline(json!({"url": "https://c.example/1", "text": texts[1]})),
+        ]),
+    );
+    let out = dir.path().join("out");
+    let o = dedup(
+        &[path_str(&input)],
+        &out,
+        &["-q", "--id-field", "url"],
+        None,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let articles = read_jsonl(&out.join("articles.jsonl"));
+    assert_eq!(articles[1]["id"], "https://b.example/1");
+    assert_eq!(articles[1]["duplicate_of"], "https://a.example/1");
+    // report.html links the articles by that field.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("href=\"https://a.example/1\""),
+        "no link in report.html"
+    );
+}
+
 /// Articles whose scraped text is only a cookie wall or a share widget are different articles
 /// whose scrapes failed alike: all are kept, none is taken for a copy of another.
 #[test]
