@@ -475,8 +475,16 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     crash_point()?;
     let target = dir.join(MANIFEST);
     fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-    crash_point()?;
-    sync_dir(dir)?;
+    // The new manifest is in force: a failure now must not read as an update that did not
+    // happen (running the batch again would find its ids indexed).
+    crash_point()
+        .and_then(|()| sync_dir(dir))
+        .map_err(|e| Error::Index {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "the update is in place (its MANIFEST renamed), but syncing the directory after it failed, so a crash now could still undo it: {e}"
+            ),
+        })?;
     // Synced: nothing after this step can fail the write.
     let _ = crash_point();
     Ok(())
@@ -569,8 +577,15 @@ impl Index {
         let Ok(Ok(lock)) = crate::outdir::lock_file(&dir.join(LOCK)) else {
             return;
         };
+        // The lock, the empty manifest, and one a failure left half written.
         let only_these = fs::read_dir(dir).is_ok_and(|mut entries| {
-            entries.all(|e| e.is_ok_and(|e| e.file_name() == LOCK || e.file_name() == MANIFEST))
+            entries.all(|e| {
+                e.is_ok_and(|e| {
+                    [LOCK, MANIFEST, MANIFEST_TMP]
+                        .iter()
+                        .any(|n| e.file_name() == *n)
+                })
+            })
         });
         let empty = match read_manifest(dir) {
             Ok(None) => true,
@@ -579,6 +594,7 @@ impl Index {
         };
         if only_these && empty {
             let _ = fs::remove_file(dir.join(MANIFEST));
+            let _ = fs::remove_file(dir.join(MANIFEST_TMP));
         }
         let no_manifest = !dir.join(MANIFEST).exists();
         if !before.had_lock && no_manifest {

@@ -1468,14 +1468,43 @@ fn a_failed_update_leaves_no_files_behind() {
         );
         if held(&idx) == before {
             saw_before += 1;
+            assert!(
+                !err.contains("the update is in place"),
+                "step {step}: {err}"
+            );
         } else {
+            // Failing once the new manifest is in force says so: the night is indexed.
             saw_after += 1;
+            assert!(err.contains("the update is in place"), "step {step}: {err}");
         }
         stats(&idx);
         std::fs::remove_dir_all(&idx).unwrap();
     }
     assert!(
-        failed > 15 && saw_before > 5,
+        failed > 15 && saw_before > 5 && saw_after > 0,
         "{failed} {saw_before} {saw_after}"
     );
+    // A new index whose first manifest fails to be written leaves nothing behind.
+    for step in 1..4 {
+        let idx = dir.path().join(format!("new{step}"));
+        let out = storyhash()
+            .args([
+                "dedup",
+                s(&files[0]),
+                "--out",
+                s(&dir.path().join("on")),
+                "--index",
+                s(&idx),
+                "-q",
+            ])
+            .env("STORYHASH_INDEX_FAIL_AT", step.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "new index, step {step}: {out:?}"
+        );
+        assert!(!idx.exists(), "new index, step {step}: {:?}", listing(&idx));
+    }
 }
