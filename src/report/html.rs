@@ -590,7 +590,16 @@ fn overview(view: &View<'_>) -> Section {
         ),
         ("Candidate pairs", thousands(stats.candidate_pairs)),
         ("Decided on exact Jaccard", thousands(stats.exact_checked)),
-        ("Verified pairs", thousands(stats.verified_pairs)),
+        (
+            // With an index, pairs with earlier nights' articles are counted apart (the
+            // chart of verified pairs shows both).
+            if run.index.is_some() {
+                "Verified pairs within the batch"
+            } else {
+                "Verified pairs"
+            },
+            thousands(stats.verified_pairs),
+        ),
         ("Largest LSH bucket", thousands(stats.largest_bucket)),
     ];
     body.push_str("<h3 class=\"sub\">Counts</h3><table class=\"kv\">");

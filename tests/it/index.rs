@@ -1361,6 +1361,11 @@ fn the_chart_of_verified_pairs_counts_only_verified_pairs() {
         ),
         "{html}"
     );
+    // The counts' total is the batch's own, and says so.
+    assert!(
+        html.contains("<th>Verified pairs within the batch</th><td class=\"num\">0</td>"),
+        "{html}"
+    );
 }
 
 /// An index directory whose name is not UTF-8 works, and summary.json names it as the terminal
