@@ -1218,6 +1218,46 @@ pub fn parse_published(s: &str) -> Option<(i64, bool)> {
         .map(|z| (z.timestamp().as_second(), false))
 }
 
+/// Why [`parse_published`] read no date in `s`: the reason of the parser its form points to
+/// (RFC 3339 when it opens with a digit or a sign, else RFC 2822), or that the date lies past
+/// the timestamps storyhash handles.
+fn published_error(s: &str) -> String {
+    let s = s.trim();
+    let shown = s.chars().take(40).collect::<String>();
+    let rfc3339 = s
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
+        && !s.contains(',');
+    let detail = if rfc3339 {
+        match (
+            s.parse::<jiff::Timestamp>(),
+            s.parse::<jiff::civil::DateTime>(),
+        ) {
+            // A calendar date past what a timestamp holds (one with an offset, or none).
+            (_, Ok(_)) => None,
+            (Err(e), Err(_)) => Some(e.to_string()),
+            (Ok(_), Err(_)) => Some(String::new()),
+        }
+    } else {
+        jiff::fmt::rfc2822::parse(s).err().map(|e| e.to_string())
+    };
+    match detail {
+        // Words without a digit ("yesterday") need no parser's reason.
+        Some(_) if !s.bytes().any(|b| b.is_ascii_digit()) => {
+            format!("`{shown}` is not an RFC 3339 or RFC 2822 date")
+        }
+        // jiff says a date past its range "overflowed"; were that wording to change, such a
+        // date would read as no date, with jiff's reason after it: still true.
+        Some(d) if !d.contains("overflow") => {
+            format!("`{shown}` is not an RFC 3339 or RFC 2822 date ({d})")
+        }
+        _ => format!(
+            "`{shown}` is outside the dates storyhash handles (-9999-01-02 to 9999-12-30 UTC)"
+        ),
+    }
+}
+
 /// Formats seconds since the epoch as an RFC 3339 UTC date-time.
 pub fn format_published(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
@@ -1261,21 +1301,7 @@ pub fn accept(
         None | Some("") => (None, false),
         Some(s) => parse_published(s)
             .map(|(t, d)| (Some(t), d))
-            .ok_or_else(|| {
-                let shown = s.chars().take(40).collect::<String>();
-                if s.trim().parse::<jiff::civil::DateTime>().is_ok() {
-                    // A date the calendar has, but past what a timestamp holds.
-                    format!(
-                        "field `{}`: `{shown}` is outside the dates storyhash handles (years -9999 to 9999, up to 9999-12-30 UTC)",
-                        names.published
-                    )
-                } else {
-                    format!(
-                        "field `{}`: `{shown}` is not an RFC 3339 or RFC 2822 date",
-                        names.published
-                    )
-                }
-            })?,
+            .ok_or_else(|| format!("field `{}`: {}", names.published, published_error(s)))?,
     };
     fn non_empty<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
         v.as_deref().filter(|s| !s.is_empty())

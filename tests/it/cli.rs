@@ -448,6 +448,24 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
             "field `published`: `9999-12-31` is outside the dates storyhash handles",
             Some("b"),
         ),
+        (
+            "published past the dates a timestamp holds, in UTC",
+            Bad::Line(br#"{"id":"b","text":"t","published":"9999-12-31T10:00:00Z"}"#),
+            "`9999-12-31T10:00:00Z` is outside the dates storyhash handles (-9999-01-02 to 9999-12-30 UTC)",
+            Some("b"),
+        ),
+        (
+            "published past the dates a timestamp holds, RFC 2822",
+            Bad::Line(br#"{"id":"b","text":"t","published":"Fri, 31 Dec 9999 12:00:00 +0000"}"#),
+            "is outside the dates storyhash handles",
+            Some("b"),
+        ),
+        (
+            "published on a day the month does not have",
+            Bad::Line(br#"{"id":"b","text":"t","published":"2014-02-30T00:00:00Z"}"#),
+            "`2014-02-30T00:00:00Z` is not an RFC 3339 or RFC 2822 date (parsed date is not valid",
+            Some("b"),
+        ),
         ("empty file", Bad::File(b""), "file holds no articles", None),
         (
             "only blank lines",
