@@ -1609,12 +1609,17 @@ fn story_card(view: &View<'_>, story: u32, out: &mut String) {
             if copies == 1 { "copy" } else { "copies" },
         ),
     };
+    let id = view.run.story_id(story);
+    let continued = if run.story_continued(id) == Some(true) {
+        " · continued from an earlier night"
+    } else {
+        ""
+    };
     let _ = write!(
         out,
         "<article class=\"card story\" id=\"s{story}\" data-item=\"story\"><header>\
-         <h3>{heading}</h3><div class=\"meta\">Story #{} · {} · {}{span}\
-         {dup_note}</div>",
-        view.run.story_id(story),
+         <h3>{heading}</h3><div class=\"meta\">Story #{id} · {} · {}{span}\
+         {dup_note}{continued}</div>",
         // With an index, the table below also lists earlier nights' copies: the counts are
         // tonight's.
         match run.stats.index {

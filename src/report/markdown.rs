@@ -388,10 +388,16 @@ impl<'a> Page<'a> {
                 .collect();
             dup_clusters.sort_unstable();
             dup_clusters.dedup();
+            let id = self.run.story_id(s as u32);
+            // With an index: a story an earlier night began.
+            let continued = if self.run.story_continued(id) == Some(true) {
+                " (continued)"
+            } else {
+                ""
+            };
             put!(
                 self.md,
-                "| {} | {} | {} | {} | {} | {} |",
-                self.run.story_id(s as u32),
+                "| {id}{continued} | {} | {} | {} | {} | {} |",
                 story.articles.len(),
                 self.article_cell(story.headline_article),
                 outlets_cell(members()),

@@ -379,6 +379,34 @@ fn stories_carry_over_and_ids_are_never_reused() {
     let ids: Vec<u64> = lines.iter().map(|l| l["story"].as_u64().unwrap()).collect();
     let distinct: BTreeSet<u64> = ids.iter().copied().collect();
     assert_eq!(ids.len(), distinct.len(), "one line per story");
+    // The people's reports mark the continued stories, and those only.
+    let continued_ids: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["continued"] == true)
+        .map(|l| l["story"].as_u64().unwrap())
+        .collect();
+    assert!(!continued_ids.is_empty());
+    let html = std::fs::read_to_string(dir.path().join("out3/report.html")).unwrap();
+    assert_eq!(
+        html.matches(" · continued from an earlier night</div>")
+            .count(),
+        continued_ids.len()
+    );
+    let md = std::fs::read_to_string(dir.path().join("out3/report.md")).unwrap();
+    let md = md
+        .split("## Largest stories")
+        .nth(1)
+        .expect("report.md lists the largest stories");
+    let md = md.split("\n## ").next().unwrap();
+    for l in &lines {
+        let id = l["story"].as_u64().unwrap();
+        let marked = format!("| {id} (continued) |");
+        let plain = format!("| {id} |");
+        if md.contains(&marked) || md.contains(&plain) {
+            assert_eq!(md.contains(&marked), l["continued"] == true, "story {id}");
+        }
+    }
+    assert!(md.contains(" (continued) |"), "{md}");
 }
 
 #[test]
