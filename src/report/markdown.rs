@@ -389,19 +389,18 @@ impl<'a> Page<'a> {
             dup_clusters.sort_unstable();
             dup_clusters.dedup();
             let id = self.run.story_id(s as u32);
-            // With an index: a story an earlier night began.
+            // With an index: a story an earlier night began (its dates here are tonight's).
             let continued = if self.run.story_continued(id) == Some(true) {
-                " (continued)"
+                " (continued from an earlier night)"
             } else {
                 ""
             };
             put!(
                 self.md,
-                "| {id}{continued} | {} | {} | {} | {} | {} |",
+                "| {id} | {} | {} | {} | {span}{continued} | {} |",
                 story.articles.len(),
                 self.article_cell(story.headline_article),
                 outlets_cell(members()),
-                span,
                 dup_clusters.len(),
             );
         }
