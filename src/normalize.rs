@@ -202,8 +202,9 @@ impl OnceLines {
     }
 }
 
-/// The short lines of one article: each line's key within its outlet ([`line_key`]), the
-/// fingerprint of the rest of the article, and the line's own key ([`line_hash`]).
+/// The short lines of one article: each line's key within its outlet (the line hashed with
+/// the outlet's key as seed), the fingerprint of the rest of the article, and the line's own
+/// key (the line hashed with seed 0, what [`LearnedBoilerplate`] holds).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LineSample {
     keys: Vec<(u64, u32, u64)>,
