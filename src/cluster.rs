@@ -267,15 +267,19 @@ pub fn cluster(
     edges: &[(u32, u32)],
     config: &ClusterConfig,
 ) -> Clusters {
-    cluster_with(articles, sigs, edges, config, &|_| None)
+    cluster_with(articles, sigs, edges, &[], config, &|_| None)
 }
 
 /// [`cluster`], with the kept article of a component chosen by `fixed` where it returns one
-/// (an index's clusters keep the copy an earlier night kept).
+/// (an index's clusters keep the copy an earlier night kept), and `links` (sorted pairs, as
+/// `edges`) joining components without being verified pairs: those that hold an earlier
+/// night's cluster together. Only `edges` count as verified (a member joined to the kept
+/// copy by one is near it, whatever its estimate).
 pub fn cluster_with(
     articles: &[Article],
     sigs: &Signatures,
     edges: &[(u32, u32)],
+    links: &[(u32, u32)],
     config: &ClusterConfig,
     fixed: &dyn Fn(&[u32]) -> Option<u32>,
 ) -> Clusters {
@@ -284,7 +288,15 @@ pub fn cluster_with(
         cluster_of: vec![None; n_docs],
         ..Clusters::default()
     };
-    let mut pending = components(n_docs, edges);
+    let joined: std::borrow::Cow<'_, [(u32, u32)]> = if links.is_empty() {
+        std::borrow::Cow::Borrowed(edges)
+    } else {
+        let mut all = [edges, links].concat();
+        all.sort_unstable();
+        all.dedup();
+        std::borrow::Cow::Owned(all)
+    };
+    let mut pending = components(n_docs, &joined);
     pending.reverse();
     let mut finished: Vec<Cluster> = Vec::new();
     while let Some(members) = pending.pop() {
@@ -302,7 +314,7 @@ pub fn cluster_with(
             let (near, far): (Vec<u32>, Vec<u32>) = members.iter().partition(|&&d| is_near(d));
             if !far.is_empty() {
                 // The far members regroup by the edges among themselves.
-                let local = edges_among(edges, &far);
+                let local = edges_among(&joined, &far);
                 for group in components(far.len(), &local) {
                     pending.push(group.into_iter().map(|i| far[i as usize]).collect());
                 }

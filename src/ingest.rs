@@ -1219,16 +1219,16 @@ pub fn parse_published(s: &str) -> Option<(i64, bool)> {
 }
 
 /// Why [`parse_published`] read no date in `s`: the reason of the parser its form points to
-/// (RFC 3339 when it opens with a digit or a sign, else RFC 2822), or that the date lies past
+/// (RFC 3339 when it opens with a year and a dash, else RFC 2822), or that the date lies past
 /// the timestamps storyhash handles.
 fn published_error(s: &str) -> String {
     let s = s.trim();
     let shown = s.chars().take(40).collect::<String>();
-    let rfc3339 = s
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
-        && !s.contains(',');
+    // RFC 3339 (and its extended years) opens with a year and a dash: `2014-`, `+002014-`.
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let year_digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    let rfc3339 =
+        (4..=6).contains(&year_digits) && unsigned.as_bytes().get(year_digits) == Some(&b'-');
     let detail = if rfc3339 {
         match (
             s.parse::<jiff::Timestamp>(),
@@ -1253,7 +1253,7 @@ fn published_error(s: &str) -> String {
             format!("`{shown}` is not an RFC 3339 or RFC 2822 date ({d})")
         }
         _ => format!(
-            "`{shown}` is outside the dates storyhash handles (-9999-01-02 to 9999-12-30 UTC)"
+            "`{shown}` is outside the dates storyhash handles (-009999-01-02 to 9999-12-30 UTC)"
         ),
     }
 }

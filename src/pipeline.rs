@@ -290,11 +290,11 @@ pub struct DedupRun {
     pub lsh: LshParams,
     /// Boilerplate lines learned from the corpus.
     pub learned: LearnedBoilerplate,
-    /// Verified pairs `(a, b)`, `a < b`, sorted.
+    /// Verified pairs `(a, b)`, `a < b`, sorted: with an index, tonight's pairs and those of
+    /// tonight's articles with indexed ones (never two indexed articles: the links that hold
+    /// an earlier night's cluster together serve the clustering only).
     pub edges: Vec<(u32, u32)>,
-    /// The estimated Jaccard similarity of each verified pair of `edges`, in their order: with
-    /// an index, the links that hold indexed articles of one cluster together (both ends
-    /// indexed) are no verified pairs and are left out.
+    /// The estimated Jaccard similarity of each verified pair of `edges`, in their order.
     pub edge_similarity: Vec<f64>,
     /// Near-duplicate clusters.
     pub clusters: Clusters,
@@ -1042,6 +1042,9 @@ pub fn dedup_with_index(
     stats.rejected_on_estimate = sorted.rejected as u64;
     stats.exact_checked = sorted.ambiguous.len() as u64;
     let mut edges = sorted.accepted;
+    // With an index: pairs that hold an earlier night's clusters together, for clustering
+    // only (they are no verified pairs of tonight's).
+    let mut links: Vec<(u32, u32)> = Vec::new();
     if !sorted.ambiguous.is_empty() {
         progress.start("exact check", Some(total_bytes));
         let accepted = exact_accepted(
@@ -1084,7 +1087,7 @@ pub fn dedup_with_index(
             // Indexed articles of one cluster stay together.
             if let Some(c) = a.cluster {
                 match by_cluster.get(&c) {
-                    Some(&first) => edges.push((first, doc)),
+                    Some(&first) => links.push((first, doc)),
                     None => {
                         by_cluster.insert(c, doc);
                     }
@@ -1101,10 +1104,24 @@ pub fn dedup_with_index(
     // Clusters.
     let clock = Instant::now();
     let mut clusters = match &history {
-        None => cluster_with(&articles, &signatures, &edges, &config.cluster, &|_| None),
+        None => cluster_with(
+            &articles,
+            &signatures,
+            &edges,
+            &links,
+            &config.cluster,
+            &|_| None,
+        ),
         Some(found) => {
             let kept_of = |members: &[u32]| kept_indexed(members, batch_len, found);
-            cluster_with(&articles, &signatures, &edges, &config.cluster, &kept_of)
+            cluster_with(
+                &articles,
+                &signatures,
+                &edges,
+                &links,
+                &config.cluster,
+                &kept_of,
+            )
         }
     };
     if let (Some(found), Some(index)) = (&history, &index) {
@@ -1136,7 +1153,6 @@ pub fn dedup_with_index(
     // spilled its signatures needs none of those it read back (an index run stores them all).
     let edge_similarity: Vec<f64> = edges
         .iter()
-        .filter(|&&(a, _)| (a as usize) < batch_len)
         .map(|&(a, b)| estimate_jaccard(signatures.get(a as usize), signatures.get(b as usize)))
         .collect();
     if config.spill_dir.is_some() && index.is_none() {

@@ -362,18 +362,30 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     "storyhash: warning: --prefer-source {name}: no article of this run is from that outlet"
                 );
             }
-            // Headline data read without --text-field title finds nothing: say so here too,
-            // not only in the reports.
-            let hint = storyhash::report::text_field_hint(&run, &config);
-            if !hint.is_empty() {
-                let stories = if run.stories.is_some() {
+            // Articles without a word (empty texts, or all boilerplate: scrapes that failed)
+            // are never compared: say so here too, not only in the reports, with a hint when
+            // it is headline data read without --text-field title.
+            if run.stats.no_shingles > 0 {
+                let hint = storyhash::report::text_field_hint(&run, &config);
+                let stories = if run.stories.is_some() && !hint.is_empty() {
                     " (Stories read the titles either way.)"
                 } else {
                     ""
                 };
                 eprintln!(
-                    "storyhash: warning: {} of {} articles have no words once normalized, so near-duplicate detection never compared them.{hint}{stories}",
-                    run.stats.no_shingles, run.batch_len
+                    "storyhash: warning: {} of {} {} no words once normalized (empty, or all boilerplate), so near-duplicate detection never compared {}.{hint}{stories}",
+                    run.stats.no_shingles,
+                    run.batch_len,
+                    if run.batch_len == 1 {
+                        "article has"
+                    } else {
+                        "articles have"
+                    },
+                    if run.stats.no_shingles == 1 {
+                        "it"
+                    } else {
+                        "them"
+                    },
                 );
             }
             EXIT_OK

@@ -463,7 +463,10 @@ fn is_index_file(name: &str) -> bool {
 
 /// Writes `manifest` as the index's MANIFEST: a temporary file, fsynced, renamed into place,
 /// the directory fsynced. The rename is the commit.
-fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+///
+/// `update`: the manifest commits an update (not a new index's empty one), so that a failure
+/// after its rename says the update is in place.
+fn write_manifest(dir: &Path, manifest: &Manifest, update: bool) -> Result<()> {
     let tmp = dir.join(MANIFEST_TMP);
     {
         let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -479,11 +482,14 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     // happen (running the batch again would find its ids indexed).
     crash_point()
         .and_then(|()| sync_dir(dir))
-        .map_err(|e| Error::Index {
-            path: dir.to_path_buf(),
-            reason: format!(
-                "the update is in place (its MANIFEST renamed), but syncing the directory after it failed, so a crash now could still undo it: {e}"
-            ),
+        .map_err(|e| match update {
+            true => Error::Index {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "the update is in place (its MANIFEST renamed), but syncing the directory after it failed, so a crash now could still undo it: {e}"
+                ),
+            },
+            false => e,
         })?;
     // Synced: nothing after this step can fail the write.
     let _ = crash_point();
@@ -547,7 +553,7 @@ impl Index {
                     }
                 }
                 let manifest = Manifest::empty(params);
-                write_manifest(dir, &manifest)?;
+                write_manifest(dir, &manifest, false)?;
                 manifest
             }
         };
@@ -1493,7 +1499,7 @@ impl Index {
         manifest.storyhash_version = env!("CARGO_PKG_VERSION").into();
         sync_dir(&self.dir)?;
         crash_point()?;
-        write_manifest(&self.dir, &manifest)?;
+        write_manifest(&self.dir, &manifest, true)?;
 
         // Committed. Files the new manifest does not name go; failing to remove one is not a
         // failed update (the next writer removes leftovers).

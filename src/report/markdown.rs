@@ -165,7 +165,15 @@ impl<'a> Page<'a> {
             ),
             ("accepted", run.batch_len.to_string()),
             ("LSH candidate pairs", stats.candidate_pairs.to_string()),
-            ("verified pairs", stats.verified_pairs.to_string()),
+            (
+                // With an index, pairs with earlier articles are counted below, apart.
+                if run.index.is_some() {
+                    "verified pairs within the batch"
+                } else {
+                    "verified pairs"
+                },
+                stats.verified_pairs.to_string(),
+            ),
             (
                 "duplicate clusters",
                 run.clusters.clusters.len().to_string(),

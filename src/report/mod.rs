@@ -312,11 +312,10 @@ pub fn text_field_hint(run: &DedupRun, config: &DedupConfig) -> &'static str {
     if config.fields.text == config.fields.title {
         return "";
     }
+    // Texts that are empty, not those that are all boilerplate (a scrape that failed has text,
+    // and the title is no cure for it).
     let batch = run.batch();
-    let empty = run.has_shingles[..batch.len()]
-        .iter()
-        .filter(|&&h| !h)
-        .count();
+    let empty = batch.iter().filter(|a| a.text_chars == 0).count();
     if empty * 2 > batch.len() && batch.iter().any(|a| a.has_title()) {
         " Most articles have a headline but no text: if the text is in another field, \
          --text-field names it (--text-field title for headline datasets)."

@@ -451,7 +451,7 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
         (
             "published past the dates a timestamp holds, in UTC",
             Bad::Line(br#"{"id":"b","text":"t","published":"9999-12-31T10:00:00Z"}"#),
-            "`9999-12-31T10:00:00Z` is outside the dates storyhash handles (-9999-01-02 to 9999-12-30 UTC)",
+            "`9999-12-31T10:00:00Z` is outside the dates storyhash handles (-009999-01-02 to 9999-12-30 UTC)",
             Some("b"),
         ),
         (
@@ -464,6 +464,18 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
             "published on a day the month does not have",
             Bad::Line(br#"{"id":"b","text":"t","published":"2014-02-30T00:00:00Z"}"#),
             "`2014-02-30T00:00:00Z` is not an RFC 3339 or RFC 2822 date (parsed date is not valid",
+            Some("b"),
+        ),
+        (
+            "RFC 2822 without a weekday, on a day no month has",
+            Bad::Line(br#"{"id":"b","text":"t","published":"32 May 2014 10:00:00 +0000"}"#),
+            "(failed to parse RFC 2822 datetime",
+            Some("b"),
+        ),
+        (
+            "RFC 3339 with a comma fraction, past the range",
+            Bad::Line(br#"{"id":"b","text":"t","published":"9999-12-31T23:59:59,5Z"}"#),
+            "is outside the dates storyhash handles",
             Some("b"),
         ),
         ("empty file", Bad::File(b""), "file holds no articles", None),
@@ -2843,6 +2855,10 @@ fn texts_that_are_all_furniture_are_never_taken_for_copies() {
         "{}",
         o.stderr
     );
+    // They have text: no hint to read the headlines instead.
+    assert!(!o.stderr.contains("--text-field title"), "{}", o.stderr);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!md.contains("--text-field title"), "{md}");
     let deduped = std::fs::read_to_string(out.join("deduped.jsonl")).unwrap();
     assert_eq!(deduped.lines().count(), 6);
 }

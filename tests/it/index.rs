@@ -1401,6 +1401,11 @@ fn the_chart_of_verified_pairs_counts_only_verified_pairs() {
         html.contains("<th>Verified pairs within the batch</th><td class=\"num\">0</td>"),
         "{html}"
     );
+    let md = std::fs::read_to_string(dir.path().join("out1/report.md")).unwrap();
+    assert!(
+        md.contains("| verified pairs within the batch | 0 |"),
+        "{md}"
+    );
 }
 
 /// An index directory whose name is not UTF-8 works, and summary.json names it as the terminal
@@ -1546,5 +1551,51 @@ fn a_failed_update_leaves_no_files_behind() {
             "new index, step {step}: {out:?}"
         );
         assert!(!idx.exists(), "new index, step {step}: {:?}", listing(&idx));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("the update is in place"),
+            "new index, step {step}: {err}"
+        );
+    }
+}
+
+/// A chain an earlier night made (A~B, B~C, A and C below the threshold) stays a chain in a
+/// later night's reports: the links that hold an earlier night's cluster together are no
+/// verified pairs.
+#[test]
+fn an_earlier_nights_chain_is_still_a_chain() {
+    let dir = tempdir();
+    let w = words(4242, 300);
+    let text = |from: usize| w[from..from + 200].join(" ");
+    let article = |id: &str, from: usize| {
+        serde_json::json!({"id": id, "title": format!("t {id}"), "source": format!("s{id}"), "text": text(from)})
+            .to_string()
+    };
+    let n1 = write(
+        dir.path(),
+        "n1.jsonl",
+        [article("A", 0), article("B", 15), article("C", 30)].join("\n"),
+    );
+    let n2 = write(dir.path(), "n2.jsonl", article("D", 15));
+    let idx = dir.path().join("idx");
+    for (n, input) in [(1, &n1), (2, &n2)] {
+        let out = dir.path().join(format!("o{n}"));
+        ok(&night(input, &out, &idx, &[]), "a night");
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(
+            summary["members_below_threshold"], 1,
+            "night {n}: {summary}"
+        );
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| 0 |"))
+            .expect("cluster 0's row");
+        assert!(row.ends_with("(below 0.8) |"), "night {n}: {row}");
+        assert!(
+            md.contains("1 cluster member is below the threshold"),
+            "night {n}"
+        );
     }
 }

@@ -507,7 +507,7 @@ fn empty_texts_under_headlines_point_to_the_text_field() {
     assert!(md.contains("--text-field title"), "{md}");
     let with_text = report_md(dir.path(), "texts.jsonl", &["--skip-invalid"]);
     assert!(!with_text.contains("--text-field"), "{with_text}");
-    // The terminal says it too (even with -q), for `dedup` and `run`, and only then.
+    // The terminal says it too (even with -q), for `dedup` and `run`; the hint only then.
     let stderr = |command: &str, input: &str, extra: &[&str]| {
         let output = storyhash()
             .current_dir(dir.path())
@@ -532,8 +532,13 @@ fn empty_texts_under_headlines_point_to_the_text_field() {
         );
         let quiet = stderr(command, "headlines.jsonl", &["--text-field", "title"]);
         assert!(!quiet.contains("warning"), "{command}: {quiet}");
-        let quiet = stderr(command, "texts.jsonl", &["--skip-invalid"]);
-        assert!(!quiet.contains("warning"), "{command}: {quiet}");
+        // Texts, one of them without a word: the warning counts it, with no hint.
+        let warned = stderr(command, "texts.jsonl", &["--skip-invalid"]);
+        assert!(
+            warned.contains("warning: 1 of 9 articles have no words")
+                && !warned.contains("--text-field"),
+            "{command}: {warned}"
+        );
         // Headlines that are page furniture have no words either: with --text-field title
         // already given, there is nothing to point to.
         let furniture: String = [
