@@ -382,9 +382,9 @@ impl DedupRun {
         let Some(i) = doc.checked_sub(self.batch_len) else {
             return false;
         };
-        index.history.kept[i]
-            && self.clusters.cluster_of[doc]
-                .is_some_and(|c| self.clusters.clusters[c as usize].canonical as usize != doc)
+        self.clusters.cluster_of[doc].is_some_and(|c| {
+            is_demoted(&self.clusters.clusters[c as usize], doc, i, &index.history)
+        })
     }
 
     /// Adds tonight's batch to the index (after the outputs are written, so that a failure
@@ -772,6 +772,17 @@ impl<'a> ShingleStage<'a> {
         }
     }
 
+    /// With headlines for text: when the rules left `scratch.token_hashes` empty, the hashes
+    /// of every word of `text` ([`for_each_word`]).
+    fn headline_words(&self, text: &str, scratch: &mut Scratch) {
+        if self.headlines && scratch.token_hashes.is_empty() {
+            let (seed, hashes) = (self.shingle.seed, &mut scratch.token_hashes);
+            for_each_word(text, &mut scratch.token, |t| {
+                hashes.push(hash_token(t, seed))
+            });
+        }
+    }
+
     /// The shingle hashes of one parsed record, in `scratch.hashes`.
     fn shingle(&self, record: &Record<'_>, learned: &LearnedBoilerplate, scratch: &mut Scratch) {
         let text = record.text.as_deref().unwrap_or("");
@@ -785,12 +796,8 @@ impl<'a> ShingleStage<'a> {
                 for_each_token(text, learned, &mut scratch.token, |t| {
                     token_hashes.push(hash_token(t, seed))
                 });
-                if token_hashes.is_empty() && self.headlines {
-                    for_each_word(text, &mut scratch.token, |t| {
-                        token_hashes.push(hash_token(t, seed))
-                    });
-                }
-                grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
+                self.headline_words(text, scratch);
+                grams_from_token_hashes(&scratch.token_hashes, &self.shingle, &mut scratch.hashes);
             }
             ShingleKind::Char => {
                 canonical_text(text, learned, &mut scratch.canonical);
@@ -835,13 +842,9 @@ impl<'a> ShingleStage<'a> {
             for_each_token_sampled(text, record.source.as_deref(), &mut scratch.token, |t| {
                 token_hashes.push(hash_token(t, seed))
             });
-        if token_hashes.is_empty() && self.headlines {
-            for_each_word(text, &mut scratch.token, |t| {
-                token_hashes.push(hash_token(t, seed))
-            });
-        }
+        self.headline_words(text, scratch);
         scratch.hashes.clear();
-        grams_from_token_hashes(token_hashes, &self.shingle, &mut scratch.hashes);
+        grams_from_token_hashes(&scratch.token_hashes, &self.shingle, &mut scratch.hashes);
         Some(sample)
     }
 
@@ -1143,9 +1146,7 @@ pub fn dedup_with_index(
                 .clusters
                 .iter()
                 .flat_map(|c| c.members.iter().map(move |&d| (c, d as usize)))
-                .filter(|&(c, d)| {
-                    d >= batch_len && found.kept[d - batch_len] && c.canonical as usize != d
-                })
+                .filter(|&(c, d)| d >= batch_len && is_demoted(c, d, d - batch_len, found))
                 .count() as u64;
         }
     }
@@ -1364,6 +1365,17 @@ fn story_span(story: &crate::story::Story, articles: &[Article]) -> (Option<i64>
         .iter()
         .filter_map(|&d| articles[d as usize].published());
     (dates.clone().min(), dates.max())
+}
+
+/// Whether document `doc`, the `i`-th indexed article matched (`found.articles[i]`), a member
+/// of `cluster`, is a copy an earlier night kept that the cluster no longer keeps.
+fn is_demoted(
+    cluster: &crate::cluster::Cluster,
+    doc: usize,
+    i: usize,
+    found: &HistoryMatch,
+) -> bool {
+    found.kept[i] && cluster.canonical as usize != doc
 }
 
 /// The kept copy of a component that holds indexed articles: the one an earlier night kept

@@ -103,8 +103,8 @@ pub(crate) struct DedupArgs {
     #[arg(long)]
     skip_invalid: bool,
     /// A persistent index (directory, created if absent; what this run made in it, the
-    /// directory included, goes again if it fails before adding anything): deduplicate against every article indexed by earlier runs, then add
-    /// tonight's. Old ids keep their clusters.
+    /// directory included, goes again if it fails before adding anything): deduplicate
+    /// against every article indexed by earlier runs, then add tonight's. Old ids keep their clusters.
     #[arg(long, value_name = "DIR")]
     index: Option<std::path::PathBuf>,
     /// With --index: drop indexed articles dated more than DAYS before the median date of

@@ -482,17 +482,41 @@ fn write_manifest(dir: &Path, manifest: &Manifest, update: bool) -> Result<()> {
     // happen (running the batch again would find its ids indexed).
     crash_point()
         .and_then(|()| sync_dir(dir))
-        .map_err(|e| match update {
-            true => Error::Index {
+        .map_err(|e| {
+            if !update {
+                return e;
+            }
+            Error::Index {
                 path: dir.to_path_buf(),
                 reason: format!(
                     "the update is in place (its MANIFEST renamed), but syncing the directory after it failed, so a crash now could still undo it: {e}"
                 ),
-            },
-            false => e,
+            }
         })?;
     // Synced: nothing after this step can fail the write.
     let _ = crash_point();
+    Ok(())
+}
+
+/// Removes the files in `dir` that look like the index's (by name) and `manifest` does not
+/// name, then syncs the directory if it removed any.
+fn remove_unnamed(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let named: AHashSet<&str> = manifest.files().map(|f| f.name.as_str()).collect();
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut removed = false;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_index_file(name) && !named.contains(name) {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(dir)?;
+    }
     Ok(())
 }
 
@@ -696,23 +720,7 @@ impl Index {
     }
 
     fn remove_leftovers(&mut self) -> Result<()> {
-        let named: AHashSet<&str> = self.manifest.files().map(|f| f.name.as_str()).collect();
-        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        let mut removed = false;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if is_index_file(name) && !named.contains(name) {
-                let path = entry.path();
-                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                removed = true;
-            }
-        }
-        if removed {
-            sync_dir(&self.dir)?;
-        }
-        Ok(())
+        remove_unnamed(&self.dir, &self.manifest)
     }
 
     fn reader(&self, entry: &FileEntry, kind: Kind) -> Result<BinReader> {
@@ -1273,23 +1281,9 @@ impl Index {
     /// writer removes what is left. Reads the manifest again, since a failure after its rename
     /// (syncing the directory) leaves the new one in force.
     fn remove_unnamed_after_failure(&self) {
-        let Ok(Some(on_disk)) = read_manifest(&self.dir) else {
-            return;
-        };
-        let named: AHashSet<&str> = on_disk.files().map(|f| f.name.as_str()).collect();
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if let Some(name) = name.to_str()
-                && is_index_file(name)
-                && !named.contains(name)
-            {
-                let _ = fs::remove_file(entry.path());
-            }
+        if let Ok(Some(on_disk)) = read_manifest(&self.dir) {
+            let _ = remove_unnamed(&self.dir, &on_disk);
         }
-        let _ = sync_dir(&self.dir);
     }
 
     fn commit_update(
