@@ -10,8 +10,9 @@
 #    or made by another make_scale.py SCRIPT_VERSION (needs $BENCH_HOME/corpus/base.jsonl, built
 #    by bench/peers/make_corpus.sh);
 # 3. then, for each size, runs `/usr/bin/time -v storyhash dedup CORPUS --out $BENCH_HOME/scale/out-<size> --quiet`
-#    (page cache warmed first; all cores unless THREADS=n is set, which adds --threads n);
-# 4. prints markdown tables via report.py; results go to $BENCH_HOME/scale/results-<time>.{jsonl,md}.
+#    (page cache warmed and earlier writes synced first; all cores unless THREADS=n is set, which adds --threads n);
+# 4. prints markdown tables via report.py, headed by the disk's speed for synced writes;
+#    results go to $BENCH_HOME/scale/results-<time>.{jsonl,md}.
 #
 # Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN, SKIP_BUILD=1, THREADS,
 #      SEED (make_scale.py --seed; corpora are then named news-<size>-s<seed>.jsonl),
@@ -65,12 +66,19 @@ for sz in ${SIZES//,/ }; do
   fi
 done
 
+# The write stage at 1M waits on the disk (a 2.7 GB deduped.jsonl, synced): its speed, which
+# on this VM changes from minute to minute (230 MB/s to 1.1 GB/s), is measured before and after
+# the runs and goes into the table's heading.
+sync
+DISK_MBS="$(python3 "$HERE/report.py" disk "$S")"
+
 for sz in ${SIZES//,/ }; do
   n="$(to_n "$sz")"
   C="$S/news-$sz${SEED:+-s$SEED}.jsonl"
   O="$S/out-$sz"
   rm -rf "$O"
   cat "$C" > /dev/null   # warm the page cache so every size is measured the same way
+  sync                   # and start each with no earlier writes still on their way to the disk
   load0="$(cut -d' ' -f1 /proc/loadavg)"
   echo "== storyhash dedup $C ($n articles; load $load0)" >&2
   set +e
@@ -85,9 +93,13 @@ for sz in ${SIZES//,/ }; do
   fi
 done
 
+sync
+DISK_AFTER="$(python3 "$HERE/report.py" disk "$S")"
+
 {
   echo "storyhash $REV (${DIRTY} uncommitted changes in src/Cargo), $(nproc) cores," \
-       "threads ${THREADS:-all}, $(date -Is)"
+       "threads ${THREADS:-all}, $(date -Is); disk $DISK_MBS MB/s before the runs," \
+       "$DISK_AFTER MB/s after (512 MiB written and synced)"
   echo
   python3 "$HERE/report.py" table "$RES"
 } | tee "$S/results-$STAMP.md"
