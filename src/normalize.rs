@@ -64,7 +64,8 @@ fn trimmed_lines(text: &str) -> impl Iterator<Item = &str> {
         })
 }
 
-/// Lines of an outlet learned to be boilerplate.
+/// Lines learned to be boilerplate (each in at least `--boilerplate-min-docs` articles of one
+/// outlet), removed from every article that has them.
 #[derive(Debug, Default, Clone)]
 pub struct LearnedBoilerplate {
     keys: AHashSet<u64>,

@@ -218,7 +218,7 @@ pub struct RunStats {
     pub text_bytes: u64,
     /// Articles whose canonical text has no word (never clustered).
     pub no_shingles: u64,
-    /// (Outlet, line) pairs learned as boilerplate.
+    /// Lines learned as boilerplate (tonight's and, with an index, the earlier nights').
     pub learned_boilerplate_lines: usize,
     /// Articles signed again because they hold a learned boilerplate line.
     pub relearned_articles: u64,
@@ -946,7 +946,9 @@ pub fn dedup_with_index(
     // Learned boilerplate: re-sign only the articles that hold a learned line.
     let clock = Instant::now();
     let mut learned = scanned.learner.finish(config.boilerplate_min_docs);
-    if let Some(index) = &index {
+    // Without learning, no article's lines were sampled, so none could be signed again: the
+    // lines an index learned on earlier nights are not used either (the index keeps them).
+    if let Some(index) = index.as_ref().filter(|_| config.learn_boilerplate) {
         learned.extend_keys(index.learned_keys());
     }
     scanned.stats.learned_boilerplate_lines = learned.len();
@@ -1209,9 +1211,13 @@ pub fn dedup_with_index(
     }
     let index = match (index, history) {
         (Some(index), Some(history)) => Some(IndexRun {
+            learned: if config.learn_boilerplate {
+                learned.keys()
+            } else {
+                index.learned_keys().to_vec()
+            },
             index,
             history,
-            learned: learned.keys(),
             max_age_days: config.index.as_ref().and_then(|c| c.max_age_days),
         }),
         _ => None,

@@ -164,12 +164,25 @@ impl Finished {
 /// `run`'s `stories.jsonl` after a `dedup`), removed after the renames. The directory is then
 /// synced, so that the renames are on disk before an index update follows them.
 fn publish_all(out_dir: &Path, files: Vec<Finished>, stale: &[&str]) -> Result<()> {
-    // Renaming onto a directory fails: find one before anything is renamed.
+    // Renaming onto a directory fails, and so does removing one: find one before anything is
+    // renamed.
+    let is_dir = |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
     for f in &files {
-        if fs::symlink_metadata(&f.target).is_ok_and(|m| m.is_dir()) {
+        if is_dir(&f.target) {
             return Err(Error::io(
                 &f.target,
                 std::io::Error::other("is a directory, where this run writes a file"),
+            ));
+        }
+    }
+    for name in stale {
+        let path = out_dir.join(name);
+        if is_dir(&path) {
+            return Err(Error::io(
+                &path,
+                std::io::Error::other(
+                    "is a directory, where this run removes an earlier run's file of that name",
+                ),
             ));
         }
     }

@@ -953,6 +953,44 @@ fn a_failed_output_keeps_deduped_jsonl_out() {
     );
 }
 
+/// A `dedup` into a `run`'s directory removes the `stories.jsonl` it does not write; a
+/// directory at that name is refused before any output is replaced, not after all of them.
+#[test]
+fn a_directory_at_a_stale_output_name_is_refused_before_any_rename() {
+    let texts = distinct_texts(2);
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        lines(&[
+            &jline(json!({"id": "a", "text": texts[0]})),
+            &jline(json!({"id": "b", "text": texts[1]})),
+        ]),
+    );
+    let out = dir.path().join("out");
+    let run = exec(
+        &["run", path_str(&input), "--out", path_str(&out), "-q"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    std::fs::remove_file(out.join("stories.jsonl")).unwrap();
+    std::fs::create_dir(out.join("stories.jsonl")).unwrap();
+    let run = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("stories.jsonl: is a directory, where this run removes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(out.join("summary.json")).unwrap(),
+        before,
+        "the earlier run's outputs are left as they were"
+    );
+}
+
 #[test]
 fn empty_stdin_and_empty_compressed_files_hold_no_articles() {
     let cases: &[(&str, Feed, Vec<u8>)] = &[

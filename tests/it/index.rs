@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use crate::common::{read_jsonl, run, storyhash, tempdir, write};
+use crate::common::{read_json, read_jsonl, run, storyhash, tempdir, write};
 
 /// A deterministic pseudo-random word sequence (SplitMix64 over a 4,000-word vocabulary).
 fn words(seed: u64, n: usize) -> Vec<String> {
@@ -1467,6 +1467,64 @@ fn lines_learned_on_an_earlier_night_leave_tonights_copies() {
     let tonight = read_jsonl(&dir.path().join("o2/articles.jsonl"));
     assert_eq!(tonight[0]["duplicate_of"], "a0", "{:?}", tonight[0]);
     assert_eq!(tonight[0]["similarity"], 1.0);
+}
+
+/// A night with `--no-learn-boilerplate` uses no learned line, not even the index's, in its
+/// signatures and its exact checks alike (only the checks had them, and accepted a pair the
+/// signatures estimate far below the threshold); the index keeps its lines for the nights
+/// after.
+#[test]
+fn a_night_without_learning_uses_none_of_the_index_lines_and_keeps_them() {
+    let dir = tempdir();
+    let footer = "This newsletter is sponsored by Example Corp and you can unsubscribe at any time by writing to us today.";
+    let texts: Vec<String> = (0..7).map(|i| words(7100 + i, 60).join(" ")).collect();
+    let article = |id: &str, source: &str, text: String| {
+        serde_json::json!({"id": id, "source": source, "text": text}).to_string()
+    };
+    let night1: Vec<String> = (0..6)
+        .map(|i| {
+            article(
+                &format!("a{i}"),
+                "outlet-a",
+                format!("{}\n\n{footer}", texts[i]),
+            )
+        })
+        .collect();
+    // Tonight: an article, and its copy under another outlet with the learned footer.
+    let pair = |copy_id: &str| {
+        [
+            article(&format!("{copy_id}-plain"), "outlet-c", texts[6].clone()),
+            article(copy_id, "outlet-b", format!("{}\n\n{footer}", texts[6])),
+        ]
+        .join("\n")
+    };
+    let n1 = write(dir.path(), "n1.jsonl", night1.join("\n"));
+    let n2 = write(dir.path(), "n2.jsonl", pair("copy2"));
+    let n3 = write(dir.path(), "n3.jsonl", pair("copy3"));
+    let idx = dir.path().join("idx");
+    ok(&night(&n1, &dir.path().join("o1"), &idx, &[]), "night 1");
+    assert_eq!(stats(&idx)["learned_boilerplate_lines"], 1);
+    let o2 = dir.path().join("o2");
+    ok(
+        &night(&n2, &o2, &idx, &["--no-learn-boilerplate"]),
+        "night 2",
+    );
+    let summary = read_json(&o2.join("summary.json"));
+    assert_eq!(summary["stats"]["exact_checked"], 1, "{summary}");
+    assert_eq!(summary["stats"]["verified_pairs"], 0, "{summary}");
+    assert_eq!(summary["stats"]["learned_boilerplate_lines"], 0);
+    assert_eq!(
+        stats(&idx)["learned_boilerplate_lines"],
+        1,
+        "the index keeps its line"
+    );
+    let o3 = dir.path().join("o3");
+    ok(&night(&n3, &o3, &idx, &[]), "night 3");
+    let tonight = read_jsonl(&o3.join("articles.jsonl"));
+    assert_eq!(tonight[1]["id"], "copy3");
+    assert!(!tonight[1]["duplicate_of"].is_null(), "{:?}", tonight[1]);
+    let summary = read_json(&o3.join("summary.json"));
+    assert_eq!(summary["stats"]["verified_pairs"], 1, "{summary}");
 }
 
 /// An update that fails (an I/O error at any of its steps, as a full disk gives: test hook)
