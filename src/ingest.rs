@@ -1298,7 +1298,9 @@ pub fn accept(
         )
     })?;
     let (published, date_only) = match record.published.as_deref() {
-        None | Some("") => (None, false),
+        // Empty, as `null`: no date (feeds write "" for a date they lack).
+        None => (None, false),
+        Some(s) if s.trim().is_empty() => (None, false),
         Some(s) => parse_published(s)
             .map(|(t, d)| (Some(t), d))
             .ok_or_else(|| format!("field `{}`: {}", names.published, published_error(s)))?,
@@ -1755,6 +1757,19 @@ mod tests {
             assert_eq!(parse_published(s), expected, "{s}");
         }
         assert_eq!(format_published(1_399_334_400), "2014-05-06T00:00:00Z");
+    }
+
+    /// An empty date, or one of spaces only, is no date, as null is; any other text that is no
+    /// date is a bad record.
+    #[test]
+    fn an_empty_date_is_no_date() {
+        for published in ["null", "\"\"", "\"  \"", "\"\\t\""] {
+            let line = format!("{{\"id\":\"a\",\"text\":\"t\",\"published\":{published}}}");
+            let article = check(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(article.published(), None, "{line}");
+        }
+        let err = check(r#"{"id":"a","text":"t","published":"yesterday"}"#).unwrap_err();
+        assert!(err.contains("`yesterday` is not"), "{err}");
     }
 
     #[test]
