@@ -1278,10 +1278,16 @@ impl Index {
     /// After a failed update: removes the index files the manifest on disk does not name,
     /// which this update wrote (those of earlier failures were removed when it opened), so
     /// that a disk that filled up is not left full until the next run. Best effort: the next
-    /// writer removes what is left. Reads the manifest again, since a failure after its rename
-    /// (syncing the directory) leaves the new one in force.
+    /// writer removes what is left.
+    ///
+    /// A failure after the new manifest's rename (syncing the directory) leaves the new
+    /// manifest in force, but not surely on disk: a crash could still bring the old one back,
+    /// so the old files it names stay until the next writer, which opens the index once the
+    /// new manifest is on disk, removes them.
     fn remove_unnamed_after_failure(&self) {
-        if let Ok(Some(on_disk)) = read_manifest(&self.dir) {
+        if let Ok(Some(on_disk)) = read_manifest(&self.dir)
+            && on_disk.generation == self.manifest.generation
+        {
             let _ = remove_unnamed(&self.dir, &on_disk);
         }
     }

@@ -1564,21 +1564,38 @@ fn a_failed_update_leaves_no_files_behind() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "step {step}: {err}");
         assert!(err.contains("injected failure"), "step {step}: {err}");
-        assert_eq!(
-            listing(&idx),
-            manifest_files(&idx),
-            "step {step}: files the failed update wrote are left"
-        );
         if held(&idx) == before {
             saw_before += 1;
             assert!(
                 !err.contains("the update is in place"),
                 "step {step}: {err}"
             );
+            assert_eq!(
+                listing(&idx),
+                manifest_files(&idx),
+                "step {step}: files the failed update wrote are left"
+            );
         } else {
-            // Failing once the new manifest is in force says so: the night is indexed.
+            // Failing once the new manifest is in force says so: the night is indexed. Its
+            // rename may not be on disk yet, so the old manifest's files all stay, for the
+            // next writer to remove.
             saw_after += 1;
             assert!(err.contains("the update is in place"), "step {step}: {err}");
+            let listed = listing(&idx);
+            assert!(
+                manifest_files(&base).is_subset(&listed) && manifest_files(&idx).is_subset(&listed),
+                "step {step}: {listed:?}"
+            );
+            ok(
+                &night(
+                    &files[0],
+                    &dir.path().join("o-next"),
+                    &idx,
+                    &["--skip-invalid"],
+                ),
+                "the next night",
+            );
+            assert_eq!(listing(&idx), manifest_files(&idx), "step {step}: swept");
         }
         stats(&idx);
         std::fs::remove_dir_all(&idx).unwrap();
