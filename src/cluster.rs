@@ -267,19 +267,21 @@ pub fn cluster(
     edges: &[(u32, u32)],
     config: &ClusterConfig,
 ) -> Clusters {
-    cluster_with(articles, sigs, edges, &[], config, &|_| None)
+    cluster_with(articles, sigs, edges, &[], &[], config, &|_| None)
 }
 
 /// [`cluster`], with the kept article of a component chosen by `fixed` where it returns one
 /// (an index's clusters keep the copy an earlier night kept), and `links` (sorted pairs, as
 /// `edges`) joining components without being verified pairs: those that hold an earlier
 /// night's cluster together. Only `edges` count as verified (a member joined to the kept
-/// copy by one is near it, whatever its estimate).
+/// copy by one is near it, whatever its estimate), and `verified_before` (sorted pairs, as
+/// `edges`): pairs an earlier night verified, which join nothing but are near as edges are.
 pub fn cluster_with(
     articles: &[Article],
     sigs: &Signatures,
     edges: &[(u32, u32)],
     links: &[(u32, u32)],
+    verified_before: &[(u32, u32)],
     config: &ClusterConfig,
     fixed: &dyn Fn(&[u32]) -> Option<u32>,
 ) -> Clusters {
@@ -307,6 +309,7 @@ pub fn cluster_with(
         let is_near = |doc: u32| {
             doc == canonical
                 || has_edge(edges, doc, canonical)
+                || has_edge(verified_before, doc, canonical)
                 || estimate_jaccard(sigs.get(doc as usize), sigs.get(canonical as usize))
                     >= config.threshold
         };
@@ -344,7 +347,10 @@ pub fn cluster_with(
             } else {
                 estimate_jaccard(sigs.get(doc as usize), sigs.get(c.canonical as usize))
             };
-            if s < config.threshold && !has_edge(edges, doc, c.canonical) {
+            if s < config.threshold
+                && !has_edge(edges, doc, c.canonical)
+                && !has_edge(verified_before, doc, c.canonical)
+            {
                 out.below_threshold += 1;
             }
             out.similarity.push((doc, s));

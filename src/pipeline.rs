@@ -294,6 +294,10 @@ pub struct DedupRun {
     /// tonight's articles with indexed ones (never two indexed articles: the links that hold
     /// an earlier night's cluster together serve the clustering only).
     pub edges: Vec<(u32, u32)>,
+    /// With an index: pairs of indexed articles an earlier night verified though their
+    /// signatures estimate them below the threshold (sorted, `a < b`): no pairs of tonight's,
+    /// but verified all the same ([`DedupRun::verified_pair`]).
+    pub verified_before: Vec<(u32, u32)>,
     /// The estimated Jaccard similarity of each verified pair of `edges`, in their order.
     pub edge_similarity: Vec<f64>,
     /// Near-duplicate clusters.
@@ -322,9 +326,34 @@ pub struct IndexRun {
     pub learned: Vec<u64>,
     /// Drop articles older than this many days.
     pub max_age_days: Option<f64>,
+    /// The Jaccard threshold.
+    pub threshold: f64,
 }
 
 impl DedupRun {
+    /// Whether `a` and `b` are a verified pair: tonight, or (indexed articles) on an earlier
+    /// night, where their estimate alone would not have made them one.
+    pub fn verified_pair(&self, a: u32, b: u32) -> bool {
+        crate::cluster::has_edge(&self.edges, a, b)
+            || crate::cluster::has_edge(&self.verified_before, a, b)
+    }
+
+    /// The pairs (member, kept copy) of the clusters whose members are verified near their
+    /// kept copy though their estimate is below the threshold: what an index remembers of
+    /// them, since it keeps no texts to check them again.
+    fn verified_below_estimate(&self, threshold: f64) -> Vec<(u32, u32)> {
+        self.clusters
+            .clusters
+            .iter()
+            .flat_map(|c| c.members.iter().map(move |&d| (d, c.canonical)))
+            .filter(|&(d, kept)| {
+                d != kept
+                    && self.clusters.similarity(d as usize).unwrap_or(1.0) < threshold
+                    && self.verified_pair(d, kept)
+            })
+            .collect()
+    }
+
     /// The headline and link of document `doc`: tonight's from [`DedupRun::headlines`] (read
     /// back from their file when the run spilled), indexed articles' from the articles.
     pub fn headline(&self, doc: usize) -> Result<Headline> {
@@ -429,7 +458,9 @@ impl DedupRun {
                 Ok(())
             },
         )?;
+        let verified_below_estimate = self.verified_below_estimate(index_run.threshold);
         let batch = crate::index::Batch {
+            verified_below_estimate: &verified_below_estimate,
             articles: &articles,
             signatures: &self.signatures,
             has_shingles: &has_shingles[..n],
@@ -1072,6 +1103,9 @@ pub fn dedup_with_index(
     // after tonight's, linked to their clusters' kept copies.
     let batch_len = articles.len();
     let mut history = None;
+    // Pairs of indexed articles an earlier night verified though their estimate is below the
+    // threshold (on exact Jaccard): near each other, as tonight's verified pairs are.
+    let mut verified_before: Vec<(u32, u32)> = Vec::new();
     if let Some(index) = &index {
         let clock = Instant::now();
         let found = index.match_batch(&signatures, &has_shingles, &lsh, threshold)?;
@@ -1102,6 +1136,12 @@ pub fn dedup_with_index(
         edges.extend(found.edges.iter().map(|&(d, e)| (d, batch_len as u32 + e)));
         edges.sort_unstable();
         edges.dedup();
+        verified_before.extend(found.verified.iter().map(|&(a, b)| {
+            let (a, b) = (batch_len as u32 + a, batch_len as u32 + b);
+            (a.min(b), a.max(b))
+        }));
+        verified_before.sort_unstable();
+        verified_before.dedup();
         history = Some(found);
         timings.push(("index_match", clock.elapsed().as_secs_f64()));
     }
@@ -1114,6 +1154,7 @@ pub fn dedup_with_index(
             &signatures,
             &edges,
             &links,
+            &[],
             &config.cluster,
             &|_| None,
         ),
@@ -1124,6 +1165,7 @@ pub fn dedup_with_index(
                 &signatures,
                 &edges,
                 &links,
+                &verified_before,
                 &config.cluster,
                 &kept_of,
             )
@@ -1219,6 +1261,7 @@ pub fn dedup_with_index(
             index,
             history,
             max_age_days: config.index.as_ref().and_then(|c| c.max_age_days),
+            threshold,
         }),
         _ => None,
     };
@@ -1234,6 +1277,7 @@ pub fn dedup_with_index(
         lsh,
         learned,
         edges,
+        verified_before,
         edge_similarity,
         clusters,
         stories,

@@ -11,7 +11,8 @@
 //! IDX/seg-GGGGGGGG[-k].sig      their signatures (16-bit slots)
 //! IDX/seg-GGGGGGGG[-k].bands    their band keys, sorted per band
 //! IDX/kept-GGGGGGGG.bin         the kept copy (record and signature) of each cluster a night made
-//! IDX/state-GGGGGGGG.bin        cluster sizes, merges, overrides, learned boilerplate, stories
+//! IDX/state-GGGGGGGG.bin        cluster sizes, merges, overrides, learned boilerplate, stories,
+//!                               pairs verified below their estimate
 //! ```
 //!
 //! Every file is written once and never changed (see [`mod@format`]: header with the format
@@ -41,7 +42,7 @@
 
 pub mod format;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -340,9 +341,26 @@ struct State {
     overrides: BTreeMap<u64, u32>,
     /// Recent stories.
     stories: BTreeMap<u32, StoryEntry>,
+    /// (member, kept copy) of the clusters, by `g`, whose member a night verified near its
+    /// kept copy though their signatures estimate them below the threshold (decided on exact
+    /// Jaccard, which later nights cannot redo without the texts). Written after the stories
+    /// when there are any; a state from before 2026-11-27 has none.
+    verified: BTreeSet<(u64, u64)>,
 }
 
 impl State {
+    /// Drops the verified pairs of member `g`.
+    fn forget_verified(&mut self, g: u64) {
+        let pairs: Vec<(u64, u64)> = self
+            .verified
+            .range((g, 0)..=(g, u64::MAX))
+            .copied()
+            .collect();
+        for pair in pairs {
+            self.verified.remove(&pair);
+        }
+    }
+
     fn resolve(&self, mut c: u32) -> u32 {
         while let Some(&to) = self.aliases.get(&c) {
             c = to;
@@ -373,6 +391,9 @@ pub struct HistoryMatch {
     pub kept: Vec<bool>,
     /// Accepted pairs `(tonight's doc, index into articles)`.
     pub edges: Vec<(u32, u32)>,
+    /// Pairs `(member, kept copy)` of `articles` (indexes into it) that an earlier night
+    /// verified though their estimate is below the threshold.
+    pub verified: Vec<(u32, u32)>,
     /// Candidate pairs from the band keys.
     pub candidate_pairs: u64,
 }
@@ -1009,6 +1030,21 @@ impl Index {
             out.articles.push(a);
             out.signatures.push(sig);
         }
+        // The pairs an earlier night verified below their estimate, among these articles
+        // (ordered by g, so found by binary search).
+        let index_of = |g: u64| {
+            out.articles
+                .binary_search_by_key(&g, |a| a.g)
+                .ok()
+                .map(|i| i as u32)
+        };
+        for (i, a) in out.articles.iter().enumerate() {
+            for &(_, kept) in self.state.verified.range((a.g, 0)..=(a.g, u64::MAX)) {
+                if let Some(k) = index_of(kept) {
+                    out.verified.push((i as u32, k));
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -1090,6 +1126,14 @@ impl Index {
                     centroid,
                 },
             );
+        }
+        // Since 2026-11-27: the pairs verified below their estimate.
+        if r.left() > 0 {
+            let n = r.count(16)?;
+            for _ in 0..n {
+                let pair = (r.u64()?, r.u64()?);
+                s.verified.insert(pair);
+            }
         }
         r.finish(entry.checksum())?;
         Ok(s)
@@ -1432,6 +1476,21 @@ impl Index {
         learned.sort_unstable();
         learned.dedup();
         state.learned = learned;
+        // Pairs verified below their estimate: the indexed members tonight saw are decided
+        // again (their kept copy may have changed), tonight's are new.
+        let g_of = |doc: u32| match (doc as usize).checked_sub(n) {
+            None => base_g + u64::from(doc),
+            Some(i) => batch.history.articles[i].g,
+        };
+        for a in &batch.history.articles {
+            state.forget_verified(a.g);
+        }
+        state.verified.extend(
+            batch
+                .verified_below_estimate
+                .iter()
+                .map(|&(member, kept)| (g_of(member), g_of(kept))),
+        );
 
         // Write the segment of tonight's articles.
         let mut manifest = self.manifest.clone();
@@ -1663,6 +1722,7 @@ impl Index {
                     }
                 }
                 state.overrides.remove(&a.g);
+                state.forget_verified(a.g);
             }
             dropped += gone.len() as u64;
             if keep.is_empty() {
@@ -1778,6 +1838,14 @@ impl Index {
                 w.u32(x.to_bits())?;
             }
         }
+        // Only when there are any: a state without is laid out as those written before.
+        if !s.verified.is_empty() {
+            w.u64(s.verified.len() as u64)?;
+            for &(member, kept) in &s.verified {
+                w.u64(member)?;
+                w.u64(kept)?;
+            }
+        }
         Ok(FileEntry::new(name.to_string(), w.finish()?))
     }
 }
@@ -1801,6 +1869,8 @@ pub struct Batch<'a> {
     pub story_updates: &'a [StoryUpdate],
     /// All boilerplate keys learned so far (the index's and tonight's).
     pub learned: &'a [u64],
+    /// `(member, kept copy)` pairs of `clusters` verified though estimated below the threshold.
+    pub verified_below_estimate: &'a [(u32, u32)],
 }
 
 /// What an update did.
@@ -2002,6 +2072,30 @@ mod tests {
         );
         drop(first);
         Index::open_for_update(dir.path(), params()).unwrap();
+    }
+
+    /// The state's verified pairs are written and read back; a state without any is laid out
+    /// as one written before they existed, and reads back without any.
+    #[test]
+    fn verified_pairs_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open_for_update(dir.path(), params()).unwrap();
+        let mut s = State {
+            next_g: 12,
+            ..State::default()
+        };
+        let entry = index.write_state("state-a.bin", &s).unwrap();
+        let before = entry.bytes;
+        assert!(index.read_state(&entry).unwrap().verified.is_empty());
+        s.verified.extend([(3, 1), (9, 4), (9, 5)]);
+        let entry = index.write_state("state-b.bin", &s).unwrap();
+        assert_eq!(entry.bytes, before + 8 + 3 * 16);
+        let back = index.read_state(&entry).unwrap();
+        assert_eq!(back.verified, s.verified);
+        assert_eq!(back.next_g, 12);
+        let mut forgotten = back;
+        forgotten.forget_verified(9);
+        assert_eq!(forgotten.verified, BTreeSet::from([(3, 1)]));
     }
 
     #[test]

@@ -1943,8 +1943,7 @@ fn cluster_card(view: &View<'_>, cluster: u32, with_diff: bool, out: &mut String
             "<span class=\"badge low\" title=\"kept by an earlier night's run (it is in that night's deduped.jsonl), a duplicate since tonight\">kept earlier, now a copy</span>"
         } else if earlier {
             "<span class=\"badge copy\" title=\"read by an earlier night's run\">earlier</span>"
-        } else if similarity < threshold && !crate::cluster::has_edge(&run.edges, doc, c.canonical)
-        {
+        } else if similarity < threshold && !run.verified_pair(doc, c.canonical) {
             "<span class=\"badge low\" title=\"below the threshold to the kept copy\">chain</span>"
         } else {
             ""

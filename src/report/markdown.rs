@@ -460,7 +460,7 @@ impl<'a> Page<'a> {
                 clusters
                     .similarity(d as usize)
                     .is_some_and(|s| s < threshold)
-                    && !crate::cluster::has_edge(&self.run.edges, d, cluster.canonical)
+                    && !self.run.verified_pair(d, cluster.canonical)
             });
             let below = if chained {
                 format!(" (below {threshold})")
@@ -601,7 +601,7 @@ impl<'a> Page<'a> {
         for (c, cluster) in clusters.clusters.iter().enumerate() {
             for &doc in &cluster.members {
                 if let Some(s) = clusters.similarity(doc as usize).filter(|&s| s < threshold)
-                    && !crate::cluster::has_edge(&self.run.edges, doc, cluster.canonical)
+                    && !self.run.verified_pair(doc, cluster.canonical)
                 {
                     worst.push((s, c, doc));
                 }

@@ -1441,6 +1441,44 @@ fn an_index_path_that_is_not_utf8_is_named_lossily() {
     );
 }
 
+/// A member an earlier night verified near its kept copy on exact Jaccard, though its
+/// signatures estimate it below the threshold, stays verified on the nights after (the index
+/// remembers the pair, having no texts to check it again): only the copies that joined later,
+/// through it, count as below the threshold.
+#[test]
+fn a_pair_verified_on_an_earlier_night_stays_verified() {
+    let dir = tempdir();
+    // Four words apart in 200: exact Jaccard 0.815, estimated at 0.766 (this seed).
+    let base = words(9021, 200);
+    let copy = edited(&base, [30, 80, 130, 180], "x");
+    let n1 = write(
+        dir.path(),
+        "n1.jsonl",
+        [line("p", &base.join(" "), 1), line("q", &copy, 1)].join("\n"),
+    );
+    let n2 = write(dir.path(), "n2.jsonl", line("x", &copy, 2));
+    let n3 = write(dir.path(), "n3.jsonl", line("z", &copy, 3));
+    let idx = dir.path().join("idx");
+    let below =
+        |out: &Path| read_json(&out.join("summary.json"))["members_below_threshold"].clone();
+    let o1 = dir.path().join("o1");
+    ok(&night(&n1, &o1, &idx, &[]), "night 1");
+    let q = &read_jsonl(&o1.join("articles.jsonl"))[1];
+    assert_eq!(q["duplicate_of"], "p", "{q:?}");
+    assert!(q["similarity"].as_f64().unwrap() < 0.8, "{q:?}");
+    assert_eq!(below(&o1), 0);
+    // Night 2: x (q's text) joins through q; its own pair with p is estimated only.
+    let o2 = dir.path().join("o2");
+    ok(&night(&n2, &o2, &idx, &[]), "night 2");
+    assert_eq!(below(&o2), 1, "x only, not q");
+    let md = std::fs::read_to_string(o2.join("report.md")).unwrap();
+    assert_eq!(md.matches("(below 0.8)").count(), 1, "{md}");
+    // Night 3: the pair is still remembered after night 2 rewrote the state.
+    let o3 = dir.path().join("o3");
+    ok(&night(&n3, &o3, &idx, &[]), "night 3");
+    assert_eq!(below(&o3), 2, "x and z, not q");
+}
+
 /// A line learned on an earlier night leaves tonight's articles of every outlet: a copy under
 /// another outlet of an article an earlier night indexed (without its footer) matches it.
 #[test]
