@@ -78,9 +78,9 @@ pub const LINK_THRESHOLD_BODIES: f64 = 0.15;
 /// within one calendar day.
 pub const AUTO_WINDOW_DAYS: f64 = 0.5;
 
-/// The time window of candidate pairs.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The time window of candidate pairs. In summary.json: `"auto"`, `"off"` or the days, a
+/// number (as `story_stats.window_days` gives the window in force).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Window {
     /// [`AUTO_WINDOW_DAYS`] for inputs above [`AUTO_WINDOW_MIN_ARTICLES`] articles, else none.
     Auto,
@@ -88,6 +88,16 @@ pub enum Window {
     Off,
     /// Units farther apart than this many days never pair.
     Days(f64),
+}
+
+impl serde::Serialize for Window {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Window::Auto => s.serialize_str("auto"),
+            Window::Off => s.serialize_str("off"),
+            Window::Days(days) => s.serialize_f64(*days),
+        }
+    }
 }
 
 /// Story-stage parameters.

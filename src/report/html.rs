@@ -1410,7 +1410,8 @@ fn filter_form(view: &View<'_>) -> String {
     if shown.is_empty() && stories.is_empty() {
         return String::new();
     }
-    // The outlets in the listed rows, most frequent first.
+    // The outlets in the listed rows, most frequent first, each with the number of rows it has
+    // on the page (not its articles in the corpus: "12 listed").
     let mut outlet_counts: HashMap<Cow<'_, str>, u64> = HashMap::new();
     let mut count = |doc: u32| {
         if let Some(s) = run.articles[doc as usize].source() {
@@ -1444,7 +1445,7 @@ fn filter_form(view: &View<'_>) -> String {
     for (outlet, count) in &outlets {
         let _ = write!(
             out,
-            "<option value=\"{}\">{} ({})</option>",
+            "<option value=\"{}\">{} ({} listed)</option>",
             Esc(outlet),
             Esc(outlet),
             thousands(*count)

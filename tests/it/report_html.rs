@@ -421,8 +421,14 @@ fn sample_report_shows_the_run() {
     );
     assert!(html.contains("<details class=\"diff\">"));
     assert!(html.contains("<ins>") && html.contains("<del>"));
-    // The search form exists but stays hidden until the script shows it.
+    // The search form exists but stays hidden until the script shows it; each outlet says how
+    // many rows it has on the page, which is not its number of articles.
     assert!(html.contains("<form class=\"filters\" id=\"filters\" hidden"));
+    let select = html
+        .find("<select id=\"filter-outlet\"")
+        .expect("the outlet filter");
+    let options = &html[select..select + html[select..].find("</select>").unwrap()];
+    assert!(options.contains(" listed)</option>"), "{options}");
     assert!(
         html.len() < 400_000,
         "{} bytes for 161 articles",

@@ -237,3 +237,40 @@ fn stories_jsonl_lists_every_article_once_with_its_outlets_and_dates() {
     let summary = read_json(&dir.path().join("summary.json"));
     assert_eq!(summary["stories"], stories.len());
 }
+
+/// summary.json gives the story window as `"auto"`, `"off"` or a number of days, and the
+/// window in force as a number (none: null).
+#[test]
+fn the_window_in_summary_json_is_a_word_or_a_number() {
+    let dir = tempdir();
+    let input = repo_dir().join("data/sample.jsonl");
+    for (flag, given, in_force) in [
+        (None, serde_json::json!("auto"), serde_json::Value::Null),
+        (
+            Some("off"),
+            serde_json::json!("off"),
+            serde_json::Value::Null,
+        ),
+        (Some("30"), serde_json::json!(30.0), serde_json::json!(30.0)),
+    ] {
+        let out = dir.path().join(flag.unwrap_or("auto"));
+        let mut args = vec![
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        if let Some(f) = flag {
+            args.extend(["--window-days", f]);
+        }
+        let done = run(&args, None);
+        assert!(done.status.success(), "{done:?}");
+        let summary = read_json(&out.join("summary.json"));
+        assert_eq!(
+            summary["parameters"]["story"]["window_days"], given,
+            "{flag:?}"
+        );
+        assert_eq!(summary["story_stats"]["window_days"], in_force, "{flag:?}");
+    }
+}
