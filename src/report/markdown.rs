@@ -322,6 +322,10 @@ impl<'a> Page<'a> {
             ),
             ("boilerplate", boilerplate),
         ];
+        let mut rows = rows.to_vec();
+        if let (Some(sc), Some(stories)) = (&config.stories, &self.run.stories) {
+            rows.extend(story_parameters(sc, &stories.stats));
+        }
         section(&mut self.md, "Parameters");
         put!(self.md, "| parameter | value |");
         put!(self.md, "|---|---|");
@@ -779,6 +783,37 @@ fn starts_reference(rest: &[char]) -> bool {
 /// Characters that reorder the text around them when displayed.
 fn is_bidi_control(ch: char) -> bool {
     matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The story stage's parameters as it used them: the threshold, and the time window, which
+/// `auto` leaves off below [`crate::story::AUTO_WINDOW_MIN_ARTICLES`] articles (so that a
+/// small corpus's stories may span years: a user reading dates that far apart learns why).
+fn story_parameters(
+    config: &crate::story::StoryConfig,
+    stats: &crate::story::StoryStats,
+) -> [(&'static str, String); 2] {
+    use crate::story::Window;
+    let chosen = if config.threshold.is_none() {
+        " (chosen by the kind of text)"
+    } else {
+        ""
+    };
+    let window = match (stats.window_days, config.window_days) {
+        (Some(days), Window::Auto) => format!("{days} days either way (auto)"),
+        (Some(days), _) => format!("{days} days either way"),
+        (None, Window::Auto) => format!(
+            "none (auto: none below {} articles, so a story may span any time)",
+            super::html::thousands(crate::story::AUTO_WINDOW_MIN_ARTICLES as u64)
+        ),
+        (None, _) => "none".to_string(),
+    };
+    [
+        (
+            "story threshold",
+            format!("{} average cosine similarity{chosen}", stats.threshold),
+        ),
+        ("story time window", window),
+    ]
 }
 
 #[cfg(test)]

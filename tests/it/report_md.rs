@@ -228,6 +228,7 @@ fn report_md_of_run_matches_its_golden_file() {
         &golden_run_path(),
         &[
             "# storyhash: 11 articles, 2 duplicate clusters, 4 removed (36.4%), ",
+            "| story time window | none (auto: none below 5,000 articles, so a story may span any time) |",
             "| stories | ",
             "| stories of two or more articles | ",
             "## Largest stories",
