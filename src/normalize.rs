@@ -700,8 +700,11 @@ fn join_split_clitics(line: &str) -> Option<String> {
 fn joined_at(line: &str, candidates: impl Iterator<Item = usize>) -> Option<String> {
     let bytes = line.as_bytes();
     let mut cuts: Vec<(usize, usize)> = Vec::new();
-    // Whether a byte may end a space: an ASCII one, or the last byte of a wider one.
-    let may_end_space = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_whitespace() || b >= 0x80);
+    // Whether a byte may end a space (`char::is_whitespace`): an ASCII one (the vertical tab
+    // too, which `is_ascii_whitespace` leaves out), or the last byte of a wider one.
+    let may_end_space = |b: Option<&u8>| {
+        b.is_some_and(|&b| matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') || b >= 0x80)
+    };
     for at in candidates {
         // Most apostrophes are inside words (`Angola's`, `don't`): passed by on the byte before.
         let spaced = may_end_space(bytes[..at].last());
@@ -711,11 +714,11 @@ fn joined_at(line: &str, candidates: impl Iterator<Item = usize>) -> Option<Stri
         if !spaced && !spaced_n {
             continue;
         }
-        let Some(apostrophe) = line[at..].chars().next().filter(|&c| is_apostrophe(c)) else {
+        let Some(apostrophe) = line[at..].chars().next().filter(|&c| joins_clitic(c)) else {
             continue;
         };
         let after = &line[at + apostrophe.len_utf8()..];
-        let ends_word = |rest: &str| !rest.chars().next().is_some_and(char::is_alphanumeric);
+        let ends_word = |rest: &str| rest.chars().next().is_none_or(ends_clitic);
         let before = &line[..at];
         // `'s` and the like: the spaces right before the apostrophe.
         let clitic = CLITICS.iter().any(|c| {
@@ -763,6 +766,17 @@ fn joined_at(line: &str, candidates: impl Iterator<Item = usize>) -> Option<Stri
     }
     joined.push_str(&line[from..]);
     Some(joined)
+}
+
+/// Whether `c` is an apostrophe that may open a clitic: not `‘`, which opens quotes.
+fn joins_clitic(c: char) -> bool {
+    is_apostrophe(c) && c != '‘'
+}
+
+/// Whether `c`, right after a clitic, ends it: not a letter or digit, and not what follows a
+/// quoted word or letter rather than a clitic (`'S-400'`, `'D'`, `'s-Hertogenbosch`).
+fn ends_clitic(c: char) -> bool {
+    !c.is_alphanumeric() && !is_apostrophe(c) && !matches!(c, '-' | '‐' | '‑')
 }
 
 /// [`line_tokens`] of a line that is not ASCII, once split clitics are joined.
@@ -1681,6 +1695,10 @@ mod tests {
             "'x",
             " 's",
             " 'S",
+            "\u{b}",
+            " 'S-400'",
+            " ‘s",
+            "'D'",
             " ’re",
             " ʼll",
             " n't",
@@ -1802,7 +1820,11 @@ mod tests {
     fn naive_join_clitics(line: &str) -> String {
         let chars: Vec<char> = line.chars().collect();
         let mut dropped = vec![false; chars.len()];
-        let ends_word = |k: usize| chars.get(k).is_none_or(|c| !c.is_alphanumeric());
+        let ends_word = |k: usize| {
+            chars
+                .get(k)
+                .is_none_or(|&c| !c.is_alphanumeric() && !is_apostrophe(c) && !"-‐‑".contains(c))
+        };
         let spelled = |at: usize, word: &str| {
             word.chars().enumerate().all(|(i, w)| {
                 chars
@@ -1811,7 +1833,7 @@ mod tests {
             })
         };
         for (i, &c) in chars.iter().enumerate() {
-            if !is_apostrophe(c) {
+            if !is_apostrophe(c) || c == '‘' {
                 continue;
             }
             let clitic = ["s", "re", "ll", "ve", "d", "m"]
@@ -1855,6 +1877,8 @@ mod tests {
             ("I 'm sure you 'd know it 've", "I'm sure you'd know it've"),
             ("we do n't know, ca n't say", "we don't know, can't say"),
             ("the state 's.", "the state's."),
+            ("Angola\u{b}'s first", "Angola's first"),
+            ("the firm 's \"plan\"", "the firm's \"plan\""),
         ] {
             assert_eq!(words(split), words(whole), "{split:?}");
             assert_eq!(join_split_clitics(whole), None, "{whole:?}");
@@ -1867,6 +1891,14 @@ mod tests {
             "'s at the start",
             "rock 'n' roll",
             "x n 't",
+            // Quoted words and letters that only start like clitics.
+            "India buys 'S-400' missiles",
+            "the ‘D-Day’ landings",
+            "gave him a 'D' rating",
+            "size 'M' shirts",
+            "the letter 's' is",
+            "born in 's-Hertogenbosch",
+            "a ‘s’ and a ‘m’",
         ] {
             assert_eq!(join_split_clitics(alone), None, "{alone:?}");
         }
@@ -1874,6 +1906,17 @@ mod tests {
             words("he said 'so' and left"),
             ["he", "said", "so", "and", "left"]
         );
+        // A copy that quotes with double quotes reads the same.
+        for (single, double) in [
+            (
+                "India buys 'S-400' missiles",
+                "India buys \"S-400\" missiles",
+            ),
+            ("gave him a 'D' rating", "gave him a \"D\" rating"),
+            ("the ‘D-Day’ landings", "the “D-Day” landings"),
+        ] {
+            assert_eq!(words(single), words(double), "{single:?}");
+        }
     }
 
     /// The fast [`join_split_clitics`] joins what its definition joins, on real and random
