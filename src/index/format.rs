@@ -16,8 +16,26 @@ use crate::error::{Error, Result};
 
 /// The first eight bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"STORYIDX";
-/// The on-disk format version; readers refuse any other.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format version files are written in. 2 (2026-11-27): the state ends with the
+/// pairs verified below their estimate; storyhash before it read a version-2 state as damaged,
+/// so it now refuses the index by its version instead.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version read: a version-1 file is read as version 2 (its state has no
+/// verified pairs), and rewritten as version 2 when the index next changes it.
+pub const OLDEST_READ_VERSION: u32 = 1;
+
+/// Whether files of format `version` are read.
+pub fn reads_version(version: u64) -> bool {
+    (u64::from(OLDEST_READ_VERSION)..=u64::from(FORMAT_VERSION)).contains(&version)
+}
+
+/// Why an index file of format `version` is refused.
+pub fn version_refused(version: u64) -> String {
+    format!(
+        "written in index format version {version}; this storyhash reads versions \
+         {OLDEST_READ_VERSION} to {FORMAT_VERSION}"
+    )
+}
 /// `None` for a 32-bit field.
 pub const NONE_U32: u32 = u32::MAX;
 /// `None` for a date.
@@ -242,13 +260,8 @@ impl BinReader {
         }
         let found_kind = r.u32()?;
         let version = r.u32()?;
-        if version != FORMAT_VERSION {
-            return Err(damaged(
-                &r.path,
-                format!(
-                    "written in index format version {version}; this storyhash reads version {FORMAT_VERSION} only"
-                ),
-            ));
+        if !reads_version(u64::from(version)) {
+            return Err(damaged(&r.path, version_refused(u64::from(version))));
         }
         if found_kind != kind as u32 {
             return Err(damaged(

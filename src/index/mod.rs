@@ -239,15 +239,9 @@ impl Manifest {
             .ok()
             .and_then(|v| v.get("format_version")?.as_u64());
         if let Some(v) = version
-            && v != u64::from(format::FORMAT_VERSION)
+            && !format::reads_version(v)
         {
-            return Err(damaged(
-                path,
-                format!(
-                    "written in index format version {v}; this storyhash reads version {} only",
-                    format::FORMAT_VERSION
-                ),
-            ));
+            return Err(damaged(path, format::version_refused(v)));
         }
         serde_json::from_str(body).map_err(|e| bad(&e.to_string()))
     }
@@ -344,7 +338,7 @@ struct State {
     /// (member, kept copy) of the clusters, by `g`, whose member a night verified near its
     /// kept copy though their signatures estimate them below the threshold (decided on exact
     /// Jaccard, which later nights cannot redo without the texts). Written after the stories
-    /// when there are any; a state from before 2026-11-27 has none.
+    /// (format version 2); a version-1 state has none.
     verified: BTreeSet<(u64, u64)>,
 }
 
@@ -1127,7 +1121,8 @@ impl Index {
                 },
             );
         }
-        // Since 2026-11-27: the pairs verified below their estimate.
+        // Format version 2: the pairs verified below their estimate (a version-1 state ends
+        // here).
         if r.left() > 0 {
             let n = r.count(16)?;
             for _ in 0..n {
@@ -1494,6 +1489,9 @@ impl Index {
 
         // Write the segment of tonight's articles.
         let mut manifest = self.manifest.clone();
+        // An index of an older format version is one of this version from now on (its older
+        // files are read as they are).
+        manifest.format_version = format::FORMAT_VERSION;
         manifest.generation = generation;
         manifest.batches = batch_no;
         let mut written: Vec<String> = Vec::new();
@@ -1838,13 +1836,11 @@ impl Index {
                 w.u32(x.to_bits())?;
             }
         }
-        // Only when there are any: a state without is laid out as those written before.
-        if !s.verified.is_empty() {
-            w.u64(s.verified.len() as u64)?;
-            for &(member, kept) in &s.verified {
-                w.u64(member)?;
-                w.u64(kept)?;
-            }
+        // Since format version 2 (a version-1 state ends after its stories).
+        w.u64(s.verified.len() as u64)?;
+        for &(member, kept) in &s.verified {
+            w.u64(member)?;
+            w.u64(kept)?;
         }
         Ok(FileEntry::new(name.to_string(), w.finish()?))
     }
@@ -2074,8 +2070,7 @@ mod tests {
         Index::open_for_update(dir.path(), params()).unwrap();
     }
 
-    /// The state's verified pairs are written and read back; a state without any is laid out
-    /// as one written before they existed, and reads back without any.
+    /// The state's verified pairs are written and read back.
     #[test]
     fn verified_pairs_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -2089,7 +2084,7 @@ mod tests {
         assert!(index.read_state(&entry).unwrap().verified.is_empty());
         s.verified.extend([(3, 1), (9, 4), (9, 5)]);
         let entry = index.write_state("state-b.bin", &s).unwrap();
-        assert_eq!(entry.bytes, before + 8 + 3 * 16);
+        assert_eq!(entry.bytes, before + 3 * 16);
         let back = index.read_state(&entry).unwrap();
         assert_eq!(back.verified, s.verified);
         assert_eq!(back.next_g, 12);

@@ -731,15 +731,64 @@ fn a_damaged_file_is_reported_by_name_and_not_used() {
     copy_dir(&pristine, &idx);
     let manifest = std::fs::read_to_string(idx.join("MANIFEST")).unwrap();
     let body_end = manifest.trim_end().rfind('\n').unwrap() + 1;
-    let body = manifest[..body_end].replace("\"format_version\": 1", "\"format_version\": 2");
+    assert!(manifest.contains("\"format_version\": 2"), "{manifest}");
+    let body = manifest[..body_end].replace("\"format_version\": 2", "\"format_version\": 3");
     let sum = xxh3(body.as_bytes());
     std::fs::write(idx.join("MANIFEST"), format!("{body}checksum {sum:016x}\n")).unwrap();
     let err = run(&["index", "stats", s(&idx)], None);
     assert!(
-        String::from_utf8_lossy(&err.stderr).contains("format version 2"),
+        String::from_utf8_lossy(&err.stderr)
+            .contains("format version 3; this storyhash reads versions 1 to 2"),
         "{}",
         String::from_utf8_lossy(&err.stderr)
     );
+}
+
+/// An index of format version 1 (two nights made by storyhash 2d11e39, in
+/// `tests/it/fixtures/index-v1`) reads as it did (its export is the one that binary wrote),
+/// and takes a night: the index is then of version 2.
+#[test]
+fn an_index_of_format_version_1_is_read_and_continued() {
+    let dir = tempdir();
+    let idx = dir.path().join("idx");
+    copy_dir(
+        &crate::common::repo_dir().join("tests/it/fixtures/index-v1"),
+        &idx,
+    );
+    let stats_text = |idx: &Path| {
+        let out = run(&["index", "stats", s(idx)], None);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        stats_text(&idx).contains("format version   1 "),
+        "{}",
+        stats_text(&idx)
+    );
+    let export = run(&["index", "export", s(&idx)], None);
+    assert!(export.status.success(), "{export:?}");
+    let want =
+        std::fs::read(crate::common::repo_dir().join("tests/it/fixtures/index-v1-export.jsonl"))
+            .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&export.stdout),
+        String::from_utf8_lossy(&want)
+    );
+    // Night 3: a copy of b, the kept copy of night 1's cluster.
+    let n3 = write(
+        dir.path(),
+        "n3.jsonl",
+        line("b-again", &words(2, 120).join(" "), 3),
+    );
+    let out = dir.path().join("o3");
+    ok(&night(&n3, &out, &idx, &[]), "night 3");
+    let tonight = read_jsonl(&out.join("articles.jsonl"));
+    assert_eq!(tonight[0]["duplicate_of"], "b", "{:?}", tonight[0]);
+    let after = stats_text(&idx);
+    assert!(after.contains("format version   2 "), "{after}");
+    assert!(after.contains("every checksum matches"), "{after}");
+    let export = run(&["index", "export", s(&idx)], None);
+    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 6);
 }
 
 /// XXH3-64, the manifest's checksum.
