@@ -72,6 +72,19 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
 }
 
+/// `DIR/in.jsonl` holding two articles that are no near-duplicates, `a` and `b`.
+fn two_articles(dir: &Path) -> std::path::PathBuf {
+    let texts = distinct_texts(2);
+    write(
+        dir,
+        "in.jsonl",
+        lines(&[
+            &jline(json!({"id": "a", "text": texts[0]})),
+            &jline(json!({"id": "b", "text": texts[1]})),
+        ]),
+    )
+}
+
 /// `DIR/in.jsonl` holding one small article: for runs whose input does not matter.
 fn one_article(dir: &Path) -> std::path::PathBuf {
     write(dir, "in.jsonl", r#"{"id":"a","text":"one two three"}"#)
@@ -957,16 +970,8 @@ fn a_failed_output_keeps_deduped_jsonl_out() {
 /// directory at that name is refused before any output is replaced, not after all of them.
 #[test]
 fn a_directory_at_a_stale_output_name_is_refused_before_any_rename() {
-    let texts = distinct_texts(2);
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        lines(&[
-            &jline(json!({"id": "a", "text": texts[0]})),
-            &jline(json!({"id": "b", "text": texts[1]})),
-        ]),
-    );
+    let input = two_articles(dir.path());
     let out = dir.path().join("out");
     let run = exec(
         &["run", path_str(&input), "--out", path_str(&out), "-q"],
@@ -1793,16 +1798,8 @@ fn a_run_leaves_exactly_its_outputs_or_nothing() {
 /// directory removes them and says so, and leaves every other file alone.
 #[test]
 fn the_next_run_removes_what_a_killed_run_left() {
-    let texts = distinct_texts(2);
     let dir = tempdir();
-    let input = write(
-        dir.path(),
-        "in.jsonl",
-        lines(&[
-            &jline(json!({"id": "a", "text": texts[0]})),
-            &jline(json!({"id": "b", "text": texts[1]})),
-        ]),
-    );
+    let input = two_articles(dir.path());
     let out = dir.path().join("out");
     let left = [
         ".deduped.jsonl.Ab12Cd",
