@@ -93,7 +93,8 @@ pub(crate) struct DedupArgs {
     /// Hash seed, decimal or 0x-prefixed hex as summary.json shows it (changes every signature).
     #[arg(long, default_value_t = DEFAULT_SEED, value_parser = parse_seed)]
     seed: u64,
-    /// Do not learn boilerplate lines from the corpus.
+    /// Do not learn boilerplate lines from the corpus, nor remove those an index learned on
+    /// earlier nights (the index keeps them).
     #[arg(long)]
     no_learn_boilerplate: bool,
     /// Different articles of one outlet a line must appear in to count as boilerplate (2-8).
