@@ -175,6 +175,18 @@ impl StoryConfig {
     }
 }
 
+/// A word lowercased, with the two folds lowercasing misses that the shingles make too
+/// (`normalize`'s `push_folded`): ß (ẞ) is ss and the final sigma a sigma, so that "Straße"
+/// and "STRASSE", or "ΤΟΥΣ" and "τουσ", are one term.
+fn folded_lower(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if lower.contains(['ß', 'ς']) {
+        lower.replace('ß', "ss").replace('ς', "σ")
+    } else {
+        lower
+    }
+}
+
 /// A term's stable key.
 fn term_key(lower: &str) -> u64 {
     xxh3_64(lower.as_bytes())
@@ -258,7 +270,7 @@ pub fn extract_terms(title: Option<&str>, text: &str, config: &StoryConfig) -> V
     let mut counts: AHashMap<u64, f32> = AHashMap::new();
     let mut add = |segment: &str, weight: f32| {
         for_each_word(segment, |word, sentence_initial| {
-            let lower = word.to_lowercase();
+            let lower = folded_lower(word);
             if lower.chars().count() < 2 || is_stop_word(&lower) {
                 return;
             }
@@ -1131,6 +1143,22 @@ mod tests {
         let config = StoryConfig::default();
         let terms = extract_terms(Some("机场"), "", &config);
         assert_eq!(terms, [(term_key("机场"), 1.0 + config.title_weight.ln())]);
+    }
+
+    #[test]
+    fn terms_fold_sharp_s_and_final_sigma() {
+        let config = StoryConfig::default();
+        let keys = |title: &str| -> Vec<u64> {
+            extract_terms(Some(title), "", &config)
+                .into_iter()
+                .map(|t| t.0)
+                .collect()
+        };
+        assert_eq!(keys("Straße"), [term_key("strasse")]);
+        assert_eq!(keys("STRASSE"), keys("Straße"));
+        assert_eq!(keys("GROẞE"), keys("große"));
+        assert_eq!(keys("ΤΟΥΣ"), keys("τουσ"));
+        assert_eq!(keys("ΤΟΥΣ"), [term_key("τουσ")]);
     }
 
     #[test]
