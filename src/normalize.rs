@@ -658,6 +658,12 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '‘')
 }
 
+/// Whether `c` is part of a word: a letter or digit, but not U+02BC (ʼ), which Unicode calls a
+/// letter and news text uses as an apostrophe, so that "Angolaʼs" reads as "Angola's" does.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && c != 'ʼ'
+}
+
 /// Calls `emit` with each word of one line: lowercase, NFKC, apostrophes inside words dropped,
 /// split clitics joined first ([`join_split_clitics`]).
 fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
@@ -800,7 +806,7 @@ fn words_of_line(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
 /// an ASCII character that cuts words the same way, and returns true, if every one has such a
 /// stand-in.
 ///
-/// The stand-ins are `'` for the curly apostrophes and a space for the punctuation below: characters
+/// The stand-ins are `'` for the curly apostrophes and ʼ, and a space for the punctuation below: characters
 /// that are neither alphanumeric nor combining marks, that NFKC leaves alone and that cannot
 /// make a line fail the NFKC quick check (a test checks all of this). Letters, digits and marks
 /// outside ASCII have none: their lines take the Unicode path.
@@ -818,8 +824,7 @@ fn ascii_stand_in(line: &str, out: &mut Vec<u8>) -> bool {
             return true;
         };
         out.push(match c {
-            // Not 'ʼ', an apostrophe that is also a letter.
-            '’' | '‘' => b'\'',
+            '’' | '‘' | 'ʼ' => b'\'',
             c if STAND_IN_SPACES.contains(&c) => b' ',
             _ => return false,
         });
@@ -1031,13 +1036,13 @@ fn unicode_tokens(
             unspaced_word(c, &mut chars, buf);
             emit(buf);
             buf.clear();
-        } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+        } else if is_word_char(c) || (in_word && is_combining_mark(c)) {
             push_folded(c, buf);
         } else if is_apostrophe(c)
             && in_word
             && chars
                 .peek()
-                .is_some_and(|&n| n.is_alphanumeric() && !is_unspaced(n))
+                .is_some_and(|&n| is_word_char(n) && !is_unspaced(n))
         {
             // An apostrophe inside a word joins its halves.
         } else if in_word {
@@ -1122,7 +1127,7 @@ fn naive_tokens(
             }
             emit(buf);
             buf.clear();
-        } else if c.is_alphanumeric() || (in_word && is_combining_mark(c)) {
+        } else if is_word_char(c) || (in_word && is_combining_mark(c)) {
             let folded = c
                 .to_lowercase()
                 .to_string()
@@ -1133,7 +1138,7 @@ fn naive_tokens(
             && in_word
             && chars
                 .peek()
-                .is_some_and(|&n| n.is_alphanumeric() && !is_unspaced(n))
+                .is_some_and(|&n| is_word_char(n) && !is_unspaced(n))
         {
             // An apostrophe inside a word joins its halves.
         } else if in_word {
@@ -1358,6 +1363,29 @@ mod tests {
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
     }
 
+    /// U+02BC (ʼ) is an apostrophe, not a letter, on both paths and in the story terms.
+    #[test]
+    fn modifier_letter_apostrophe_is_an_apostrophe() {
+        let words = |text: &str| {
+            let mut out = Vec::new();
+            for_each_token(text, &LearnedBoilerplate::default(), &mut Vec::new(), |w| {
+                out.push(String::from_utf8(w.to_vec()).unwrap())
+            });
+            out
+        };
+        for (apostrophe, plain) in [
+            ("Angolaʼs oil, donʼt", "Angola's oil, don't"),
+            ("Angola ʼs oil", "Angola's oil"),
+            ("ʼquotedʼ word", "quoted word"),
+            // The Unicode path: a letter outside ASCII on the line.
+            ("Angolaʼs café", "Angola's café"),
+            ("ʼcaféʼ", "café"),
+        ] {
+            assert_eq!(words(apostrophe), words(plain), "{apostrophe}");
+        }
+        assert_eq!(words("Angolaʼs café"), ["angolas", "café"]);
+    }
+
     /// The stand-ins cut words as the characters they replace do, on any NFKC line.
     #[test]
     fn stand_in_punctuation_is_inert() {
@@ -1375,8 +1403,8 @@ mod tests {
                 "{c}"
             );
         }
-        for c in ['’', '‘'] {
-            assert!(is_apostrophe(c) && !c.is_alphanumeric() && !is_combining_mark(c));
+        for c in ['’', '‘', 'ʼ'] {
+            assert!(is_apostrophe(c) && !is_word_char(c) && !is_combining_mark(c));
             assert_eq!(canonical_combining_class(c), 0, "{c}");
             assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c}");
         }

@@ -238,7 +238,7 @@ fn for_each_word(segment: &str, mut emit: impl FnMut(&str, bool)) {
             continue;
         }
         unspaced = None;
-        if c.is_alphanumeric() {
+        if crate::normalize::is_word_char(c) {
             if start.is_none() {
                 start = Some(i);
                 word_initial = initial;
@@ -1159,6 +1159,9 @@ mod tests {
         assert_eq!(keys("GROẞE"), keys("große"));
         assert_eq!(keys("ΤΟΥΣ"), keys("τουσ"));
         assert_eq!(keys("ΤΟΥΣ"), [term_key("τουσ")]);
+        // U+02BC is an apostrophe: "Angolaʼs" is "Angola" and a stop word, as "Angola's" is.
+        assert_eq!(keys("Angolaʼs"), keys("Angola's"));
+        assert_eq!(keys("Angolaʼs"), [term_key("angola")]);
     }
 
     #[test]
