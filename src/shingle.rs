@@ -140,26 +140,25 @@ pub fn grams_from_token_hashes(token_hashes: &[u64], config: &ShingleConfig, out
 
 /// [`grams_from_token_hashes`] for windows of `N` tokens (at least `N` of them).
 fn fixed_grams<const N: usize>(token_hashes: &[u64], seed: u64, out: &mut Vec<u64>) {
-    let start = out.len();
-    let n = token_hashes.len() + 1 - N;
-    out.resize(start + n, 0);
-    fold_windows::<N>(token_hashes, seed, &mut out[start..]);
+    out.reserve(token_hashes.len() + 1 - N);
+    fold_windows::<N>(token_hashes, seed, out);
 }
 
-/// `out[i]` = [`hash_word_gram`] of the `N` token hashes from `i`: one window per lane, the
-/// windows' folds side by side (64-bit multiplies and rotates vectorize with AVX-512).
+/// Appends to `out`, for each window of `N` token hashes, its [`hash_word_gram`]: one window
+/// per lane, the windows' folds side by side (64-bit multiplies and rotates vectorize with
+/// AVX-512). Extending from the windows writes each value once, where filling a slice would
+/// zero it first.
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
-fn fold_windows<const N: usize>(token_hashes: &[u64], seed: u64, out: &mut [u64]) {
-    let n = out.len();
-    let h = &token_hashes[..n + N - 1];
+fn fold_windows<const N: usize>(token_hashes: &[u64], seed: u64, out: &mut Vec<u64>) {
     let first = seed ^ N as u64;
-    for i in 0..n {
+    out.extend(token_hashes.windows(N).map(|w| {
+        let w: &[u64; N] = w.try_into().expect("windows of N");
         let mut fold = first;
-        for k in 0..N {
-            fold = (fold.rotate_left(23) ^ h[i + k]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for &h in w {
+            fold = (fold.rotate_left(23) ^ h).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
-        out[i] = fmix64(fold);
-    }
+        fmix64(fold)
+    }));
 }
 
 /// Every window of `n` tokens (at least `n` of them), its length known only at run time: the
