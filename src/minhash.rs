@@ -362,6 +362,30 @@ impl Signatures {
         }
     }
 
+    /// Copies the signature of document `doc` into `out` (cleared first), from memory or from
+    /// the spill file.
+    ///
+    /// # Panics
+    ///
+    /// As [`Signatures::get`] for a row [`Signatures::keep_only`] dropped.
+    pub fn read_row(&self, doc: usize, out: &mut Vec<Slot>) -> std::io::Result<()> {
+        out.clear();
+        if !matches!(self.blocks.get(doc / self.block_docs), Some(Block::Spilled)) {
+            out.extend_from_slice(self.get(doc));
+            return Ok(());
+        }
+        let (file, _) = self.spill.as_ref().expect("spilled blocks have a file");
+        let row_bytes = self.num_perm * std::mem::size_of::<Slot>();
+        let mut bytes = vec![0u8; row_bytes];
+        std::os::unix::fs::FileExt::read_exact_at(&**file, &mut bytes, (doc * row_bytes) as u64)?;
+        out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|p| Slot::from_le_bytes([p[0], p[1]])),
+        );
+        Ok(())
+    }
+
     /// Replaces the signature of document `doc` with a freshly computed one (in the spill file
     /// if its block is there).
     ///
@@ -582,6 +606,30 @@ impl Signatures {
 mod tests {
     use super::*;
     use crate::shingle::DEFAULT_SEED;
+
+    #[test]
+    fn read_row_reads_rows_in_memory_and_spilled() {
+        let k = 4;
+        let mut sigs = Signatures::with_block_docs(k, 8);
+        sigs.spill_to(tempfile::tempfile().unwrap());
+        let row = |d: usize| [d as u32, (d * 7) as u32, u32::MAX - d as u32, 3];
+        let n = 8 * 3 + 5;
+        for d in 0..n {
+            sigs.extend_from_block(&row(d));
+            sigs.spill_full_blocks().unwrap();
+        }
+        assert!(sigs.is_spilled());
+        sigs.set(9, &row(2)).unwrap();
+        let mut out = Vec::new();
+        for d in 0..n {
+            sigs.read_row(d, &mut out).unwrap();
+            let want: Vec<Slot> = row(if d == 9 { 2 } else { d })
+                .iter()
+                .map(|&v| fold_slot(v))
+                .collect();
+            assert_eq!(out, want, "row {d}");
+        }
+    }
 
     #[test]
     fn signatures_span_blocks() {

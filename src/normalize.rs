@@ -97,6 +97,11 @@ impl LearnedBoilerplate {
         keys
     }
 
+    /// Keeps only the learned lines whose key `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
+        self.keys.retain(|&k| keep(k));
+    }
+
     /// Adds line keys learned elsewhere (an index's earlier batches).
     pub fn extend_keys(&mut self, keys: &[u64]) {
         self.keys.extend(keys.iter().copied());

@@ -220,6 +220,10 @@ pub struct RunStats {
     pub no_shingles: u64,
     /// Lines learned as boilerplate (tonight's and, with an index, the earlier nights').
     pub learned_boilerplate_lines: usize,
+    /// Lines in enough articles of one outlet to be learned, left as text because those
+    /// articles are copies of fewer than `--boilerplate-min-docs` articles (re-scrapes,
+    /// syndicated copies): the copies' own lines, not boilerplate.
+    pub copy_lines_not_learned: usize,
     /// Articles signed again because they hold a learned boilerplate line.
     pub relearned_articles: u64,
     /// Distinct candidate pairs from LSH.
@@ -977,17 +981,39 @@ pub fn dedup_with_index(
     // Learned boilerplate: re-sign only the articles that hold a learned line.
     let clock = Instant::now();
     let mut learned = scanned.learner.finish(config.boilerplate_min_docs);
+    let holding = |learned: &LearnedBoilerplate| -> Vec<u32> {
+        (0..scanned.articles.len() as u32)
+            .into_par_iter()
+            .filter(|&d| scanned.line_keys.any_in(d as usize, learned))
+            .collect()
+    };
+    let mut affected = if learned.is_empty() {
+        Vec::new()
+    } else {
+        holding(&learned)
+    };
+    scanned.stats.copy_lines_not_learned = drop_lines_of_copies(
+        &mut learned,
+        &affected,
+        &scanned.line_keys,
+        &scanned.signatures,
+        config.boilerplate_min_docs,
+    )
+    .map_err(|e| spill_error(config, e))?;
+    if scanned.stats.copy_lines_not_learned > 0 {
+        affected.retain(|&d| scanned.line_keys.any_in(d as usize, &learned));
+    }
     // Without learning, no article's lines were sampled, so none could be signed again: the
     // lines an index learned on earlier nights are not used either (the index keeps them).
-    if let Some(index) = index.as_ref().filter(|_| config.learn_boilerplate) {
+    if let Some(index) = index
+        .as_ref()
+        .filter(|i| config.learn_boilerplate && !i.learned_keys().is_empty())
+    {
         learned.extend_keys(index.learned_keys());
+        affected = holding(&learned);
     }
     scanned.stats.learned_boilerplate_lines = learned.len();
     if !learned.is_empty() {
-        let affected: Vec<u32> = (0..scanned.articles.len() as u32)
-            .into_par_iter()
-            .filter(|&d| scanned.line_keys.any_in(d as usize, &learned))
-            .collect();
         scanned.stats.relearned_articles = affected.len() as u64;
         if !affected.is_empty() {
             progress.start("boilerplate", Some(total_bytes));
@@ -1479,16 +1505,84 @@ impl LineKeys {
         self.ends.push(self.keys.len() as u32);
     }
 
-    fn any_in(&self, doc: usize, learned: &LearnedBoilerplate) -> bool {
+    /// The keys of article `doc`'s short lines.
+    fn of(&self, doc: usize) -> &[u64] {
         let start = if doc == 0 {
             0
         } else {
             self.ends[doc - 1] as usize
         };
-        self.keys[start..self.ends[doc] as usize]
-            .iter()
-            .any(|&k| learned.contains_key(k))
+        &self.keys[start..self.ends[doc] as usize]
     }
+
+    fn any_in(&self, doc: usize, learned: &LearnedBoilerplate) -> bool {
+        self.of(doc).iter().any(|&k| learned.contains_key(k))
+    }
+}
+
+/// Two articles whose first-pass signatures agree on at least this share of their slots are
+/// copies of one article for boilerplate learning. Re-scrapes and syndicated copies of an
+/// article agree on far more; different articles of one outlet agree on about their footer's
+/// share of the text, less unless the footer is most of it.
+const SAME_ARTICLE_ESTIMATE: f64 = 0.5;
+
+/// Unlearns the lines of `learned` that are in fewer than `min_docs` different articles once
+/// copies of one article count once, and returns how many; `docs` are the articles that hold
+/// a line of `learned`, ascending.
+///
+/// The learner tells articles apart by their other short lines only (`LineSample`): in an
+/// article without a line over 200 bytes, one edited line (a re-scrape, "Staff contributed to
+/// this report.") made a copy a new article, so the bodies of five re-scraped copies were
+/// learned and removed, from those copies and from every other article that has them, and the
+/// copies no longer matched. Here each learned line's articles are taken in order, and one
+/// counts only when its signature (before any learned line was removed) agrees with none of
+/// the line's articles counted before on [`SAME_ARTICLE_ESTIMATE`] of its slots. A footer
+/// reaches `min_docs` within its first few articles; only the lines that do not are read to
+/// the end.
+fn drop_lines_of_copies(
+    learned: &mut LearnedBoilerplate,
+    docs: &[u32],
+    line_keys: &LineKeys,
+    signatures: &Signatures,
+    min_docs: usize,
+) -> std::io::Result<usize> {
+    if learned.is_empty() {
+        return Ok(0);
+    }
+    let min_docs = min_docs.clamp(2, crate::normalize::MAX_LEARN_MIN_DOCS);
+    // Per line still short of `min_docs` articles: the signatures of the ones counted.
+    let mut open: AHashMap<u64, Vec<Vec<Slot>>> = learned
+        .keys()
+        .into_iter()
+        .map(|k| (k, Vec::new()))
+        .collect();
+    let mut row = Vec::new();
+    for &d in docs {
+        if open.is_empty() {
+            break;
+        }
+        let mut have_row = false;
+        for &k in line_keys.of(d as usize) {
+            let Some(counted) = open.get_mut(&k) else {
+                continue;
+            };
+            if !have_row {
+                signatures.read_row(d as usize, &mut row)?;
+                have_row = true;
+            }
+            if counted
+                .iter()
+                .all(|c| estimate_jaccard(c, &row) < SAME_ARTICLE_ESTIMATE)
+            {
+                counted.push(row.clone());
+                if counted.len() >= min_docs {
+                    open.remove(&k);
+                }
+            }
+        }
+    }
+    learned.retain(|k| !open.contains_key(&k));
+    Ok(open.len())
 }
 
 enum Scanned {

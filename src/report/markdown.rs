@@ -259,8 +259,15 @@ impl<'a> Page<'a> {
         };
         let boilerplate = if config.learn_boilerplate {
             let n = self.run.stats.learned_boilerplate_lines;
+            let copies = match self.run.stats.copy_lines_not_learned {
+                0 => String::new(),
+                c => format!(
+                    "; {c} more {} kept, shared only by copies of fewer articles",
+                    plural(c, "line", "lines")
+                ),
+            };
             format!(
-                "{n} {} learned (lines in {} or more articles of one outlet)",
+                "{n} {} learned (lines in {} or more articles of one outlet{copies})",
                 plural(n, "line", "lines"),
                 config.boilerplate_min_docs
             )

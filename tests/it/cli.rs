@@ -2776,6 +2776,86 @@ fn a_line_learned_from_one_outlet_leaves_every_copy() {
     assert_eq!(summary["duplicates_removed"], 1);
 }
 
+/// An article of short paragraphs (every line under 200 bytes, so none is too long to be
+/// learned), and `copies` copies of it, each made by `edit(copy, lines)`.
+fn short_paragraph_copies(
+    copies: usize,
+    mut edit: impl FnMut(usize, &mut Vec<String>),
+) -> Vec<String> {
+    let vocab = seed_words();
+    let mut rng = Rng(41);
+    let article: Vec<String> = (0..10)
+        .map(|_| random_words(&mut rng, &vocab, 14).join(" ") + ".")
+        .collect();
+    assert!(article.iter().all(|l| l.len() < 200));
+    (0..copies)
+        .map(|c| {
+            let mut lines = article.clone();
+            edit(c, &mut lines);
+            lines.join("\n")
+        })
+        .collect()
+}
+
+/// Re-scrapes of one article by its outlet, each with a different line edited, and copies
+/// without an outlet that each add their own line: the shared lines are the article, not
+/// boilerplate, and the copies are found (the learner alone took them for five or more
+/// different articles, learned every shared line and left the copies nothing in common).
+#[test]
+fn the_lines_of_copies_of_one_article_are_not_learned() {
+    let dir = tempdir();
+    let others = distinct_texts(6);
+    let rescrapes = short_paragraph_copies(7, |c, lines| lines[c].push_str(" (updated)"));
+    let syndicated = short_paragraph_copies(6, |c, lines| {
+        lines.push(format!(
+            "Paper number {c} staff contributed to this report."
+        ))
+    });
+    for (name, texts, source) in [
+        ("rescrapes", &rescrapes, Some("paper.example")),
+        ("syndicated", &syndicated, None),
+    ] {
+        let mut lines: Vec<String> = others
+            .iter()
+            .enumerate()
+            .map(|(i, t)| jline(json!({"id": format!("other{i}"), "source": source, "text": t})))
+            .collect();
+        for (i, t) in texts.iter().enumerate() {
+            lines.push(jline(
+                json!({"id": format!("copy{i}"), "source": source, "text": t}),
+            ));
+        }
+        let input = write(dir.path(), &format!("{name}.jsonl"), lines.join("\n"));
+        let out = dir.path().join(name);
+        let o = dedup(&[path_str(&input)], &out, &["-q"], None);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let summary = read_json(&out.join("summary.json"));
+        assert_eq!(
+            summary["stats"]["learned_boilerplate_lines"], 0,
+            "{name}: {summary}"
+        );
+        assert!(
+            summary["stats"]["copy_lines_not_learned"].as_u64().unwrap() >= 9,
+            "{name}: {summary}"
+        );
+        assert_eq!(
+            summary["duplicates_removed"],
+            texts.len() - 1,
+            "{name}: {summary}"
+        );
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(
+            report.contains("0 lines learned (lines in 5 or more articles of one outlet; 1"),
+            "{report}"
+        );
+        let articles = read_jsonl(&out.join("articles.jsonl"));
+        for a in articles.iter().filter(|a| a["id"] != "copy0") {
+            let is_copy = a["id"].as_str().unwrap().starts_with("copy");
+            assert_eq!(a["duplicate_of"] == "copy0", is_copy, "{name}: {a:?}");
+        }
+    }
+}
+
 #[test]
 fn a_headline_that_reads_as_boilerplate_is_still_deduplicated() {
     let dir = tempdir();
