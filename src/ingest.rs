@@ -1305,13 +1305,14 @@ pub fn accept(
             .map(|(t, d)| (Some(t), d))
             .ok_or_else(|| format!("field `{}`: {}", names.published, published_error(s)))?,
     };
+    // Empty or blank, as `null`: no headline, outlet or link.
     fn non_empty<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
-        v.as_deref().filter(|s| !s.is_empty())
+        v.as_deref().filter(|s| !s.trim().is_empty())
     }
     Ok(Article::new(ArticleFields {
         id: id.as_ref(),
         title: non_empty(&record.title),
-        source: record.source.as_deref().map(|s| Outlet::new(s.to_string())),
+        source: non_empty(&record.source).map(|s| Outlet::new(s.to_string())),
         url: non_empty(&record.url),
         published,
         date_only,

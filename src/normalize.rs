@@ -33,10 +33,10 @@ pub const MAX_LEARNED_LINE_BYTES: usize = 200;
 pub const MAX_LEARN_MIN_DOCS: usize = 8;
 
 /// The key that groups articles for boilerplate learning: a hash of the outlet name
-/// (0 when the article has none, so all such articles form one group).
+/// (0 when the article has none, or an empty or blank one, so all such articles form one group).
 pub fn source_key(source: Option<&str>) -> u64 {
     match source {
-        Some(s) if !s.is_empty() => xxh3_64_with_seed(s.as_bytes(), 0x6f75_746c_6574) | 1,
+        Some(s) if !s.trim().is_empty() => xxh3_64_with_seed(s.as_bytes(), 0x6f75_746c_6574) | 1,
         _ => 0,
     }
 }

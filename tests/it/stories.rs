@@ -274,3 +274,47 @@ fn the_window_in_summary_json_is_a_word_or_a_number() {
         assert_eq!(summary["story_stats"]["window_days"], in_force, "{flag:?}");
     }
 }
+
+/// An empty or blank `source` (or `title`) is no outlet (headline), as a missing one is: the
+/// stories list no blank outlet, and every report agrees (stories.jsonl listed "" and "   "
+/// as two outlets while report.md's cluster table counted them as "(no source)").
+#[test]
+fn blank_sources_and_titles_are_none() {
+    let dir = tempdir();
+    let sample = std::fs::read_to_string(repo_dir().join("data/sample.jsonl")).unwrap();
+    let mut rows: Vec<serde_json::Value> = sample
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let blanks = ["", "   ", "\t"];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row["source"] = blanks[i % 3].into();
+        if i % 2 == 0 {
+            row["title"] = " ".into();
+        }
+    }
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    let input = dir.path().join("blank.jsonl");
+    std::fs::write(&input, text).unwrap();
+    let out = dir.path().join("out");
+    let o = run(
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for a in read_jsonl(&out.join("articles.jsonl")) {
+        assert!(a.get("source").is_none_or(|s| s.is_null()), "{a:?}");
+        if let Some(t) = a.get("title").and_then(|t| t.as_str()) {
+            assert!(!t.trim().is_empty(), "{a:?}");
+        }
+    }
+    for story in read_jsonl(&out.join("stories.jsonl")) {
+        assert!(story["outlets"].as_array().unwrap().is_empty(), "{story:?}");
+    }
+}
