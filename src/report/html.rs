@@ -212,7 +212,9 @@ struct Esc<'a>(&'a str);
 impl fmt::Display for Esc<'_> {
     /// Escapes the five characters HTML gives meaning to, and drops bidirectional overrides,
     /// embeddings and isolates (as report.md does): one in a headline would reverse the text
-    /// after it in the same line, a tooltip's or a legend's.
+    /// after it in the same line, a tooltip's or a legend's. Drops the control characters HTML
+    /// does not allow in text either (C0 but tab, line feed, form feed and carriage return;
+    /// DEL; C1), which a browser shows as boxes and which make `grep` call the page binary.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
         let bytes = s.as_bytes();
@@ -224,6 +226,9 @@ impl fmt::Display for Esc<'_> {
                 b'>' => ("&gt;", 1),
                 b'"' => ("&quot;", 1),
                 b'\'' => ("&#39;", 1),
+                0x00..=0x08 | 0x0B | 0x0E..=0x1F | 0x7F => ("", 1),
+                // U+0080..=U+009F, two bytes each.
+                0xC2 if matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => ("", 2),
                 // U+202A..=U+202E and U+2066..=U+2069, three bytes each.
                 0xE2 if matches!(
                     bytes.get(i + 1..i + 3),
@@ -2112,6 +2117,13 @@ mod tests {
                 "\u{200f}x \u{2014} y \u{2026}",
                 "\u{200f}x \u{2014} y \u{2026}",
             ),
+            // Control characters go, but the whitespace ones; U+00A0 and Latin-1 letters stay.
+            (
+                "a\u{0}b\u{7}c\u{1b}[31md\u{7f}e\u{85}f\u{9f}g",
+                "abc[31mdefg",
+            ),
+            ("t\tn\nf\u{c}r\r", "t\tn\nf\u{c}r\r"),
+            ("\u{a0}\u{a9} \u{c2}\u{e9}", "\u{a0}\u{a9} \u{c2}\u{e9}"),
         ] {
             assert_eq!(Esc(input).to_string(), expected, "{input}");
         }
