@@ -46,7 +46,8 @@ pub struct FieldNames {
 }
 
 impl FieldNames {
-    /// Refuses two roles read from one field, which would leave one of them always missing;
+    /// Refuses an empty field name, and two roles read from one field, which would leave one
+    /// of them always missing;
     /// only the headline may be the text's field (`--text-field title`), and the link the id's
     /// (`--id-field url`).
     pub fn validate(&self) -> Result<()> {
@@ -58,6 +59,11 @@ impl FieldNames {
             ("published", &self.published),
             ("url", &self.url),
         ];
+        if let Some((role, _)) = roles.iter().find(|(_, name)| name.is_empty()) {
+            return Err(Error::Config(format!(
+                "--{role}-field is empty: it must name a field"
+            )));
+        }
         for (i, (a, name_a)) in roles.iter().enumerate() {
             for (b, name_b) in &roles[i + 1..] {
                 let shared = matches!((*a, *b), ("text", "title") | ("id", "url"));

@@ -29,10 +29,10 @@ pub(crate) struct StoryArgs {
     #[arg(long, default_value_t = StoryConfig::default().lead_chars)]
     lead_chars: usize,
     /// Weight of title words against lead words.
-    #[arg(long, default_value_t = StoryConfig::default().title_weight)]
+    #[arg(long, default_value_t = StoryConfig::default().title_weight, value_parser = parse_weight)]
     title_weight: f32,
     /// Extra weight of names, acronyms and numbers.
-    #[arg(long, default_value_t = StoryConfig::default().entity_weight)]
+    #[arg(long, default_value_t = StoryConfig::default().entity_weight, value_parser = parse_weight)]
     entity_weight: f32,
     /// With --index: the cosine between story centroids at which tonight's story joins one the
     /// index remembers (active in the last 7 batches, dates at most 30 days apart): a number,
@@ -105,5 +105,24 @@ mod tests {
         // Negative windows parse; the configuration check refuses them with their value.
         assert_eq!(parse_window("-1"), Ok(Window::Days(-1.0)));
         assert!(parse_window("a week").unwrap_err().contains("`a week`"));
+    }
+}
+
+/// A weight as typed: a positive number that a 32-bit float holds (clap's message quotes the
+/// text, where checking after the conversion quoted `inf` for 1e308 and `0` for 1e-300).
+fn parse_weight(text: &str) -> Result<f32, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "must be a positive number".to_string())?;
+    let narrow = value as f32;
+    if value > 0.0 && narrow.is_finite() && narrow >= f32::MIN_POSITIVE {
+        Ok(narrow)
+    } else {
+        Err(format!(
+            "must be a positive number from {:.1e} to {:.1e}",
+            f32::MIN_POSITIVE,
+            f32::MAX
+        ))
     }
 }

@@ -2260,6 +2260,44 @@ fn one_file_given_twice_is_refused() {
     );
 }
 
+/// The story weights are checked as typed: a value a 32-bit float cannot hold is refused with
+/// the text given (it was refused as `inf` or `0`, after the conversion).
+#[test]
+fn story_weights_are_checked_as_typed() {
+    let dir = tempdir();
+    let input = one_article(dir.path());
+    for (flag, value, ok) in [
+        ("--title-weight", "1e308", false),
+        ("--entity-weight", "1e-300", false),
+        ("--entity-weight", "0", false),
+        ("--title-weight", "-2", false),
+        ("--title-weight", "NaN", false),
+        ("--title-weight", "heavy", false),
+        ("--title-weight", "3", true),
+        ("--entity-weight", "1e-3", true),
+    ] {
+        let out = dir.path().join(format!("out{flag}{value}"));
+        let arg = format!("{flag}={value}");
+        let run = exec(
+            &["run", path_str(&input), "--out", path_str(&out), "-q", &arg],
+            None,
+        );
+        if ok {
+            assert_eq!(run.code, 0, "{arg}: {run:?}");
+        } else {
+            assert_eq!(run.code, 1, "{arg}: {run:?}");
+            assert!(
+                run.stderr
+                    .contains(&format!("invalid value '{value}' for '{flag}"))
+                    && run.stderr.contains("must be a positive number"),
+                "{arg}: {}",
+                run.stderr
+            );
+            assert!(!out.exists(), "{arg}");
+        }
+    }
+}
+
 #[test]
 fn usage_errors_exit_1_before_anything_is_written() {
     // (flags after the input, stderr substring); {out} is added unless the case drops it.
@@ -2288,6 +2326,14 @@ fn usage_errors_exit_1_before_anything_is_written() {
         (
             &["--source-field", "url"],
             "--source-field and --url-field both name the field `url`",
+        ),
+        (
+            &["--id-field", ""],
+            "--id-field is empty: it must name a field",
+        ),
+        (
+            &["--url-field="],
+            "--url-field is empty: it must name a field",
         ),
         (
             &["--prefer-source", " , "],
