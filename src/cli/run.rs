@@ -91,23 +91,6 @@ fn parse_window(s: &str) -> Result<Window, String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zero_days_however_written_is_no_window() {
-        for s in ["off", "0", "0.0", "00", "-0", "0e3"] {
-            assert_eq!(parse_window(s), Ok(Window::Off), "{s}");
-        }
-        assert_eq!(parse_window("auto"), Ok(Window::Auto));
-        assert_eq!(parse_window("1.5"), Ok(Window::Days(1.5)));
-        // Negative windows parse; the configuration check refuses them with their value.
-        assert_eq!(parse_window("-1"), Ok(Window::Days(-1.0)));
-        assert!(parse_window("a week").unwrap_err().contains("`a week`"));
-    }
-}
-
 /// A weight as typed: a positive number that a 32-bit float holds (clap's message quotes the
 /// text, where checking after the conversion quoted `inf` for 1e308 and `0` for 1e-300).
 fn parse_weight(text: &str) -> Result<f32, String> {
@@ -124,5 +107,22 @@ fn parse_weight(text: &str) -> Result<f32, String> {
             f32::MIN_POSITIVE,
             f32::MAX
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_days_however_written_is_no_window() {
+        for s in ["off", "0", "0.0", "00", "-0", "0e3"] {
+            assert_eq!(parse_window(s), Ok(Window::Off), "{s}");
+        }
+        assert_eq!(parse_window("auto"), Ok(Window::Auto));
+        assert_eq!(parse_window("1.5"), Ok(Window::Days(1.5)));
+        // Negative windows parse; the configuration check refuses them with their value.
+        assert_eq!(parse_window("-1"), Ok(Window::Days(-1.0)));
+        assert!(parse_window("a week").unwrap_err().contains("`a week`"));
     }
 }
