@@ -499,6 +499,51 @@ fn at_most_words(line: &str, max: usize) -> bool {
     line.split_whitespace().nth(max).is_none()
 }
 
+/// Whether a short line opening with "By " names its authors ("By Jane Doe and John Roe,
+/// Associated Press", "By The Associated Press") rather than being a sentence ("By Friday, the
+/// storm had passed."): no word after "By" is a lowercase word of prose (letters only, once
+/// the punctuation around it is off) but the few that bylines hold. Names, agencies, numbers,
+/// addresses and scraped markup (`<img src=x>`) are no prose.
+fn reads_as_byline(line: &str) -> bool {
+    const LOWER: &[&str] = &[
+        "&",
+        "a",
+        "al",
+        "and",
+        "at",
+        "bin",
+        "correspondent",
+        "da",
+        "de",
+        "del",
+        "der",
+        "di",
+        "editor",
+        "for",
+        "from",
+        "in",
+        "la",
+        "le",
+        "of",
+        "reporter",
+        "special",
+        "staff",
+        "the",
+        "to",
+        "van",
+        "von",
+        "with",
+        "writer",
+        "writers",
+    ];
+    line.split_whitespace().skip(1).all(|word| {
+        let word = word.trim_matches(|c: char| ",.;:!?'\"()“”‘’".contains(c));
+        let prose = word.chars().next().is_some_and(char::is_lowercase)
+            && word.chars().all(char::is_alphabetic);
+        !prose || LOWER.contains(&word)
+    })
+}
+
 /// Case-insensitive (ASCII) substring test without allocating.
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
@@ -560,6 +605,15 @@ static OPENINGS_BY_FIRST_BYTE: [u64; 256] = {
 };
 
 fn matches_opening(line: &str) -> bool {
+    matches_opening_as_is(line) || {
+        // "Also\u{a0}Read:": scraped pages often put a no-break space inside the opening.
+        let head = &line.as_bytes()[..line.len().min(24)];
+        memchr::memmem::find(head, "\u{a0}".as_bytes()).is_some()
+            && matches_opening_as_is(&line.replace('\u{a0}', " "))
+    }
+}
+
+fn matches_opening_as_is(line: &str) -> bool {
     let bytes = line.as_bytes();
     let mut candidates = OPENINGS_BY_FIRST_BYTE[usize::from(bytes[0].to_ascii_lowercase())];
     while candidates != 0 {
@@ -569,6 +623,7 @@ fn matches_opening(line: &str) -> bool {
         if bytes.len() >= prefix.len()
             && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
             && at_most_words(line, max_words)
+            && (prefix != b"by " || reads_as_byline(line))
         {
             return true;
         }
@@ -1368,6 +1423,43 @@ mod tests {
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
     }
 
+    /// A line opening with "By " is a byline when it names people or agencies, not when it is
+    /// a sentence.
+    #[test]
+    fn bylines_name_authors() {
+        for byline in [
+            "By Jane Doe",
+            "BY JANE DOE",
+            "By Jane Doe and John Roe, Associated Press",
+            "By The Associated Press",
+            "By Jane Doe, staff writer",
+            "By Jean-Luc de la Tour | Reuters",
+            "By jane.doe@example.com",
+            "by Jane Doe in London",
+            "By AFP",
+            "By News Desk <img src=x onerror=alert(4)>",
+        ] {
+            assert!(is_known_boilerplate(byline), "{byline}");
+        }
+        for sentence in [
+            "By Friday, the storm had passed.",
+            "By then it was too late.",
+            "By a narrow margin, the bill passed.",
+            "By 2030 emissions must halve.",
+        ] {
+            assert!(!is_known_boilerplate(sentence), "{sentence}");
+            assert_eq!(canon(sentence), naive_lower_words(sentence), "{sentence}");
+        }
+        // A no-break space inside the opening, as scraped pages have it.
+        for line in [
+            "Also\u{a0}Read: Ten things to know",
+            "Read\u{a0}more\u{a0}about it",
+            "By\u{a0}Jane Doe",
+        ] {
+            assert!(is_known_boilerplate(line), "{line}");
+        }
+    }
+
     /// U+02BC (ʼ) is an apostrophe, not a letter, on both paths and in the story terms.
     #[test]
     fn modifier_letter_apostrophe_is_an_apostrophe() {
@@ -1487,6 +1579,7 @@ mod tests {
         }
 
         fn matches_opening(line: &str) -> bool {
+            let line = &line.replace('\u{a0}', " ");
             let bytes = line.as_bytes();
             let first = bytes[0].to_ascii_lowercase();
             BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
@@ -1495,6 +1588,7 @@ mod tests {
                     && bytes.len() >= prefix.len()
                     && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
                     && line.split_whitespace().count() <= max_words
+                    && (prefix != b"by " || reads_as_byline(line))
             })
         }
 
