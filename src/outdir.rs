@@ -71,15 +71,19 @@ impl OutDir {
             )));
         }
         let created = !path.exists();
-        fs::create_dir_all(path).map_err(|e| {
-            Error::io(
-                path,
-                std::io::Error::new(
-                    e.kind(),
-                    format!("cannot create the output directory (--out): {e}"),
-                ),
-            )
-        })?;
+        // An existing directory is not made again: on a read-only file system that failed as
+        // "cannot create the output directory", where the lock below names what failed.
+        if created {
+            fs::create_dir_all(path).map_err(|e| {
+                Error::io(
+                    path,
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("cannot create the output directory (--out): {e}"),
+                    ),
+                )
+            })?;
+        }
         let lock_path = path.join(LOCK);
         let lock = match lock_file(&lock_path)? {
             Ok(lock) => lock,
