@@ -607,8 +607,10 @@ static OPENINGS_BY_FIRST_BYTE: [u64; 256] = {
 fn matches_opening(line: &str) -> bool {
     matches_opening_as_is(line) || {
         // "Also\u{a0}Read:": scraped pages often put a no-break space inside the opening.
+        // (U+00A0 is C2 A0; a byte A0 alone may end another character, as in à, C3 A0.)
         let head = &line.as_bytes()[..line.len().min(24)];
-        memchr::memmem::find(head, "\u{a0}".as_bytes()).is_some()
+        memchr::memchr(0xA0, head).is_some()
+            && line.contains('\u{a0}')
             && matches_opening_as_is(&line.replace('\u{a0}', " "))
     }
 }
