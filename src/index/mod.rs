@@ -565,8 +565,17 @@ impl Index {
             Some(m) => {
                 let diff = m.params.differences(&params);
                 if !diff.is_empty() {
+                    // Bands and rows the user never gave follow from the threshold.
+                    let derived = if diff
+                        .iter()
+                        .any(|d| d.starts_with("--bands") || d.starts_with("--rows"))
+                    {
+                        " (--bands and --rows follow from --threshold and --num-perm unless given)"
+                    } else {
+                        ""
+                    };
                     return Err(Error::Config(format!(
-                        "the index {} was built with other parameters; this run has {}. Use the index's parameters or another --index directory",
+                        "the index {} was built with other parameters; this run has {}{derived}. Use the index's parameters or another --index directory",
                         dir.display(),
                         diff.join(", ")
                     )));

@@ -427,6 +427,18 @@ fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--ngram 3 (index: 5)"), "{err}");
+    assert!(!err.contains("follow from --threshold"), "{err}");
+    // Another threshold moves bands and rows the user never gave: the message says why.
+    let out = night(&files[1], &out_dir, &idx, &["--threshold", "0.7"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--bands ")
+            && err.contains(
+                "(--bands and --rows follow from --threshold and --num-perm unless given)"
+            ),
+        "{err}"
+    );
     // Night 1 again: every id is known; with --skip-invalid each is a reject with its reason.
     let out = night(&files[0], &out_dir, &idx, &[]);
     assert_eq!(out.status.code(), Some(2));
