@@ -999,15 +999,16 @@ pub fn dedup_with_index(
     } else {
         holding(&learned)
     };
-    scanned.stats.copy_lines_not_learned = drop_lines_of_copies(
+    let unlearned = drop_lines_of_copies(
         &mut learned,
         &affected,
+        &scanned.articles,
         &scanned.line_keys,
         &scanned.signatures,
         config.boilerplate_min_docs,
     )
     .map_err(|e| spill_error(config, e))?;
-    if scanned.stats.copy_lines_not_learned > 0 {
+    if !unlearned.is_empty() {
         affected.retain(|&d| scanned.line_keys.any_in(d as usize, &learned));
     }
     // Without learning, no article's lines were sampled, so none could be signed again: the
@@ -1019,6 +1020,11 @@ pub fn dedup_with_index(
         learned.extend_keys(index.learned_keys());
         affected = holding(&learned);
     }
+    // Lines an earlier night learned are removed whatever tonight's articles say.
+    scanned.stats.copy_lines_not_learned = unlearned
+        .iter()
+        .filter(|&&k| !learned.contains_key(k))
+        .count();
     scanned.stats.learned_boilerplate_lines = learned.len();
     if !learned.is_empty() {
         scanned.stats.relearned_articles = affected.len() as u64;
@@ -1529,67 +1535,78 @@ impl LineKeys {
 
 /// Two articles whose first-pass signatures agree on at least this share of their slots are
 /// copies of one article for boilerplate learning. Re-scrapes and syndicated copies of an
-/// article agree on far more; different articles of one outlet agree on about their footer's
-/// share of the text, less unless the footer is most of it.
-const SAME_ARTICLE_ESTIMATE: f64 = 0.5;
+/// article agree on more (an edited or added line among ten short paragraphs leaves about
+/// 0.93); different articles of one outlet agree on about their shared lines' share of the
+/// text, which stays below this unless those lines are nine tenths of it. (At 0.5, six short
+/// articles of one outlet whose fifteen-line footer was most of their text were taken for
+/// copies, the footer was not learned, and they were removed as duplicates of each other.)
+const SAME_ARTICLE_ESTIMATE: f64 = 0.9;
 
-/// Unlearns the lines of `learned` that are in fewer than `min_docs` different articles once
-/// copies of one article count once, and returns how many; `docs` are the articles that hold
-/// a line of `learned`, ascending.
+/// Unlearns the lines of `learned` that are not in `min_docs` different articles of one
+/// outlet once copies of one article count once, and returns their keys, sorted; `docs` are
+/// the articles that hold a line of `learned`, ascending.
 ///
 /// The learner tells articles apart by their other short lines only (`LineSample`): in an
 /// article without a line over 200 bytes, one edited line (a re-scrape, "Staff contributed to
 /// this report.") made a copy a new article, so the bodies of five re-scraped copies were
 /// learned and removed, from those copies and from every other article that has them, and the
-/// copies no longer matched. Here each learned line's articles are taken in order, and one
-/// counts only when its signature (before any learned line was removed) agrees with none of
-/// the line's articles counted before on [`SAME_ARTICLE_ESTIMATE`] of its slots. A footer
-/// reaches `min_docs` within its first few articles; only the lines that do not are read to
-/// the end.
+/// copies no longer matched. Here each learned line's articles are taken in order, per outlet
+/// as the learner counts them, and one counts only when its signature (before any learned line
+/// was removed) agrees with none of the outlet's articles counted before on
+/// [`SAME_ARTICLE_ESTIMATE`] of its slots. A footer reaches `min_docs` within its first few
+/// articles; only the lines that do not are read to the end.
 fn drop_lines_of_copies(
     learned: &mut LearnedBoilerplate,
     docs: &[u32],
+    articles: &[Article],
     line_keys: &LineKeys,
     signatures: &Signatures,
     min_docs: usize,
-) -> std::io::Result<usize> {
+) -> std::io::Result<Vec<u64>> {
     if learned.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let min_docs = min_docs.clamp(2, crate::normalize::MAX_LEARN_MIN_DOCS);
-    // Per line still short of `min_docs` articles: the signatures of the ones counted.
-    let mut open: AHashMap<u64, Vec<Vec<Slot>>> = learned
-        .keys()
-        .into_iter()
-        .map(|k| (k, Vec::new()))
-        .collect();
+    // Per line and outlet: the signatures of the articles counted so far.
+    let mut counted: AHashMap<(u64, u64), Vec<Vec<Slot>>> = AHashMap::new();
+    // The lines that reached `min_docs` in some outlet.
+    let mut confirmed: ahash::AHashSet<u64> = ahash::AHashSet::new();
     let mut row = Vec::new();
     for &d in docs {
-        if open.is_empty() {
+        if confirmed.len() == learned.len() {
             break;
         }
+        let outlet = crate::normalize::source_key(articles[d as usize].source());
         let mut have_row = false;
         for &k in line_keys.of(d as usize) {
-            let Some(counted) = open.get_mut(&k) else {
+            if !learned.contains_key(k) || confirmed.contains(&k) {
                 continue;
-            };
+            }
             if !have_row {
                 signatures.read_row(d as usize, &mut row)?;
                 have_row = true;
             }
-            if counted
+            let seen = counted.entry((k, outlet)).or_default();
+            if seen
                 .iter()
                 .all(|c| estimate_jaccard(c, &row) < SAME_ARTICLE_ESTIMATE)
             {
-                counted.push(row.clone());
-                if counted.len() >= min_docs {
-                    open.remove(&k);
+                seen.push(row.clone());
+                if seen.len() >= min_docs {
+                    confirmed.insert(k);
+                    counted.retain(|&(key, _), _| key != k);
                 }
             }
         }
     }
-    learned.retain(|k| !open.contains_key(&k));
-    Ok(open.len())
+    let mut dropped: Vec<u64> = learned
+        .keys()
+        .into_iter()
+        .filter(|k| !confirmed.contains(k))
+        .collect();
+    dropped.sort_unstable();
+    learned.retain(|k| confirmed.contains(&k));
+    Ok(dropped)
 }
 
 enum Scanned {

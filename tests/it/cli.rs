@@ -2273,6 +2273,9 @@ fn story_weights_are_checked_as_typed() {
         ("--title-weight", "-2", false),
         ("--title-weight", "NaN", false),
         ("--title-weight", "heavy", false),
+        ("--title-weight", "3e38", false),
+        ("--entity-weight", "1e-7", false),
+        ("--title-weight", "1000000", true),
         ("--title-weight", "3", true),
         ("--entity-weight", "1e-3", true),
     ] {
@@ -2900,6 +2903,71 @@ fn the_lines_of_copies_of_one_article_are_not_learned() {
             assert_eq!(a["duplicate_of"] == "copy0", is_copy, "{name}: {a:?}");
         }
     }
+}
+
+/// The other side of the copies check: short articles of one outlet whose shared footer is
+/// most of their text are different articles, and the footer is learned (the check first took
+/// them for copies, kept the footer and removed five of six as duplicates; it still does when
+/// the footer is nine tenths of the text or more). And a line of
+/// re-scraped copies that other outlets' articles also quote is not learned: copies count per
+/// outlet, as the learner counts.
+#[test]
+fn footers_of_short_articles_are_learned_and_copies_count_per_outlet() {
+    let dir = tempdir();
+    let vocab = seed_words();
+    let mut rng = Rng(77);
+    let mut sentence = |n: usize| random_words(&mut rng, &vocab, n).join(" ") + ".";
+    // The footer is five sixths of each text: 120 words to the body's 25.
+    let footer: Vec<String> = (0..10).map(|_| sentence(12)).collect();
+    let lines: Vec<String> = (0..6)
+        .map(|i| {
+            let text = format!("{}\n{}", sentence(25), footer.join("\n"));
+            jline(json!({"id": format!("f{i}"), "source": "ledger.example", "text": text}))
+        })
+        .collect();
+    let input = write(dir.path(), "footers.jsonl", lines.join("\n"));
+    let out = dir.path().join("footers");
+    let o = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(
+        summary["stats"]["learned_boilerplate_lines"], 10,
+        "{summary}"
+    );
+    assert_eq!(summary["stats"]["copy_lines_not_learned"], 0, "{summary}");
+    assert_eq!(summary["duplicates_removed"], 0, "{summary}");
+
+    // Five re-scrapes at one outlet, each with its own staff line; their quote line is also in
+    // four articles of four other outlets.
+    let quote = "\"We will rebuild the harbour before winter,\" the mayor told reporters.";
+    let rescrapes = short_paragraph_copies(5, |c, lines| {
+        lines[3] = quote.to_string();
+        lines.push(format!(
+            "Staff writer number {c} contributed to this report."
+        ));
+    });
+    let mut lines: Vec<String> = rescrapes
+        .iter()
+        .enumerate()
+        .map(|(i, t)| jline(json!({"id": format!("r{i}"), "source": "a.example", "text": t})))
+        .collect();
+    for (i, t) in distinct_texts(4).iter().enumerate() {
+        let text = format!("{t}\n{quote}");
+        let source = format!("outlet{i}.example");
+        lines.push(jline(
+            json!({"id": format!("q{i}"), "source": source, "text": text}),
+        ));
+    }
+    let input = write(dir.path(), "quoted.jsonl", lines.join("\n"));
+    let out = dir.path().join("quoted");
+    let o = dedup(&[path_str(&input)], &out, &["-q"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(
+        summary["stats"]["learned_boilerplate_lines"], 0,
+        "{summary}"
+    );
+    assert_eq!(summary["duplicates_removed"], 4, "{summary}");
 }
 
 #[test]
