@@ -33,12 +33,18 @@ pub const MAX_LEARNED_LINE_BYTES: usize = 200;
 pub const MAX_LEARN_MIN_DOCS: usize = 8;
 
 /// The key that groups articles for boilerplate learning: a hash of the outlet name
-/// (0 when the article has none, or an empty or blank one, so all such articles form one group).
+/// (0 when the article has none, or a blank one, so all such articles form one group).
 pub fn source_key(source: Option<&str>) -> u64 {
     match source {
-        Some(s) if !s.trim().is_empty() => xxh3_64_with_seed(s.as_bytes(), 0x6f75_746c_6574) | 1,
+        Some(s) if !is_blank(s) => xxh3_64_with_seed(s.as_bytes(), 0x6f75_746c_6574) | 1,
         _ => 0,
     }
+}
+
+/// Whether a field's value says nothing: empty, or only spaces and control characters (which
+/// the reports drop), as a headline or an outlet name.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| c.is_whitespace() || c.is_control())
 }
 
 /// The key a line is counted under while learning: the line within its outlet.
@@ -499,33 +505,40 @@ fn at_most_words(line: &str, max: usize) -> bool {
     line.split_whitespace().nth(max).is_none()
 }
 
-/// Whether a short line opening with "By " names its authors ("By Jane Doe and John Roe,
-/// Associated Press", "By The Associated Press") rather than being a sentence ("By Friday, the
-/// storm had passed."): no word after "By" is a lowercase word of prose (letters only, once
-/// the punctuation around it is off) but the few that bylines hold. Names, agencies, numbers,
-/// addresses and scraped markup (`<img src=x>`) are no prose.
+/// Whether a short line opening with "By " is a byline ("By Jane Doe and John Roe, Associated
+/// Press", "By Jane Doe on March 3, 2024", "By Jane Doe • 4 min read") rather than a sentence
+/// ("By Friday, the storm had passed."): it is a sentence when it ends as one (`.`, `!` or `?`)
+/// and holds a lowercase word of prose (letters only, once the punctuation around it is off)
+/// other than the few that bylines hold. Names, agencies, numbers, addresses and scraped markup
+/// (`<img src=x>`) are no prose.
 fn reads_as_byline(line: &str) -> bool {
     const LOWER: &[&str] = &[
-        "&",
         "a",
         "al",
         "and",
         "at",
         "bin",
+        "by",
+        "contributing",
         "correspondent",
+        "correspondents",
         "da",
         "de",
         "del",
         "der",
         "di",
         "editor",
+        "editors",
         "for",
         "from",
         "in",
         "la",
         "le",
         "of",
+        "on",
         "reporter",
+        "reporters",
+        "senior",
         "special",
         "staff",
         "the",
@@ -536,12 +549,16 @@ fn reads_as_byline(line: &str) -> bool {
         "writer",
         "writers",
     ];
-    line.split_whitespace().skip(1).all(|word| {
-        let word = word.trim_matches(|c: char| ",.;:!?'\"()“”‘’".contains(c));
-        let prose = word.chars().next().is_some_and(char::is_lowercase)
-            && word.chars().all(char::is_alphabetic);
-        !prose || LOWER.contains(&word)
-    })
+    let ends_as_sentence = line
+        .trim_end_matches(['"', '\'', '”', '’', ')'])
+        .ends_with(['.', '!', '?']);
+    !ends_as_sentence
+        || line.split_whitespace().skip(1).all(|word| {
+            let word = word.trim_matches(|c: char| ",.;:!?'\"()“”‘’".contains(c));
+            let prose = word.chars().next().is_some_and(char::is_lowercase)
+                && word.chars().all(char::is_alphabetic);
+            !prose || LOWER.contains(&word)
+        })
 }
 
 /// Case-insensitive (ASCII) substring test without allocating.
@@ -606,13 +623,30 @@ static OPENINGS_BY_FIRST_BYTE: [u64; 256] = {
 
 fn matches_opening(line: &str) -> bool {
     matches_opening_as_is(line) || {
-        // "Also\u{a0}Read:": scraped pages often put a no-break space inside the opening.
-        // (U+00A0 is C2 A0; a byte A0 alone may end another character, as in à, C3 A0.)
-        let head = &line.as_bytes()[..line.len().min(24)];
-        memchr::memchr(0xA0, head).is_some()
-            && line.contains('\u{a0}')
-            && matches_opening_as_is(&line.replace('\u{a0}', " "))
+        // "Also\u{a0}Read:": scraped pages often put a no-break space (or a tab, a narrow or
+        // an ideographic space) inside the opening, which then matches with spaces there. The
+        // longest opening, 19 bytes, holds two spaces: 24 bytes cover it with 3-byte ones.
+        may_hold_other_space(&line.as_bytes()[..line.len().min(24)])
+            && line.contains(is_other_space)
+            && matches_opening_as_is(&line.replace(is_other_space, " "))
     }
+}
+
+/// Whether `head` (at most 24 bytes) may hold a whitespace character other than the space: a
+/// byte under 0x20 or over 0x7F, found eight bytes at a time (a byte after one under 0x20 can
+/// be flagged too, which only costs the exact look that follows).
+fn may_hold_other_space(head: &[u8]) -> bool {
+    let mut padded = [b' '; 24];
+    padded[..head.len()].copy_from_slice(head);
+    padded.chunks_exact(8).any(|c| {
+        let x = u64::from_le_bytes(c.try_into().expect("chunks of eight"));
+        (x | x.wrapping_sub(0x2020_2020_2020_2020)) & 0x8080_8080_8080_8080 != 0
+    })
+}
+
+/// A whitespace character other than the space.
+fn is_other_space(c: char) -> bool {
+    c.is_whitespace() && c != ' '
 }
 
 fn matches_opening_as_is(line: &str) -> bool {
@@ -1425,6 +1459,22 @@ mod tests {
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
     }
 
+    /// The word-at-a-time test flags every head with a byte under 0x20 or over 0x7F.
+    #[test]
+    fn other_space_bytes_are_found() {
+        for len in 0..=24 {
+            for at in 0..len {
+                for b in [0u8, 0x09, 0x0b, 0x1f, 0x80, 0xa0, 0xc2, 0xe3, 0xff] {
+                    let mut head = vec![b'a'; len];
+                    head[at] = b;
+                    assert!(may_hold_other_space(&head), "{head:?}");
+                }
+            }
+            assert!(!may_hold_other_space(&vec![b'~'; len]));
+            assert!(!may_hold_other_space(&vec![b' '; len]));
+        }
+    }
+
     /// A line opening with "By " is a byline when it names people or agencies, not when it is
     /// a sentence.
     #[test]
@@ -1440,6 +1490,13 @@ mod tests {
             "by Jane Doe in London",
             "By AFP",
             "By News Desk <img src=x onerror=alert(4)>",
+            "By Jane Doe on March 3, 2024",
+            "By Jane Doe, senior correspondent",
+            "By Jane Doe | Updated 2 hours ago",
+            "By Jane Doe and John Roe, contributing writers",
+            "By Jane Doe • 4 min read",
+            "By Jane Doe, news editor",
+            "By Jane Doe, Associated Press.",
         ] {
             assert!(is_known_boilerplate(byline), "{byline}");
         }
@@ -1457,6 +1514,9 @@ mod tests {
             "Also\u{a0}Read: Ten things to know",
             "Read\u{a0}more\u{a0}about it",
             "By\u{a0}Jane Doe",
+            "Also\u{202f}Read: Ten things to know",
+            "Read\tmore",
+            "All\u{3000}rights\u{3000}reserved",
         ] {
             assert!(is_known_boilerplate(line), "{line}");
         }
@@ -1581,7 +1641,7 @@ mod tests {
         }
 
         fn matches_opening(line: &str) -> bool {
-            let line = &line.replace('\u{a0}', " ");
+            let line = &line.replace(is_other_space, " ");
             let bytes = line.as_bytes();
             let first = bytes[0].to_ascii_lowercase();
             BOILERPLATE_OPENINGS.iter().any(|&(prefix, max_words)| {
