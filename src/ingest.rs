@@ -1326,9 +1326,10 @@ pub fn accept(
             .map(|(t, d)| (Some(t), d))
             .ok_or_else(|| format!("field `{}`: {}", names.published, published_error(s)))?,
     };
-    // Empty or blank, as `null`: no headline, outlet or link.
+    // Empty or blank (spaces and control characters only), as `null`: no headline, outlet or
+    // link.
     fn non_empty<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
-        v.as_deref().filter(|s| !s.trim().is_empty())
+        v.as_deref().filter(|s| !crate::normalize::is_blank(s))
     }
     Ok(Article::new(ArticleFields {
         id: id.as_ref(),

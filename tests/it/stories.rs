@@ -286,11 +286,11 @@ fn blank_sources_and_titles_are_none() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let blanks = ["", "   ", "\t"];
+    let blanks = ["", "   ", "\t", "\u{7}", " \u{1}\u{85}"];
     for (i, row) in rows.iter_mut().enumerate() {
-        row["source"] = blanks[i % 3].into();
+        row["source"] = blanks[i % blanks.len()].into();
         if i % 2 == 0 {
-            row["title"] = " ".into();
+            row["title"] = blanks[(i / 2) % blanks.len()].into();
         }
     }
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
