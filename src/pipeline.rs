@@ -716,8 +716,11 @@ pub fn reads_by_offset(inputs: &[Input], articles: &[Article], wanted: &[u32]) -
     inputs.iter().all(Input::is_plain) && wanted_bytes.saturating_mul(2) <= total
 }
 
-/// Wanted lines at most this many bytes apart are read with one read.
-const READ_GAP: u64 = 16 << 10;
+/// Wanted lines at most this many bytes apart are read with one read. A read costs about what
+/// copying a few KiB does here: at 16 KiB the learned-boilerplate pass of the peers' corpus read
+/// 94 MB to sign 17 MB of articles again; at 4 KiB, nine alternated runs twice, 2.8% and 3.8%
+/// less wall time (1 KiB was no better).
+const READ_GAP: u64 = 4 << 10;
 
 /// Appends to `data` the bytes from the line at `first` to the newline after the line at `last`
 /// (or the end of the file).
