@@ -28,10 +28,10 @@ pub(crate) struct StoryArgs {
     /// Characters of the text read as the lead (0: headlines only).
     #[arg(long, default_value_t = StoryConfig::default().lead_chars)]
     lead_chars: usize,
-    /// Weight of title words against lead words.
+    /// Weight of title words against lead words (0.000001 to 1000000).
     #[arg(long, default_value_t = StoryConfig::default().title_weight, value_parser = parse_weight)]
     title_weight: f32,
-    /// Extra weight of names, acronyms and numbers.
+    /// Extra weight of names, acronyms and numbers (0.000001 to 1000000).
     #[arg(long, default_value_t = StoryConfig::default().entity_weight, value_parser = parse_weight)]
     entity_weight: f32,
     /// With --index: the cosine between story centroids at which tonight's story joins one the
