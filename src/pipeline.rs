@@ -1002,6 +1002,7 @@ pub fn dedup_with_index(
     } else {
         holding(&learned)
     };
+    let k_slots = config.num_perm;
     let unlearned = drop_lines_of_copies(
         &mut learned,
         &affected,
@@ -1009,6 +1010,7 @@ pub fn dedup_with_index(
         &scanned.line_keys,
         &scanned.signatures,
         config.boilerplate_min_docs,
+        config.cluster.threshold - crate::verify::auto_margin(config.cluster.threshold, k_slots),
     )
     .map_err(|e| spill_error(config, e))?;
     if !unlearned.is_empty() {
@@ -1536,18 +1538,12 @@ impl LineKeys {
     }
 }
 
-/// Two articles whose first-pass signatures agree on at least this share of their slots are
-/// copies of one article for boilerplate learning. Re-scrapes and syndicated copies of an
-/// article agree on more (an edited or added line among ten short paragraphs leaves about
-/// 0.93); different articles of one outlet agree on about their shared lines' share of the
-/// text, which stays below this unless those lines are nine tenths of it. (At 0.5, six short
-/// articles of one outlet whose fifteen-line footer was most of their text were taken for
-/// copies, the footer was not learned, and they were removed as duplicates of each other.)
-const SAME_ARTICLE_ESTIMATE: f64 = 0.9;
-
 /// Unlearns the lines of `learned` that are not in `min_docs` different articles of one
 /// outlet once copies of one article count once, and returns their keys, sorted; `docs` are
-/// the articles that hold a line of `learned`, ascending.
+/// the articles that hold a line of `learned`, ascending. Two articles are copies when their
+/// first-pass signatures agree on `same_article` of their slots: the run's threshold less the
+/// estimate's margin (`verify::auto_margin`), so that the articles that are near-duplicates
+/// at this run's threshold, or may be, keep the lines that make them so.
 ///
 /// The learner tells articles apart by their other short lines only (`LineSample`): in an
 /// article without a line over 200 bytes, one edited line (a re-scrape, "Staff contributed to
@@ -1555,9 +1551,15 @@ const SAME_ARTICLE_ESTIMATE: f64 = 0.9;
 /// learned and removed, from those copies and from every other article that has them, and the
 /// copies no longer matched. Here each learned line's articles are taken in order, per outlet
 /// as the learner counts them, and one counts only when its signature (before any learned line
-/// was removed) agrees with none of the outlet's articles counted before on
-/// [`SAME_ARTICLE_ESTIMATE`] of its slots. A footer reaches `min_docs` within its first few
-/// articles; only the lines that do not are read to the end.
+/// was removed) agrees with none of the outlet's articles counted before on `same_article` of
+/// its slots. A footer reaches `min_docs` within its first few articles; only the lines that do
+/// not are read to the end.
+///
+/// Re-scrapes that each edit a different line of ten short paragraphs agree on about 0.81 to
+/// 0.87 of their slots, and short articles whose shared footer is five sixths of their text on
+/// about as much: the two look alike, and such articles are near-duplicates either way, as
+/// plain MinHash finds them. (At 0.9 the re-scrapes lost their shared lines again; at 0.5,
+/// articles with a footer of half their text kept it.)
 fn drop_lines_of_copies(
     learned: &mut LearnedBoilerplate,
     docs: &[u32],
@@ -1565,6 +1567,7 @@ fn drop_lines_of_copies(
     line_keys: &LineKeys,
     signatures: &Signatures,
     min_docs: usize,
+    same_article: f64,
 ) -> std::io::Result<Vec<u64>> {
     if learned.is_empty() {
         return Ok(Vec::new());
@@ -1592,7 +1595,7 @@ fn drop_lines_of_copies(
             let seen = counted.entry((k, outlet)).or_default();
             if seen
                 .iter()
-                .all(|c| estimate_jaccard(c, &row) < SAME_ARTICLE_ESTIMATE)
+                .all(|c| estimate_jaccard(c, &row) < same_article)
             {
                 seen.push(row.clone());
                 if seen.len() >= min_docs {

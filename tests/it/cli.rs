@@ -2826,13 +2826,14 @@ fn a_line_learned_from_one_outlet_leaves_every_copy() {
 }
 
 /// An article of short paragraphs (every line under 200 bytes, so none is too long to be
-/// learned), and `copies` copies of it, each made by `edit(copy, lines)`.
+/// learned) drawn with `seed`, and `copies` copies of it, each made by `edit(copy, lines)`.
 fn short_paragraph_copies(
+    seed: u64,
     copies: usize,
     mut edit: impl FnMut(usize, &mut Vec<String>),
 ) -> Vec<String> {
     let vocab = seed_words();
-    let mut rng = Rng(41);
+    let mut rng = Rng(seed);
     let article: Vec<String> = (0..10)
         .map(|_| random_words(&mut rng, &vocab, 14).join(" ") + ".")
         .collect();
@@ -2854,61 +2855,70 @@ fn short_paragraph_copies(
 fn the_lines_of_copies_of_one_article_are_not_learned() {
     let dir = tempdir();
     let others = distinct_texts(6);
-    let rescrapes = short_paragraph_copies(7, |c, lines| lines[c].push_str(" (updated)"));
-    let syndicated = short_paragraph_copies(6, |c, lines| {
-        lines.push(format!(
-            "Paper number {c} staff contributed to this report."
-        ))
-    });
-    for (name, texts, source) in [
-        ("rescrapes", &rescrapes, Some("paper.example")),
-        ("syndicated", &syndicated, None),
-    ] {
-        let mut lines: Vec<String> = others
-            .iter()
-            .enumerate()
-            .map(|(i, t)| jline(json!({"id": format!("other{i}"), "source": source, "text": t})))
-            .collect();
-        for (i, t) in texts.iter().enumerate() {
-            lines.push(jline(
-                json!({"id": format!("copy{i}"), "source": source, "text": t}),
-            ));
-        }
-        let input = write(dir.path(), &format!("{name}.jsonl"), lines.join("\n"));
-        let out = dir.path().join(name);
-        let o = dedup(&[path_str(&input)], &out, &["-q"], None);
-        assert_eq!(o.code, 0, "{}", o.stderr);
-        let summary = read_json(&out.join("summary.json"));
-        assert_eq!(
-            summary["stats"]["learned_boilerplate_lines"], 0,
-            "{name}: {summary}"
-        );
-        assert!(
-            summary["stats"]["copy_lines_not_learned"].as_u64().unwrap() >= 9,
-            "{name}: {summary}"
-        );
-        assert_eq!(
-            summary["duplicates_removed"],
-            texts.len() - 1,
-            "{name}: {summary}"
-        );
-        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-        assert!(
-            report.contains("0 lines learned (lines in 5 or more articles of one outlet; 1"),
-            "{report}"
-        );
-        let articles = read_jsonl(&out.join("articles.jsonl"));
-        for a in articles.iter().filter(|a| a["id"] != "copy0") {
-            let is_copy = a["id"].as_str().unwrap().starts_with("copy");
-            assert_eq!(a["duplicate_of"] == "copy0", is_copy, "{name}: {a:?}");
+    // Three articles: the copies of each agree on about 0.81 to 0.87 of their slots.
+    for seed in [41, 42, 43] {
+        let rescrapes = short_paragraph_copies(seed, 7, |c, lines| lines[c].push_str(" (updated)"));
+        let syndicated = short_paragraph_copies(seed, 6, |c, lines| {
+            lines.push(format!(
+                "Paper number {c} staff contributed to this report."
+            ))
+        });
+        for (name, texts, source) in [
+            (
+                format!("rescrapes-{seed}"),
+                &rescrapes,
+                Some("paper.example"),
+            ),
+            (format!("syndicated-{seed}"), &syndicated, None),
+        ] {
+            let mut lines: Vec<String> = others
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    jline(json!({"id": format!("other{i}"), "source": source, "text": t}))
+                })
+                .collect();
+            for (i, t) in texts.iter().enumerate() {
+                lines.push(jline(
+                    json!({"id": format!("copy{i}"), "source": source, "text": t}),
+                ));
+            }
+            let input = write(dir.path(), &format!("{name}.jsonl"), lines.join("\n"));
+            let out = dir.path().join(&name);
+            let o = dedup(&[path_str(&input)], &out, &["-q"], None);
+            assert_eq!(o.code, 0, "{}", o.stderr);
+            let summary = read_json(&out.join("summary.json"));
+            assert_eq!(
+                summary["stats"]["learned_boilerplate_lines"], 0,
+                "{name}: {summary}"
+            );
+            assert!(
+                summary["stats"]["copy_lines_not_learned"].as_u64().unwrap() >= 9,
+                "{name}: {summary}"
+            );
+            assert_eq!(
+                summary["duplicates_removed"],
+                texts.len() - 1,
+                "{name}: {summary}"
+            );
+            let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+            assert!(
+                report.contains("0 lines learned (lines in 5 or more articles of one outlet; 1"),
+                "{report}"
+            );
+            let articles = read_jsonl(&out.join("articles.jsonl"));
+            for a in articles.iter().filter(|a| a["id"] != "copy0") {
+                let is_copy = a["id"].as_str().unwrap().starts_with("copy");
+                assert_eq!(a["duplicate_of"] == "copy0", is_copy, "{name}: {a:?}");
+            }
         }
     }
 }
 
 /// The other side of the copies check: short articles of one outlet whose shared footer is
-/// most of their text are different articles, and the footer is learned (the check first took
-/// them for copies, kept the footer and removed five of six as duplicates; it still does when
-/// the footer is nine tenths of the text or more). And a line of
+/// two thirds of their text are different articles, and the footer is learned (a check that
+/// took articles agreeing on half their slots for copies kept it). Articles whose shared lines
+/// make them near-duplicates at the run's threshold keep those lines, as re-scrapes do. And a line of
 /// re-scraped copies that other outlets' articles also quote is not learned: copies count per
 /// outlet, as the learner counts.
 #[test]
@@ -2917,11 +2927,11 @@ fn footers_of_short_articles_are_learned_and_copies_count_per_outlet() {
     let vocab = seed_words();
     let mut rng = Rng(77);
     let mut sentence = |n: usize| random_words(&mut rng, &vocab, n).join(" ") + ".";
-    // The footer is five sixths of each text: 120 words to the body's 25.
-    let footer: Vec<String> = (0..10).map(|_| sentence(12)).collect();
+    // The footer is two thirds of each text: 60 words to the body's 30.
+    let footer: Vec<String> = (0..5).map(|_| sentence(12)).collect();
     let lines: Vec<String> = (0..6)
         .map(|i| {
-            let text = format!("{}\n{}", sentence(25), footer.join("\n"));
+            let text = format!("{}\n{}", sentence(30), footer.join("\n"));
             jline(json!({"id": format!("f{i}"), "source": "ledger.example", "text": text}))
         })
         .collect();
@@ -2931,7 +2941,7 @@ fn footers_of_short_articles_are_learned_and_copies_count_per_outlet() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(
-        summary["stats"]["learned_boilerplate_lines"], 10,
+        summary["stats"]["learned_boilerplate_lines"], 5,
         "{summary}"
     );
     assert_eq!(summary["stats"]["copy_lines_not_learned"], 0, "{summary}");
@@ -2940,7 +2950,7 @@ fn footers_of_short_articles_are_learned_and_copies_count_per_outlet() {
     // Five re-scrapes at one outlet, each with its own staff line; their quote line is also in
     // four articles of four other outlets.
     let quote = "\"We will rebuild the harbour before winter,\" the mayor told reporters.";
-    let rescrapes = short_paragraph_copies(5, |c, lines| {
+    let rescrapes = short_paragraph_copies(41, 5, |c, lines| {
         lines[3] = quote.to_string();
         lines.push(format!(
             "Staff writer number {c} contributed to this report."
