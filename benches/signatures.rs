@@ -12,7 +12,8 @@ use storyhash::normalize::{
     LearnedBoilerplate, canonical_text, for_each_token, for_each_token_sampled,
 };
 use storyhash::shingle::{
-    DEFAULT_SEED, ShingleConfig, ShingleScratch, grams_from_token_hashes, hash_token, shingles,
+    DEFAULT_SEED, ShingleConfig, ShingleScratch, TokenHash, grams_from_token_hashes, hash_token,
+    shingles,
 };
 
 /// The sample corpus's lines, as the input holds them.
@@ -83,7 +84,7 @@ fn bench_signature_stage(c: &mut Criterion) {
             canon
                 .split(' ')
                 .filter(|t| !t.is_empty())
-                .map(|t| hash_token(t.as_bytes(), DEFAULT_SEED))
+                .map(|t| hash_token(t.as_bytes(), &config))
                 .collect()
         })
         .collect();
@@ -127,10 +128,18 @@ fn bench_signature_stage(c: &mut Criterion) {
         });
     }
 
-    // The pipeline's own path: words cut and hashed in one pass, n-grams folded, then signed.
-    for kind in [SketchKind::Oph, SketchKind::Classic] {
+    // The pipeline's own path: words cut and hashed in one pass, n-grams folded, then signed;
+    // with the default word hash (mum16) and, for the ratio, with xxh3.
+    for (kind, token_hash, name) in [
+        (SketchKind::Oph, TokenHash::Mum16, "all_three_oph"),
+        (SketchKind::Oph, TokenHash::Xxh3, "all_three_oph_xxh3"),
+        (SketchKind::Classic, TokenHash::Mum16, "all_three_classic"),
+    ] {
         let hasher = MinHasher::new(kind, 128, DEFAULT_SEED);
-        let name = format!("all_three_{kind:?}").to_lowercase();
+        let config = ShingleConfig {
+            token_hash,
+            ..config
+        };
         group.bench_function(name, |b| {
             let mut buf = Vec::new();
             let mut token_hashes = Vec::new();
@@ -141,7 +150,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 for t in &texts {
                     token_hashes.clear();
                     for_each_token(black_box(t), &learned, &mut buf, |w| {
-                        token_hashes.push(hash_token(w, DEFAULT_SEED))
+                        token_hashes.push(config.token_hash.hash_word(w, config.seed))
                     });
                     hashes.clear();
                     grams_from_token_hashes(&token_hashes, &config, &mut hashes);
@@ -171,7 +180,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 let text = record.text.as_deref().unwrap_or("");
                 token_hashes.clear();
                 for_each_token(text, &learned, &mut buf, |w| {
-                    token_hashes.push(hash_token(w, DEFAULT_SEED))
+                    token_hashes.push(config.token_hash.hash_word(w, config.seed))
                 });
                 hashes.clear();
                 grams_from_token_hashes(&token_hashes, &config, &mut hashes);
@@ -199,7 +208,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 token_hashes.clear();
                 let sample =
                     for_each_token_sampled(text, record.source.as_deref(), &mut buf, |w| {
-                        token_hashes.push(hash_token(w, DEFAULT_SEED))
+                        token_hashes.push(config.token_hash.hash_word(w, config.seed))
                     });
                 hashes.clear();
                 grams_from_token_hashes(&token_hashes, &config, &mut hashes);

@@ -760,9 +760,65 @@ pub(crate) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && c != 'ʼ'
 }
 
+/// A word as the tokenizer hands it over: its bytes, at the start of a run of bytes that may go
+/// on past them (the rest of its line), so that a hash can read the word's first 16 bytes at
+/// once and mask off what is not the word's ([`crate::shingle::TokenHash`]). It derefs to the
+/// word's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Token<'a> {
+    run: &'a [u8],
+    len: usize,
+}
+
+impl<'a> Token<'a> {
+    /// A word with nothing after it.
+    pub fn new(word: &'a [u8]) -> Token<'a> {
+        Token {
+            run: word,
+            len: word.len(),
+        }
+    }
+
+    /// The word of the first `len` bytes of `run`.
+    pub(crate) fn in_run(run: &'a [u8], len: usize) -> Token<'a> {
+        assert!(len <= run.len(), "a word lies inside its run");
+        Token { run, len }
+    }
+
+    /// The word's bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        &self.run[..self.len]
+    }
+
+    /// The word's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the word is empty (the tokenizer hands over no empty word).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first 16 bytes from the word's start, past its end if it is shorter, when the run
+    /// has them.
+    #[inline]
+    pub fn first_16(&self) -> Option<&'a [u8; 16]> {
+        self.run.first_chunk()
+    }
+}
+
+impl std::ops::Deref for Token<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
 /// Calls `emit` with each word of one line: lowercase, NFKC, apostrophes inside words dropped,
 /// split clitics joined first ([`join_split_clitics`]).
-fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+fn line_tokens(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(Token<'_>)) {
     if line.is_ascii() {
         // Most lines: one search for an apostrophe serves the clitics and the tokenizer.
         let bytes = line.as_bytes();
@@ -882,7 +938,7 @@ fn ends_clitic(c: char) -> bool {
 }
 
 /// [`line_tokens`] of a line that is not ASCII, once split clitics are joined.
-fn words_of_line(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+fn words_of_line(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(Token<'_>)) {
     if line.is_ascii() {
         // Joining took out characters that were not ASCII: spaces.
         ascii_tokens_known(line.as_bytes(), true, buf, emit);
@@ -979,7 +1035,7 @@ fn low_bits(n: u32) -> u64 {
 /// [`ascii_tokens_known`], finding out whether the line has an apostrophe: what the tests
 /// compare with `naive_tokens`.
 #[cfg(test)]
-fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(&[u8])) {
+fn ascii_tokens(bytes: &[u8], buf: &mut Vec<u8>, emit: &mut impl FnMut(Token<'_>)) {
     ascii_tokens_known(bytes, memchr::memchr(b'\'', bytes).is_some(), buf, emit);
 }
 
@@ -993,7 +1049,7 @@ fn ascii_tokens_known(
     bytes: &[u8],
     apostrophes: bool,
     buf: &mut Vec<u8>,
-    emit: &mut impl FnMut(&[u8]),
+    emit: &mut impl FnMut(Token<'_>),
 ) {
     if bytes.iter().any(u8::is_ascii_uppercase) {
         buf.clear();
@@ -1006,12 +1062,12 @@ fn ascii_tokens_known(
 }
 
 /// [`ascii_tokens_known`] on an ASCII line without capitals.
-fn lowered_ascii_tokens(line: &[u8], emit: &mut impl FnMut(&[u8])) {
+fn lowered_ascii_tokens(line: &[u8], emit: &mut impl FnMut(Token<'_>)) {
     lowered_tokens_known(line, memchr::memchr(b'\'', line).is_some(), emit);
 }
 
 /// [`lowered_ascii_tokens`], told whether the line has an apostrophe.
-fn lowered_tokens_known(line: &[u8], apostrophes: bool, emit: &mut impl FnMut(&[u8])) {
+fn lowered_tokens_known(line: &[u8], apostrophes: bool, emit: &mut impl FnMut(Token<'_>)) {
     if apostrophes {
         ascii_tokens_in::<true>(line, emit);
     } else {
@@ -1020,27 +1076,29 @@ fn lowered_tokens_known(line: &[u8], apostrophes: bool, emit: &mut impl FnMut(&[
 }
 
 /// [`ascii_tokens_known`] on a line without capitals.
-fn ascii_tokens_in<const APOSTROPHES: bool>(bytes: &[u8], emit: &mut impl FnMut(&[u8])) {
-    // Words joined across apostrophes are copied without them: on the stack when short.
-    let mut joined = [0u8; 64];
+fn ascii_tokens_in<const APOSTROPHES: bool>(bytes: &[u8], emit: &mut impl FnMut(Token<'_>)) {
+    // Words joined across apostrophes are copied without them: on the stack when short (with
+    // 16 bytes to spare, so that each token has 16 bytes to hash).
+    let mut joined = [0u8; 64 + 16];
     let mut long_joined = Vec::new();
     let mut emit_word = |start: usize, end: usize, has_joins: bool| {
         let token = &bytes[start..end];
         if APOSTROPHES && has_joins {
-            if token.len() <= joined.len() {
+            if token.len() <= 64 {
                 let mut n = 0;
                 for &b in token {
                     joined[n] = b;
                     n += usize::from(b != b'\'');
                 }
-                emit(&joined[..n]);
+                emit(Token::in_run(&joined, n));
             } else {
                 long_joined.clear();
                 long_joined.extend(token.iter().copied().filter(|&b| b != b'\''));
-                emit(&long_joined);
+                emit(Token::new(&long_joined));
             }
         } else {
-            emit(token);
+            // The word with the rest of its line after it.
+            emit(Token::in_run(&bytes[start..], token.len()));
         }
     };
     // A word that runs on past the end of its block: where it starts, and whether it has
@@ -1113,7 +1171,7 @@ fn ascii_tokens_in<const APOSTROPHES: bool>(bytes: &[u8], emit: &mut impl FnMut(
 fn unicode_tokens(
     chars: impl Iterator<Item = char>,
     buf: &mut Vec<u8>,
-    emit: &mut impl FnMut(&[u8]),
+    emit: &mut impl FnMut(Token<'_>),
 ) {
     buf.clear();
     let mut chars = chars.peekable();
@@ -1126,11 +1184,11 @@ fn unicode_tokens(
         let in_word = !buf.is_empty();
         if is_unspaced(c) {
             if in_word {
-                emit(buf);
+                emit(Token::new(buf));
                 buf.clear();
             }
             unspaced_word(c, &mut chars, buf);
-            emit(buf);
+            emit(Token::new(buf));
             buf.clear();
         } else if is_word_char(c) || (in_word && is_combining_mark(c)) {
             push_folded(c, buf);
@@ -1142,12 +1200,12 @@ fn unicode_tokens(
         {
             // An apostrophe inside a word joins its halves.
         } else if in_word {
-            emit(buf);
+            emit(Token::new(buf));
             buf.clear();
         }
     }
     if !buf.is_empty() {
-        emit(buf);
+        emit(Token::new(buf));
         buf.clear();
     }
 }
@@ -1205,7 +1263,7 @@ pub(crate) fn is_unspaced(c: char) -> bool {
 fn naive_tokens(
     chars: impl Iterator<Item = char>,
     buf: &mut Vec<u8>,
-    emit: &mut impl FnMut(&[u8]),
+    emit: &mut impl FnMut(Token<'_>),
 ) {
     buf.clear();
     let mut chars = chars.peekable();
@@ -1213,7 +1271,7 @@ fn naive_tokens(
         let in_word = !buf.is_empty();
         if is_unspaced(c) {
             if in_word {
-                emit(buf);
+                emit(Token::new(buf));
                 buf.clear();
             }
             buf.extend_from_slice(c.to_string().as_bytes());
@@ -1221,7 +1279,7 @@ fn naive_tokens(
                 buf.extend_from_slice(mark.to_string().as_bytes());
                 chars.next();
             }
-            emit(buf);
+            emit(Token::new(buf));
             buf.clear();
         } else if is_word_char(c) || (in_word && is_combining_mark(c)) {
             let folded = c
@@ -1238,12 +1296,12 @@ fn naive_tokens(
         {
             // An apostrophe inside a word joins its halves.
         } else if in_word {
-            emit(buf);
+            emit(Token::new(buf));
             buf.clear();
         }
     }
     if !buf.is_empty() {
-        emit(buf);
+        emit(Token::new(buf));
         buf.clear();
     }
 }
@@ -1257,7 +1315,7 @@ pub fn for_each_token(
     text: &str,
     learned: &LearnedBoilerplate,
     buf: &mut Vec<u8>,
-    mut emit: impl FnMut(&[u8]),
+    mut emit: impl FnMut(Token<'_>),
 ) {
     let mut any = false;
     for_each_token_with(text, Some(learned), buf, &mut |t| {
@@ -1274,7 +1332,7 @@ pub fn for_each_token(
 /// a song"). The pipeline falls back to it for headlines (`--text-field title`) that
 /// [`for_each_token`] leaves without a word; an article body without a word is a scrape that
 /// failed (a cookie wall, a share widget), never compared.
-pub fn for_each_word(text: &str, buf: &mut Vec<u8>, mut emit: impl FnMut(&[u8])) {
+pub fn for_each_word(text: &str, buf: &mut Vec<u8>, mut emit: impl FnMut(Token<'_>)) {
     for line in trimmed_lines(text) {
         line_tokens(line, buf, &mut emit);
     }
@@ -1284,7 +1342,7 @@ fn for_each_token_with(
     text: &str,
     learned: Option<&LearnedBoilerplate>,
     buf: &mut Vec<u8>,
-    emit: &mut impl FnMut(&[u8]),
+    emit: &mut impl FnMut(Token<'_>),
 ) {
     let mut first = true;
     let cookies = COOKIES.find(text.as_bytes()).is_some();
@@ -1313,7 +1371,7 @@ pub fn for_each_token_sampled(
     text: &str,
     source: Option<&str>,
     buf: &mut Vec<u8>,
-    mut emit: impl FnMut(&[u8]),
+    mut emit: impl FnMut(Token<'_>),
 ) -> LineSample {
     let cookies = COOKIES.find(text.as_bytes()).is_some();
     let mut lines: Vec<SampledLine<'_>> = Vec::new();
@@ -1350,12 +1408,13 @@ pub fn canonical_words(text: &str, out: &mut String) {
 }
 
 /// Joins the words `tokens` gives into `out` (cleared first), as [`canonical_text`] says.
-fn canonical_of(out: &mut String, tokens: impl FnOnce(&mut Vec<u8>, &mut dyn FnMut(&[u8]))) {
+fn canonical_of(out: &mut String, tokens: impl FnOnce(&mut Vec<u8>, &mut dyn FnMut(Token<'_>))) {
     out.clear();
     let mut buf = Vec::new();
     let mut after_unspaced = false;
-    tokens(&mut buf, &mut |token: &[u8]| {
-        let token = std::str::from_utf8(token).expect("tokens are cut at character boundaries");
+    tokens(&mut buf, &mut |token: Token<'_>| {
+        let token =
+            std::str::from_utf8(token.bytes()).expect("tokens are cut at character boundaries");
         // Characters of scripts without spaces stay together, as they were written.
         let unspaced = token.chars().next().is_some_and(is_unspaced);
         let joined = unspaced && after_unspaced;
@@ -1947,10 +2006,10 @@ mod tests {
 
     fn tokens_of(
         line: &str,
-        cut: impl Fn(&str, &mut Vec<u8>, &mut dyn FnMut(&[u8])),
+        cut: impl Fn(&str, &mut Vec<u8>, &mut dyn FnMut(Token<'_>)),
     ) -> Vec<String> {
         let mut tokens = Vec::new();
-        cut(line, &mut Vec::new(), &mut |t: &[u8]| {
+        cut(line, &mut Vec::new(), &mut |t: Token<'_>| {
             tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"))
         });
         tokens

@@ -36,7 +36,7 @@ use crate::normalize::{
 };
 use crate::progress::Progress;
 use crate::shingle::{
-    ShingleConfig, ShingleKind, ShingleScratch, grams_from_token_hashes, hash_token, shingles,
+    ShingleConfig, ShingleKind, ShingleScratch, TokenHash, grams_from_token_hashes, shingles,
 };
 use crate::story::{Stories, StoryConfig, cluster_stories, extract_terms};
 use crate::verify::{VerifyMode, triage, verify_exact};
@@ -292,6 +292,8 @@ pub struct DedupRun {
     pub signatures: Signatures,
     /// The LSH parameters used.
     pub lsh: LshParams,
+    /// How words were hashed: the configuration's, or with an index, the index's.
+    pub token_hash: TokenHash,
     /// Boilerplate lines learned from the corpus.
     pub learned: LearnedBoilerplate,
     /// Verified pairs `(a, b)`, `a < b`, sorted: with an index, tonight's pairs and those of
@@ -821,9 +823,10 @@ impl<'a> ShingleStage<'a> {
     /// of every word of `text` ([`for_each_word`]).
     fn headline_words(&self, text: &str, scratch: &mut Scratch) {
         if self.headlines && scratch.token_hashes.is_empty() {
-            let (seed, hashes) = (self.shingle.seed, &mut scratch.token_hashes);
+            let (seed, hash) = (self.shingle.seed, self.shingle.token_hash);
+            let hashes = &mut scratch.token_hashes;
             for_each_word(text, &mut scratch.token, |t| {
-                hashes.push(hash_token(t, seed))
+                hashes.push(hash.hash_word(t, seed))
             });
         }
     }
@@ -835,11 +838,11 @@ impl<'a> ShingleStage<'a> {
         match self.shingle.kind {
             // Words: each token hashed as it is cut, no canonical text built.
             ShingleKind::Word => {
-                let seed = self.shingle.seed;
+                let (seed, hash) = (self.shingle.seed, self.shingle.token_hash);
                 let token_hashes = &mut scratch.token_hashes;
                 token_hashes.clear();
                 for_each_token(text, learned, &mut scratch.token, |t| {
-                    token_hashes.push(hash_token(t, seed))
+                    token_hashes.push(hash.hash_word(t, seed))
                 });
                 self.headline_words(text, scratch);
                 grams_from_token_hashes(&scratch.token_hashes, &self.shingle, &mut scratch.hashes);
@@ -880,12 +883,12 @@ impl<'a> ShingleStage<'a> {
             return sample;
         }
         let text = record.text.as_deref().unwrap_or("");
-        let seed = self.shingle.seed;
+        let (seed, hash) = (self.shingle.seed, self.shingle.token_hash);
         let token_hashes = &mut scratch.token_hashes;
         token_hashes.clear();
         let sample =
             for_each_token_sampled(text, record.source.as_deref(), &mut scratch.token, |t| {
-                token_hashes.push(hash_token(t, seed))
+                token_hashes.push(hash.hash_word(t, seed))
             });
         self.headline_words(text, scratch);
         scratch.hashes.clear();
@@ -947,6 +950,22 @@ pub fn dedup_with_index(
             "the index given does not match the configuration's".into(),
         ));
     }
+    // An index's signatures are comparable only with signatures that hash words as they did:
+    // the run takes the index's word hash (`xxh3` for an index built before format version 3).
+    let adopted;
+    let config = match &index {
+        Some(index) if index.token_hash() != config.shingle.token_hash => {
+            adopted = DedupConfig {
+                shingle: ShingleConfig {
+                    token_hash: index.token_hash(),
+                    ..config.shingle
+                },
+                ..config.clone()
+            };
+            &adopted
+        }
+        _ => config,
+    };
     let mut timings = Vec::new();
     let total_bytes: u64 = inputs.iter().map(Input::file_len).sum();
     let stage = ShingleStage::of(config);
@@ -1319,6 +1338,7 @@ pub fn dedup_with_index(
         rejects,
         signatures,
         lsh,
+        token_hash: config.shingle.token_hash,
         learned,
         edges,
         verified_before,

@@ -5,8 +5,22 @@
 //! Shingle hashes feed signatures that may be stored and compared across runs, machines and
 //! versions, so they are defined here exactly and pinned by golden tests:
 //!
-//! * A **token** (a word of the canonical text, see [`crate::normalize`]) hashes to
-//!   `XXH3-64(token bytes, seed)`.
+//! * A **token** (a word of the canonical text, see [`crate::normalize`]) hashes by the run's
+//!   [`TokenHash`]:
+//!   - `mum16` (the default): a token of at most 16 bytes (nearly every word) is read as two
+//!     little-endian 64-bit words `lo` and `hi`, its bytes zero-padded to 16, and hashes to
+//!     `mum(P1 ^ len, mum(lo ^ P1, hi ^ seed ^ P0))`, where `mum(a, b)` folds the 128-bit
+//!     product `a * b` by XOR of its halves (wyhash's mixing step), `P0 = 0xa0761d6478bd642f`
+//!     and `P1 = 0xe7037ed1a0b428db` (wyhash's first two secrets), and `len` is the token's
+//!     length in bytes. A longer token hashes to `XXH3-64(token bytes, seed)`.
+//!   - `xxh3`: every token hashes to `XXH3-64(token bytes, seed)`. Indexes built before
+//!     format version 3 hold signatures of this hash, and runs against them use it.
+//!
+//!   `mum16` is there for speed: XXH3 takes one of three paths for words of 1–3, 4–8 and 9–16
+//!   bytes, and word lengths in text do not predict one another, so most of its cost was
+//!   mispredicted branches. The tokenizer hands each word over with the bytes that follow it in
+//!   its line ([`crate::normalize::Token`]), so `mum16` reads 16 bytes at once and masks off the
+//!   ones past the word, with no branch on the length.
 //! * A **word n-gram** of tokens `t1..tn` hashes to `fmix64(fold)` where
 //!   `fold = seed ^ n`, then for each token hash `h`: `fold = (fold.rotl(23) ^ h) * 0x9E3779B97F4A7C15`
 //!   (wrapping), and `fmix64` is MurmurHash3's 64-bit finalizer. Each token is hashed once, each
@@ -16,6 +30,7 @@
 //! A text with fewer than `n` tokens (or characters) yields one shingle of all of them, so short
 //! texts still get a signature; a text with none yields no shingle.
 
+use crate::normalize::Token;
 use multiversion::multiversion;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -41,6 +56,8 @@ pub struct ShingleConfig {
     pub ngram: usize,
     /// Hash seed.
     pub seed: u64,
+    /// How a word is hashed (word shingles only).
+    pub token_hash: TokenHash,
 }
 
 impl Default for ShingleConfig {
@@ -49,6 +66,91 @@ impl Default for ShingleConfig {
             kind: ShingleKind::Word,
             ngram: 5,
             seed: DEFAULT_SEED,
+            token_hash: TokenHash::Mum16,
+        }
+    }
+}
+
+/// How a word is hashed (see the module's documentation). Signatures made with one are not
+/// comparable with signatures made with the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenHash {
+    /// Words of at most 16 bytes by two folded multiplies of their zero-padded bytes, longer
+    /// ones by XXH3-64.
+    #[default]
+    Mum16,
+    /// XXH3-64 of every word: what indexes built before format version 3 hold.
+    Xxh3,
+}
+
+/// wyhash's first two secrets.
+const P0: u64 = 0xa076_1d64_78bd_642f;
+const P1: u64 = 0xe703_7ed1_a0b4_28db;
+
+/// The 128-bit product of `a` and `b`, its halves folded by XOR.
+#[inline(always)]
+fn mum(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// `mum16` of a word of `len` bytes (1 to 16), given its first 16 bytes and any after them:
+/// the bytes past `len` are masked off here, with no branch.
+#[inline(always)]
+fn mum16(first_16: &[u8; 16], len: usize, seed: u64) -> u64 {
+    let (lo, hi) = first_16.split_at(8);
+    let lo = u64::from_le_bytes(lo.try_into().expect("8 bytes"));
+    let hi = u64::from_le_bytes(hi.try_into().expect("8 bytes"));
+    // The low `8 * n` bits, for n from 0 to 8.
+    let mask = |n: usize| ((1u128 << (8 * n)) - 1) as u64;
+    let lo = lo & mask(len.min(8));
+    let hi = hi & mask(len.saturating_sub(8).min(8));
+    mum(P1 ^ len as u64, mum(lo ^ P1, hi ^ seed ^ P0))
+}
+
+impl TokenHash {
+    /// `xxh3`: what an index's parameters that name no word hash mean.
+    pub fn xxh3() -> TokenHash {
+        TokenHash::Xxh3
+    }
+
+    /// Whether this is `xxh3`.
+    pub fn is_xxh3(&self) -> bool {
+        *self == TokenHash::Xxh3
+    }
+
+    /// The name in parameters and index manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenHash::Mum16 => "mum16",
+            TokenHash::Xxh3 => "xxh3",
+        }
+    }
+
+    /// The stable hash of a word's bytes.
+    #[inline]
+    pub fn hash(self, token: &[u8], seed: u64) -> u64 {
+        match self {
+            TokenHash::Mum16 if token.len() <= 16 => {
+                let mut first_16 = [0u8; 16];
+                first_16[..token.len()].copy_from_slice(token);
+                mum16(&first_16, token.len(), seed)
+            }
+            _ => xxh3_64_with_seed(token, seed),
+        }
+    }
+
+    /// [`TokenHash::hash`] of a word as the tokenizer hands it over: `mum16` reads the word's
+    /// first 16 bytes at once when its line has that many from the word on (all but the last
+    /// few words of a line).
+    #[inline]
+    pub fn hash_word(self, token: Token<'_>, seed: u64) -> u64 {
+        match (self, token.first_16()) {
+            (TokenHash::Mum16, Some(first_16)) if token.len() <= 16 => {
+                mum16(first_16, token.len(), seed)
+            }
+            _ => self.hash(token.bytes(), seed),
         }
     }
 }
@@ -64,10 +166,10 @@ pub fn fmix64(mut k: u64) -> u64 {
     k
 }
 
-/// The stable hash of one token.
+/// The stable hash of one token, by `config`'s [`TokenHash`].
 #[inline]
-pub fn hash_token(token: &[u8], seed: u64) -> u64 {
-    xxh3_64_with_seed(token, seed)
+pub fn hash_token(token: &[u8], config: &ShingleConfig) -> u64 {
+    config.token_hash.hash(token, config.seed)
 }
 
 /// The stable hash of a word n-gram given its tokens' hashes.
@@ -114,7 +216,7 @@ pub fn hash_words(
     let hashes = &mut scratch.token_hashes;
     hashes.clear();
     crate::normalize::for_each_canonical_word(canonical, |t| {
-        hashes.push(hash_token(t.as_bytes(), config.seed));
+        hashes.push(hash_token(t.as_bytes(), config));
     });
     grams_from_token_hashes(hashes, config, out);
 }
@@ -210,9 +312,8 @@ mod tests {
 
     fn word_config(n: usize) -> ShingleConfig {
         ShingleConfig {
-            kind: ShingleKind::Word,
             ngram: n,
-            seed: DEFAULT_SEED,
+            ..ShingleConfig::default()
         }
     }
 
@@ -238,7 +339,7 @@ mod tests {
             let config = ShingleConfig {
                 kind,
                 ngram,
-                seed: DEFAULT_SEED,
+                ..ShingleConfig::default()
             };
             assert_eq!(
                 run(text, config).len(),
@@ -288,17 +389,117 @@ mod tests {
     /// with it. Change it only on purpose, with a new format version.
     #[test]
     fn golden_hashes() {
-        assert_eq!(hash_token(b"storyhash", DEFAULT_SEED), 14326723701822368708);
-        let words = run("north korean leader kim jong un", word_config(5));
+        let xxh3 = ShingleConfig {
+            token_hash: TokenHash::Xxh3,
+            ..word_config(5)
+        };
+        assert_eq!(hash_token(b"storyhash", &xxh3), 14326723701822368708);
+        let words = run("north korean leader kim jong un", xxh3);
         assert_eq!(words, vec![6709852498583754375, 251353270974884935]);
+        // mum16, the default: short words by their 16 padded bytes, longer ones by XXH3.
+        let mum16 = word_config(5);
+        assert_eq!(hash_token(b"storyhash", &mum16), MUM16_STORYHASH);
+        assert_eq!(
+            hash_token(b"internationalization", &mum16),
+            hash_token(b"internationalization", &xxh3)
+        );
+        let words = run("north korean leader kim jong un", mum16);
+        assert_eq!(words, MUM16_WORDS);
         let chars = run(
             "kim",
             ShingleConfig {
                 kind: ShingleKind::Char,
                 ngram: 2,
-                seed: DEFAULT_SEED,
+                ..ShingleConfig::default()
             },
         );
         assert_eq!(chars, vec![6975572201786959228, 2615368451325372851]);
+    }
+
+    const MUM16_STORYHASH: u64 = 3430228359799720396;
+    const MUM16_WORDS: [u64; 2] = [855698475945496220, 2836663653210452393];
+
+    /// `mum16` as its definition in the module's documentation says, spelled out with `u128`
+    /// arithmetic on a copy of the word: the oracle of the masked 16-byte read.
+    fn mum16_by_definition(word: &[u8], seed: u64) -> u64 {
+        assert!((1..=16).contains(&word.len()));
+        let mut padded = [0u8; 16];
+        padded[..word.len()].copy_from_slice(word);
+        let lo = u64::from_le_bytes(padded[..8].try_into().unwrap());
+        let hi = u64::from_le_bytes(padded[8..].try_into().unwrap());
+        let mum = |a: u64, b: u64| {
+            let p = a as u128 * b as u128;
+            (p as u64) ^ ((p >> 64) as u64)
+        };
+        let (p0, p1) = (0xa0761d6478bd642f_u64, 0xe7037ed1a0b428db_u64);
+        mum(p1 ^ word.len() as u64, mum(lo ^ p1, hi ^ seed ^ p0))
+    }
+
+    /// A word handed over with the bytes after it in its line hashes as the word alone does,
+    /// whatever those bytes are and however many there are, for every length and both hashes.
+    #[test]
+    fn a_word_hashes_the_same_whatever_follows_it() {
+        let mut state = 0x1234_5678_u64;
+        let mut next = move || {
+            state = fmix64(state.wrapping_add(0x9E37_79B9_7F4A_7C15));
+            state
+        };
+        for hash in [TokenHash::Mum16, TokenHash::Xxh3] {
+            for len in 1..=40 {
+                for trial in 0..50 {
+                    let run: Vec<u8> = (0..len + trial % 24).map(|_| next() as u8).collect();
+                    let word = &run[..len];
+                    let seed = if trial % 2 == 0 { DEFAULT_SEED } else { next() };
+                    let alone = hash.hash(word, seed);
+                    let in_run = hash.hash_word(crate::normalize::Token::in_run(&run, len), seed);
+                    assert_eq!(in_run, alone, "{hash:?}, {len} bytes, trial {trial}");
+                    let want = match hash {
+                        TokenHash::Mum16 if len <= 16 => mum16_by_definition(word, seed),
+                        _ => xxh3_64_with_seed(word, seed),
+                    };
+                    assert_eq!(alone, want, "{hash:?}, {len} bytes, trial {trial}");
+                }
+            }
+        }
+    }
+
+    /// Every word of up to three letters or digits hashes to its own value, each output bit
+    /// set in about half of them: a check that the few instructions of `mum16` mix every byte
+    /// and the length in.
+    #[test]
+    fn short_words_spread_over_the_bits() {
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut words: Vec<Vec<u8>> = alphabet.iter().map(|&a| vec![a]).collect();
+        for len in 2..=3 {
+            let longer: Vec<Vec<u8>> = words
+                .iter()
+                .filter(|w| w.len() == len - 1)
+                .flat_map(|w| {
+                    alphabet.iter().map(move |&c| {
+                        let mut w = w.clone();
+                        w.push(c);
+                        w
+                    })
+                })
+                .collect();
+            words.extend(longer);
+        }
+        // And the same words with a NUL after them, which the padding must not confuse.
+        let with_nul: Vec<Vec<u8>> = words
+            .iter()
+            .map(|w| [w.as_slice(), &[0]].concat())
+            .collect();
+        words.extend(with_nul);
+        let hashes: Vec<u64> = words
+            .iter()
+            .map(|w| TokenHash::Mum16.hash(w, DEFAULT_SEED))
+            .collect();
+        let distinct: std::collections::HashSet<u64> = hashes.iter().copied().collect();
+        assert_eq!(distinct.len(), words.len());
+        for bit in 0..64 {
+            let set = hashes.iter().filter(|&&h| h >> bit & 1 == 1).count();
+            let share = set as f64 / hashes.len() as f64;
+            assert!((0.49..0.51).contains(&share), "bit {bit}: {share}");
+        }
     }
 }

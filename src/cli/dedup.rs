@@ -9,7 +9,7 @@ use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
 use storyhash::outdir::OutDir;
 use storyhash::pipeline::{DedupConfig, IndexConfig, dedup_with_index, open_index, open_inputs};
-use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind};
+use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind, TokenHash};
 use storyhash::verify::VerifyMode;
 
 use super::{EXIT_OK, RunArgs, exit_code, progress_for, setup_threads};
@@ -160,6 +160,8 @@ impl DedupArgs {
                 },
                 ngram: self.ngram,
                 seed: self.seed,
+                // An index built with the other hash has the run use its own.
+                token_hash: TokenHash::default(),
             },
             sketch: match self.sketch {
                 SketchArg::Classic => SketchKind::Classic,

@@ -144,7 +144,7 @@ pub(crate) fn run(args: &IndexArgs) -> i32 {
             let text = format!(
                 "index            {}\n\
                  format version   {} (written by storyhash {})\n\
-                 parameters       {} {}-grams, {} {} slots, seed {}, bands × rows {} × {}, threshold {}\n\
+                 parameters       {} {}-grams{}, {} {} slots, seed {}, bands × rows {} × {}, threshold {}\n\
                  batches          {} ({} updates)\n\
                  articles         {}\n\
                  clusters         {} of two or more, holding {} articles; {} merged into older ones\n\
@@ -158,6 +158,11 @@ pub(crate) fn run(args: &IndexArgs) -> i32 {
                 stats.written_by,
                 p.shingle,
                 p.ngram,
+                if p.shingle == "word" {
+                    format!(" (words hashed by {})", p.token_hash.name())
+                } else {
+                    String::new()
+                },
                 p.sketch,
                 p.num_perm,
                 p.seed,

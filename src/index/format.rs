@@ -16,12 +16,17 @@ use crate::error::{Error, Result};
 
 /// The first eight bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"STORYIDX";
-/// The on-disk format version files are written in. 2 (2026-11-27): the state ends with the
-/// pairs verified below their estimate; storyhash before it read a version-2 state as damaged,
-/// so it now refuses the index by its version instead.
-pub const FORMAT_VERSION: u32 = 2;
-/// The oldest format version read: a version-1 file is read as version 2 (its state has no
-/// verified pairs), and rewritten as version 2 when the index next changes it.
+/// The on-disk format version files are written in.
+/// - 2 (2026-11-27): the state ends with the pairs verified below their estimate; storyhash
+///   before it read a version-2 state as damaged, so it now refuses the index by its version
+///   instead.
+/// - 3 (2026-11-27, later): the parameters may name the word hash (`token_hash`: `mum16` for a new
+///   index), which storyhash before it would not know it must use: it refuses the index by its
+///   version instead of finding none of its duplicates. The files are laid out as in version 2.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest format version read: a version-1 file is read as version 3 (its state has no
+/// verified pairs, its parameters no word hash: `xxh3`), a version-2 file as version 3 (no word
+/// hash), and either is rewritten as version 3 when the index next changes it.
 pub const OLDEST_READ_VERSION: u32 = 1;
 
 /// Whether files of format `version` are read.

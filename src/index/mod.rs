@@ -55,6 +55,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{Article, ArticleFields, ArticleId, IdRef, LineLocation, Outlet};
 use crate::lsh::{LshParams, MAX_BUCKET, band_key};
 use crate::minhash::{Signatures, Slot, estimate_jaccard};
+use crate::shingle::TokenHash;
 use format::{BinReader, BinWriter, Kind, NONE_I64, NONE_U32, crash_point, damaged};
 
 const MANIFEST: &str = "MANIFEST";
@@ -80,6 +81,15 @@ pub struct IndexParams {
     pub rows: usize,
     /// Jaccard threshold.
     pub threshold: f64,
+    /// How words are hashed. Indexes built before format version 3 hash them with `xxh3`, and their
+    /// manifests do not name it: it is left out for `xxh3`, so that the parameters, and the
+    /// fingerprint in every file, stay what they were. A run against an index hashes words as
+    /// the index does ([`Index::token_hash`]).
+    #[serde(
+        default = "TokenHash::xxh3",
+        skip_serializing_if = "TokenHash::is_xxh3"
+    )]
+    pub token_hash: TokenHash,
 }
 
 impl IndexParams {
@@ -95,6 +105,7 @@ impl IndexParams {
             bands: lsh.bands,
             rows: lsh.rows,
             threshold: config.cluster.threshold,
+            token_hash: config.shingle.token_hash,
         }
     }
 
@@ -104,7 +115,8 @@ impl IndexParams {
         xxhash_rust::xxh3::xxh3_64(text.as_bytes())
     }
 
-    /// What differs between the index's parameters and a run's, in flag names.
+    /// What differs between the index's parameters and a run's, in flag names. The word hash
+    /// is none of them: the run takes the index's.
     fn differences(&self, run: &IndexParams) -> Vec<String> {
         let mut out = Vec::new();
         let mut check = |flag: &str, index: String, ours: String| {
@@ -736,6 +748,11 @@ impl Index {
     /// Batches added so far.
     pub fn batches(&self) -> u32 {
         self.manifest.batches
+    }
+
+    /// How the index's signatures hashed words: what a run against it must use.
+    pub fn token_hash(&self) -> TokenHash {
+        self.manifest.params.token_hash
     }
 
     /// Boilerplate line keys learned in earlier batches.
@@ -2030,7 +2047,33 @@ mod tests {
             bands: 2,
             rows: 2,
             threshold: 0.5,
+            token_hash: TokenHash::Mum16,
         }
+    }
+
+    /// The parameters of an index that hashes words with xxh3 (every index from before
+    /// mum16) serialize as they did, without the word hash, so that the fingerprint its files
+    /// carry still matches; read back, parameters without one mean xxh3.
+    #[test]
+    fn parameters_without_a_word_hash_are_xxh3_and_keep_their_fingerprint() {
+        let before = r#"{"shingle":"word","ngram":5,"seed":"0x1","sketch":"oph","num_perm":4,"bands":2,"rows":2,"threshold":0.5}"#;
+        let xxh3 = IndexParams {
+            token_hash: TokenHash::Xxh3,
+            ..params()
+        };
+        assert_eq!(serde_json::to_string(&xxh3).unwrap(), before);
+        assert_eq!(
+            xxh3.fingerprint(),
+            xxhash_rust::xxh3::xxh3_64(before.as_bytes())
+        );
+        let read: IndexParams = serde_json::from_str(before).unwrap();
+        assert_eq!(read, xxh3);
+        // A new index names its hash, and its fingerprint differs.
+        let mum16 = serde_json::to_string(&params()).unwrap();
+        assert!(mum16.ends_with(r#","token_hash":"mum16"}"#), "{mum16}");
+        assert_ne!(params().fingerprint(), xxh3.fingerprint());
+        // The word hash is no difference a run is refused for: it takes the index's.
+        assert!(xxh3.differences(&params()).is_empty());
     }
 
     #[test]

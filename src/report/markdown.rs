@@ -277,14 +277,14 @@ impl<'a> Page<'a> {
         let rows = [
             (
                 "shingles",
-                format!(
-                    "{} {}-grams",
-                    match shingle.kind {
-                        ShingleKind::Word => "word",
-                        ShingleKind::Char => "character",
-                    },
-                    shingle.ngram
-                ),
+                match shingle.kind {
+                    ShingleKind::Word => format!(
+                        "word {}-grams, words hashed by {}",
+                        shingle.ngram,
+                        self.run.token_hash.name()
+                    ),
+                    ShingleKind::Char => format!("character {}-grams", shingle.ngram),
+                },
             ),
             (
                 "sketch",

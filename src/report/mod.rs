@@ -518,6 +518,9 @@ struct DuplicateLine<'a> {
 struct Parameters<'a> {
     shingle: crate::shingle::ShingleKind,
     ngram: usize,
+    /// How words were hashed (word shingles only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_hash: Option<crate::shingle::TokenHash>,
     sketch: crate::minhash::SketchKind,
     num_perm: usize,
     seed: String,
@@ -814,6 +817,8 @@ pub fn write_dedup(
         parameters: Parameters {
             shingle: config.shingle.kind,
             ngram: config.shingle.ngram,
+            token_hash: (config.shingle.kind == crate::shingle::ShingleKind::Word)
+                .then_some(run.token_hash),
             sketch: config.sketch,
             num_perm: config.num_perm,
             seed: format!("{:#018x}", config.shingle.seed),

@@ -200,7 +200,7 @@ fn report_md_matches_the_golden_file() {
             "# storyhash: 9 articles, 2 duplicate clusters, 4 removed (44.4%)",
             "| rejected | 2 |",
             "| LSH | ",
-            "| shingles | word 5-grams |",
+            "| shingles | word 5-grams, words hashed by mum16 |",
             "## Time per stage",
             "| scan_and_sign | #.# |",
             "wire.example",
