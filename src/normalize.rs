@@ -945,7 +945,9 @@ fn words_of_line(line: &str, buf: &mut Vec<u8>, emit: &mut impl FnMut(Token<'_>)
     } else if ascii_stand_in(line, buf) {
         // Curly quotes and dashes in an otherwise ASCII line: the ASCII path on a copy.
         buf.make_ascii_lowercase();
-        lowered_ascii_tokens(buf, emit);
+        let len = buf.len();
+        buf.extend_from_slice(&[0; 16]);
+        lowered_ascii_tokens(&buf[..len], buf, emit);
     } else if is_nfkc_quick(line.chars()) == IsNormalized::Yes {
         // Most non-ASCII news text (curly quotes, dashes, accented letters) is already NFKC.
         unicode_tokens(line.chars(), buf, emit);
@@ -1055,28 +1057,44 @@ fn ascii_tokens_known(
         buf.clear();
         buf.extend_from_slice(bytes);
         buf.make_ascii_lowercase();
-        lowered_tokens_known(buf, apostrophes, emit);
+        // 16 bytes to spare after the line's last word, so that it too is hashed from 16
+        // bytes read at once (`Token::first_16`).
+        buf.extend_from_slice(&[0; 16]);
+        lowered_tokens_known(&buf[..bytes.len()], buf, apostrophes, emit);
     } else {
-        lowered_tokens_known(bytes, apostrophes, emit);
+        lowered_tokens_known(bytes, bytes, apostrophes, emit);
     }
 }
 
 /// [`ascii_tokens_known`] on an ASCII line without capitals.
-fn lowered_ascii_tokens(line: &[u8], emit: &mut impl FnMut(Token<'_>)) {
-    lowered_tokens_known(line, memchr::memchr(b'\'', line).is_some(), emit);
+fn lowered_ascii_tokens(line: &[u8], room: &[u8], emit: &mut impl FnMut(Token<'_>)) {
+    lowered_tokens_known(line, room, memchr::memchr(b'\'', line).is_some(), emit);
 }
 
 /// [`lowered_ascii_tokens`], told whether the line has an apostrophe.
-fn lowered_tokens_known(line: &[u8], apostrophes: bool, emit: &mut impl FnMut(Token<'_>)) {
+fn lowered_tokens_known(
+    line: &[u8],
+    room: &[u8],
+    apostrophes: bool,
+    emit: &mut impl FnMut(Token<'_>),
+) {
     if apostrophes {
-        ascii_tokens_in::<true>(line, emit);
+        ascii_tokens_in::<true>(line, room, emit);
     } else {
-        ascii_tokens_in::<false>(line, emit);
+        ascii_tokens_in::<false>(line, room, emit);
     }
 }
 
 /// [`ascii_tokens_known`] on a line without capitals.
-fn ascii_tokens_in<const APOSTROPHES: bool>(bytes: &[u8], emit: &mut impl FnMut(Token<'_>)) {
+///
+/// `room` is `bytes` and maybe bytes after it: each word is handed over with what follows it
+/// there.
+fn ascii_tokens_in<const APOSTROPHES: bool>(
+    bytes: &[u8],
+    room: &[u8],
+    emit: &mut impl FnMut(Token<'_>),
+) {
+    debug_assert!(room.starts_with(bytes));
     // Words joined across apostrophes are copied without them: on the stack when short (with
     // 16 bytes to spare, so that each token has 16 bytes to hash).
     let mut joined = [0u8; 64 + 16];
@@ -1098,7 +1116,7 @@ fn ascii_tokens_in<const APOSTROPHES: bool>(bytes: &[u8], emit: &mut impl FnMut(
             }
         } else {
             // The word with the rest of its line after it.
-            emit(Token::in_run(&bytes[start..], token.len()));
+            emit(Token::in_run(&room[start..], token.len()));
         }
     };
     // A word that runs on past the end of its block: where it starts, and whether it has
