@@ -95,6 +95,19 @@ fn mum(a: u64, b: u64) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
+/// The low `8 * n` bits, for `n` from 0 to 8.
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    ((1u128 << (8 * n)) - 1) as u64
+}
+
+/// `mum16` of a word of `len` bytes (1 to 16) given as the two little-endian words of its
+/// bytes zero-padded to 16.
+#[inline(always)]
+fn mum16_of(lo: u64, hi: u64, len: usize, seed: u64) -> u64 {
+    mum(P1 ^ len as u64, mum(lo ^ P1, hi ^ seed ^ P0))
+}
+
 /// `mum16` of a word of `len` bytes (1 to 16), given its first 16 bytes and any after them:
 /// the bytes past `len` are masked off here, with no branch.
 #[inline(always)]
@@ -102,11 +115,32 @@ fn mum16(first_16: &[u8; 16], len: usize, seed: u64) -> u64 {
     let (lo, hi) = first_16.split_at(8);
     let lo = u64::from_le_bytes(lo.try_into().expect("8 bytes"));
     let hi = u64::from_le_bytes(hi.try_into().expect("8 bytes"));
-    // The low `8 * n` bits, for n from 0 to 8.
-    let mask = |n: usize| ((1u128 << (8 * n)) - 1) as u64;
-    let lo = lo & mask(len.min(8));
-    let hi = hi & mask(len.saturating_sub(8).min(8));
-    mum(P1 ^ len as u64, mum(lo ^ P1, hi ^ seed ^ P0))
+    let lo = lo & low_bytes(len.min(8));
+    let hi = hi & low_bytes(len.saturating_sub(8).min(8));
+    mum16_of(lo, hi, len, seed)
+}
+
+/// The two little-endian words of `word` (1 to 16 bytes) zero-padded to 16, read without
+/// going past it: two overlapping reads, as XXH3 reads short inputs (a word with nothing
+/// after it: the canonical text's, or the last of a line read in place).
+#[inline(always)]
+fn padded_words(word: &[u8]) -> (u64, u64) {
+    let len = word.len();
+    let u32_at = |at: usize| u64::from(u32::from_le_bytes(word[at..at + 4].try_into().expect("4")));
+    let u64_at = |at: usize| u64::from_le_bytes(word[at..at + 8].try_into().expect("8"));
+    if len >= 8 {
+        // Bytes 8..len are the top len - 8 bytes of the word ending at len.
+        let hi = u64_at(len - 8)
+            .checked_shr(8 * (16 - len) as u32)
+            .unwrap_or(0);
+        (u64_at(0), hi)
+    } else if len >= 4 {
+        // Overlapping bytes are the same bytes at the same places.
+        (u32_at(0) | (u32_at(len - 4) << (8 * (len - 4))), 0)
+    } else {
+        let byte = |at: usize| u64::from(word[at]) << (8 * at);
+        (byte(0) | byte(len / 2) | byte(len - 1), 0)
+    }
 }
 
 impl TokenHash {
@@ -133,9 +167,8 @@ impl TokenHash {
     pub fn hash(self, token: &[u8], seed: u64) -> u64 {
         match self {
             TokenHash::Mum16 if token.len() <= 16 => {
-                let mut first_16 = [0u8; 16];
-                first_16[..token.len()].copy_from_slice(token);
-                mum16(&first_16, token.len(), seed)
+                let (lo, hi) = padded_words(token);
+                mum16_of(lo, hi, token.len(), seed)
             }
             _ => xxh3_64_with_seed(token, seed),
         }
