@@ -42,6 +42,7 @@ fn bench_signature_stage(c: &mut Criterion) {
     let bytes: usize = texts.iter().map(String::len).sum();
     let learned = LearnedBoilerplate::default();
     let config = ShingleConfig::default();
+    let words = config.word_hasher();
     let mut group = c.benchmark_group("signature_stage");
     group.throughput(Throughput::Bytes(bytes as u64));
 
@@ -140,6 +141,7 @@ fn bench_signature_stage(c: &mut Criterion) {
             token_hash,
             ..config
         };
+        let words = config.word_hasher();
         group.bench_function(name, |b| {
             let mut buf = Vec::new();
             let mut token_hashes = Vec::new();
@@ -150,7 +152,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 for t in &texts {
                     token_hashes.clear();
                     for_each_token(black_box(t), &learned, &mut buf, |w| {
-                        token_hashes.push(config.token_hash.hash_word(w, config.seed))
+                        token_hashes.push(words.hash_word(w))
                     });
                     hashes.clear();
                     grams_from_token_hashes(&token_hashes, &config, &mut hashes);
@@ -180,7 +182,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 let text = record.text.as_deref().unwrap_or("");
                 token_hashes.clear();
                 for_each_token(text, &learned, &mut buf, |w| {
-                    token_hashes.push(config.token_hash.hash_word(w, config.seed))
+                    token_hashes.push(words.hash_word(w))
                 });
                 hashes.clear();
                 grams_from_token_hashes(&token_hashes, &config, &mut hashes);
@@ -208,7 +210,7 @@ fn bench_signature_stage(c: &mut Criterion) {
                 token_hashes.clear();
                 let sample =
                     for_each_token_sampled(text, record.source.as_deref(), &mut buf, |w| {
-                        token_hashes.push(config.token_hash.hash_word(w, config.seed))
+                        token_hashes.push(words.hash_word(w))
                     });
                 hashes.clear();
                 grams_from_token_hashes(&token_hashes, &config, &mut hashes);

@@ -36,7 +36,8 @@ use crate::normalize::{
 };
 use crate::progress::Progress;
 use crate::shingle::{
-    ShingleConfig, ShingleKind, ShingleScratch, TokenHash, grams_from_token_hashes, shingles,
+    ShingleConfig, ShingleKind, ShingleScratch, TokenHash, WordHasher, grams_from_token_hashes,
+    shingles,
 };
 use crate::story::{Stories, StoryConfig, cluster_stories, extract_terms};
 use crate::verify::{VerifyMode, triage, verify_exact};
@@ -805,6 +806,8 @@ struct Scratch {
 struct ShingleStage<'a> {
     fields: &'a FieldNames,
     shingle: ShingleConfig,
+    /// The word hash with its seed.
+    words: WordHasher,
     /// The text is the headline (`--text-field title`): one that reads as boilerplate
     /// ("PHOTO: First look at …") keeps all its words rather than none.
     headlines: bool,
@@ -815,6 +818,7 @@ impl<'a> ShingleStage<'a> {
         ShingleStage {
             fields: &config.fields,
             shingle: config.shingle,
+            words: config.shingle.word_hasher(),
             headlines: config.fields.text == config.fields.title,
         }
     }
@@ -823,10 +827,10 @@ impl<'a> ShingleStage<'a> {
     /// of every word of `text` ([`for_each_word`]).
     fn headline_words(&self, text: &str, scratch: &mut Scratch) {
         if self.headlines && scratch.token_hashes.is_empty() {
-            let (seed, hash) = (self.shingle.seed, self.shingle.token_hash);
+            let hasher = self.words;
             let hashes = &mut scratch.token_hashes;
             for_each_word(text, &mut scratch.token, |t| {
-                hashes.push(hash.hash_word(t, seed))
+                hashes.push(hasher.hash_word(t))
             });
         }
     }
@@ -838,11 +842,11 @@ impl<'a> ShingleStage<'a> {
         match self.shingle.kind {
             // Words: each token hashed as it is cut, no canonical text built.
             ShingleKind::Word => {
-                let (seed, hash) = (self.shingle.seed, self.shingle.token_hash);
+                let hasher = self.words;
                 let token_hashes = &mut scratch.token_hashes;
                 token_hashes.clear();
                 for_each_token(text, learned, &mut scratch.token, |t| {
-                    token_hashes.push(hash.hash_word(t, seed))
+                    token_hashes.push(hasher.hash_word(t))
                 });
                 self.headline_words(text, scratch);
                 grams_from_token_hashes(&scratch.token_hashes, &self.shingle, &mut scratch.hashes);
@@ -883,12 +887,12 @@ impl<'a> ShingleStage<'a> {
             return sample;
         }
         let text = record.text.as_deref().unwrap_or("");
-        let (seed, hash) = (self.shingle.seed, self.shingle.token_hash);
+        let hasher = self.words;
         let token_hashes = &mut scratch.token_hashes;
         token_hashes.clear();
         let sample =
             for_each_token_sampled(text, record.source.as_deref(), &mut scratch.token, |t| {
-                token_hashes.push(hash.hash_word(t, seed))
+                token_hashes.push(hasher.hash_word(t))
             });
         self.headline_words(text, scratch);
         scratch.hashes.clear();

@@ -9,10 +9,17 @@
 //!   [`TokenHash`]:
 //!   - `mum16` (the default): a token of at most 16 bytes (nearly every word) is read as two
 //!     little-endian 64-bit words `lo` and `hi`, its bytes zero-padded to 16, and hashes to
-//!     `mum(P1 ^ len, mum(lo ^ P1, hi ^ seed ^ P0))`, where `mum(a, b)` folds the 128-bit
-//!     product `a * b` by XOR of its halves (wyhash's mixing step), `P0 = 0xa0761d6478bd642f`
-//!     and `P1 = 0xe7037ed1a0b428db` (wyhash's first two secrets), and `len` is the token's
-//!     length in bytes. A longer token hashes to `XXH3-64(token bytes, seed)`.
+//!     `mum(P0 ^ len, mum(lo ^ s, hi ^ P1))`, where `mum(a, b)` folds the 128-bit product
+//!     `a * b` by XOR of its halves (wyhash's mixing step), `P0 = 0xa0761d6478bd642f` and
+//!     `P1 = 0xe7037ed1a0b428db` (wyhash's first two secrets), `len` is the token's length in
+//!     bytes, and `s = seed ^ mum(seed ^ P0, P1)` is the seed mixed as wyhash mixes it, once
+//!     per run. A longer token hashes to `XXH3-64(token bytes, seed)`.
+//!
+//!     Neither factor of a multiply can be 0 for a whole class of words: `hi ^ P1` never is
+//!     (byte 1 of `P1` is `(`, which no word holds), and `lo ^ s` is 0 only for words whose
+//!     first 8 bytes are `s`, which a seed would have to be solved for. (The first version put
+//!     the seed where it was 0 for every word of up to 8 bytes at `--seed 0xa0761d6478bd642f`;
+//!     it never reached an index.)
 //!   - `xxh3`: every token hashes to `XXH3-64(token bytes, seed)`. Indexes built before
 //!     format version 3 hold signatures of this hash, and runs against them use it.
 //!
@@ -60,6 +67,13 @@ pub struct ShingleConfig {
     pub token_hash: TokenHash,
 }
 
+impl ShingleConfig {
+    /// The word hash with its seed.
+    pub fn word_hasher(&self) -> WordHasher {
+        WordHasher::new(self.token_hash, self.seed)
+    }
+}
+
 impl Default for ShingleConfig {
     fn default() -> Self {
         ShingleConfig {
@@ -101,26 +115,26 @@ fn low_bytes(n: usize) -> u64 {
     ((1u128 << (8 * n)) - 1) as u64
 }
 
-/// `mum16` of a word of `len` bytes (1 to 16) given as the two little-endian words of its
-/// bytes zero-padded to 16.
+/// `mum16` of a word of `len` bytes (0 to 16) given as the two little-endian words of its
+/// bytes zero-padded to 16, with the mixed seed `s`.
 #[inline(always)]
-fn mum16_of(lo: u64, hi: u64, len: usize, seed: u64) -> u64 {
-    mum(P1 ^ len as u64, mum(lo ^ P1, hi ^ seed ^ P0))
+fn mum16_of(lo: u64, hi: u64, len: usize, s: u64) -> u64 {
+    mum(P0 ^ len as u64, mum(lo ^ s, hi ^ P1))
 }
 
-/// `mum16` of a word of `len` bytes (1 to 16), given its first 16 bytes and any after them:
+/// `mum16` of a word of `len` bytes (0 to 16), given its first 16 bytes and any after them:
 /// the bytes past `len` are masked off here, with no branch.
 #[inline(always)]
-fn mum16(first_16: &[u8; 16], len: usize, seed: u64) -> u64 {
+fn mum16(first_16: &[u8; 16], len: usize, s: u64) -> u64 {
     let (lo, hi) = first_16.split_at(8);
     let lo = u64::from_le_bytes(lo.try_into().expect("8 bytes"));
     let hi = u64::from_le_bytes(hi.try_into().expect("8 bytes"));
     let lo = lo & low_bytes(len.min(8));
     let hi = hi & low_bytes(len.saturating_sub(8).min(8));
-    mum16_of(lo, hi, len, seed)
+    mum16_of(lo, hi, len, s)
 }
 
-/// The two little-endian words of `word` (1 to 16 bytes) zero-padded to 16, read without
+/// The two little-endian words of `word` (0 to 16 bytes) zero-padded to 16, read without
 /// going past it: two overlapping reads, as XXH3 reads short inputs (a word with nothing
 /// after it: the canonical text's, or the last of a line read in place).
 #[inline(always)]
@@ -137,9 +151,11 @@ fn padded_words(word: &[u8]) -> (u64, u64) {
     } else if len >= 4 {
         // Overlapping bytes are the same bytes at the same places.
         (u32_at(0) | (u32_at(len - 4) << (8 * (len - 4))), 0)
-    } else {
+    } else if len > 0 {
         let byte = |at: usize| u64::from(word[at]) << (8 * at);
         (byte(0) | byte(len / 2) | byte(len - 1), 0)
+    } else {
+        (0, 0)
     }
 }
 
@@ -162,28 +178,54 @@ impl TokenHash {
         }
     }
 
-    /// The stable hash of a word's bytes.
-    #[inline]
+    /// The stable hash of a word's bytes (for many words, a [`WordHasher`] mixes the seed
+    /// once).
     pub fn hash(self, token: &[u8], seed: u64) -> u64 {
-        match self {
-            TokenHash::Mum16 if token.len() <= 16 => {
-                let (lo, hi) = padded_words(token);
-                mum16_of(lo, hi, token.len(), seed)
-            }
-            _ => xxh3_64_with_seed(token, seed),
+        WordHasher::new(self, seed).hash(token)
+    }
+}
+
+/// A [`TokenHash`] with its seed: `mum16`'s seed mixed once, not for every word.
+#[derive(Debug, Clone, Copy)]
+pub struct WordHasher {
+    kind: TokenHash,
+    seed: u64,
+    /// `mum16`'s `s`.
+    mixed: u64,
+}
+
+impl WordHasher {
+    /// `kind` with `seed`.
+    pub fn new(kind: TokenHash, seed: u64) -> WordHasher {
+        WordHasher {
+            kind,
+            seed,
+            mixed: seed ^ mum(seed ^ P0, P1),
         }
     }
 
-    /// [`TokenHash::hash`] of a word as the tokenizer hands it over: `mum16` reads the word's
+    /// The stable hash of a word's bytes.
+    #[inline]
+    pub fn hash(&self, token: &[u8]) -> u64 {
+        match self.kind {
+            TokenHash::Mum16 if token.len() <= 16 => {
+                let (lo, hi) = padded_words(token);
+                mum16_of(lo, hi, token.len(), self.mixed)
+            }
+            _ => xxh3_64_with_seed(token, self.seed),
+        }
+    }
+
+    /// [`WordHasher::hash`] of a word as the tokenizer hands it over: `mum16` reads the word's
     /// first 16 bytes at once when its line has that many from the word on (all but the last
     /// few words of a line).
     #[inline]
-    pub fn hash_word(self, token: Token<'_>, seed: u64) -> u64 {
-        match (self, token.first_16()) {
+    pub fn hash_word(&self, token: Token<'_>) -> u64 {
+        match (self.kind, token.first_16()) {
             (TokenHash::Mum16, Some(first_16)) if token.len() <= 16 => {
-                mum16(first_16, token.len(), seed)
+                mum16(first_16, token.len(), self.mixed)
             }
-            _ => self.hash(token.bytes(), seed),
+            _ => self.hash(token.bytes()),
         }
     }
 }
@@ -202,7 +244,7 @@ pub fn fmix64(mut k: u64) -> u64 {
 /// The stable hash of one token, by `config`'s [`TokenHash`].
 #[inline]
 pub fn hash_token(token: &[u8], config: &ShingleConfig) -> u64 {
-    config.token_hash.hash(token, config.seed)
+    config.word_hasher().hash(token)
 }
 
 /// The stable hash of a word n-gram given its tokens' hashes.
@@ -248,8 +290,9 @@ pub fn hash_words(
 ) {
     let hashes = &mut scratch.token_hashes;
     hashes.clear();
+    let hasher = config.word_hasher();
     crate::normalize::for_each_canonical_word(canonical, |t| {
-        hashes.push(hash_token(t.as_bytes(), config));
+        hashes.push(hasher.hash(t.as_bytes()));
     });
     grams_from_token_hashes(hashes, config, out);
 }
@@ -449,13 +492,13 @@ mod tests {
         assert_eq!(chars, vec![6975572201786959228, 2615368451325372851]);
     }
 
-    const MUM16_STORYHASH: u64 = 3430228359799720396;
-    const MUM16_WORDS: [u64; 2] = [855698475945496220, 2836663653210452393];
+    const MUM16_STORYHASH: u64 = 13404689877284432926;
+    const MUM16_WORDS: [u64; 2] = [17047150638732557518, 2070892624047770034];
 
     /// `mum16` as its definition in the module's documentation says, spelled out with `u128`
     /// arithmetic on a copy of the word: the oracle of the masked 16-byte read.
     fn mum16_by_definition(word: &[u8], seed: u64) -> u64 {
-        assert!((1..=16).contains(&word.len()));
+        assert!(word.len() <= 16);
         let mut padded = [0u8; 16];
         padded[..word.len()].copy_from_slice(word);
         let lo = u64::from_le_bytes(padded[..8].try_into().unwrap());
@@ -465,7 +508,8 @@ mod tests {
             (p as u64) ^ ((p >> 64) as u64)
         };
         let (p0, p1) = (0xa0761d6478bd642f_u64, 0xe7037ed1a0b428db_u64);
-        mum(p1 ^ word.len() as u64, mum(lo ^ p1, hi ^ seed ^ p0))
+        let s = seed ^ mum(seed ^ p0, p1);
+        mum(p0 ^ word.len() as u64, mum(lo ^ s, hi ^ p1))
     }
 
     /// A word handed over with the bytes after it in its line hashes as the word alone does,
@@ -478,14 +522,16 @@ mod tests {
             state
         };
         for hash in [TokenHash::Mum16, TokenHash::Xxh3] {
-            for len in 1..=40 {
+            for len in 0..=40 {
                 for trial in 0..50 {
                     let run: Vec<u8> = (0..len + trial % 24).map(|_| next() as u8).collect();
                     let word = &run[..len];
                     let seed = if trial % 2 == 0 { DEFAULT_SEED } else { next() };
-                    let alone = hash.hash(word, seed);
-                    let in_run = hash.hash_word(crate::normalize::Token::in_run(&run, len), seed);
+                    let hasher = WordHasher::new(hash, seed);
+                    let alone = hasher.hash(word);
+                    let in_run = hasher.hash_word(crate::normalize::Token::in_run(&run, len));
                     assert_eq!(in_run, alone, "{hash:?}, {len} bytes, trial {trial}");
+                    assert_eq!(hash.hash(word, seed), alone);
                     let want = match hash {
                         TokenHash::Mum16 if len <= 16 => mum16_by_definition(word, seed),
                         _ => xxh3_64_with_seed(word, seed),
@@ -498,9 +544,16 @@ mod tests {
 
     /// Every word of up to three letters or digits hashes to its own value, each output bit
     /// set in about half of them: a check that the few instructions of `mum16` mix every byte
-    /// and the length in.
+    /// and the length in; for the default seed and for seeds that once broke it (wyhash's
+    /// constants, where the seed entered a multiply as `seed ^ P0`) or might (0, all ones).
     #[test]
     fn short_words_spread_over_the_bits() {
+        for seed in [DEFAULT_SEED, 0, 1, u64::MAX, P0, P1, P0 ^ 1, P1 ^ P0] {
+            short_words_spread_with(seed);
+        }
+    }
+
+    fn short_words_spread_with(seed: u64) {
         let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
         let mut words: Vec<Vec<u8>> = alphabet.iter().map(|&a| vec![a]).collect();
         for len in 2..=3 {
@@ -523,16 +576,17 @@ mod tests {
             .map(|w| [w.as_slice(), &[0]].concat())
             .collect();
         words.extend(with_nul);
-        let hashes: Vec<u64> = words
-            .iter()
-            .map(|w| TokenHash::Mum16.hash(w, DEFAULT_SEED))
-            .collect();
+        let hasher = WordHasher::new(TokenHash::Mum16, seed);
+        let hashes: Vec<u64> = words.iter().map(|w| hasher.hash(w)).collect();
         let distinct: std::collections::HashSet<u64> = hashes.iter().copied().collect();
-        assert_eq!(distinct.len(), words.len());
+        assert_eq!(distinct.len(), words.len(), "seed {seed:#x}");
         for bit in 0..64 {
             let set = hashes.iter().filter(|&&h| h >> bit & 1 == 1).count();
             let share = set as f64 / hashes.len() as f64;
-            assert!((0.49..0.51).contains(&share), "bit {bit}: {share}");
+            assert!(
+                (0.49..0.51).contains(&share),
+                "seed {seed:#x}, bit {bit}: {share}"
+            );
         }
     }
 }

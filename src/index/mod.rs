@@ -413,8 +413,11 @@ pub struct IndexStats {
     pub format_version: u32,
     /// storyhash version that wrote the manifest.
     pub written_by: String,
-    /// Parameters.
+    /// Parameters (their `token_hash` left out for `xxh3`, as the manifest has it).
     pub params: IndexParams,
+    /// How words are hashed, for word shingles: named whichever it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<TokenHash>,
     /// Batches added.
     pub batches: u32,
     /// Updates committed (generation).
@@ -1248,6 +1251,8 @@ impl Index {
             format_version: self.manifest.format_version,
             written_by: self.manifest.storyhash_version.clone(),
             params: self.manifest.params.clone(),
+            token_hash: (self.manifest.params.shingle == "word")
+                .then_some(self.manifest.params.token_hash),
             batches: self.manifest.batches,
             generation: self.manifest.generation,
             articles: self.manifest.articles,

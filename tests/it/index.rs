@@ -806,9 +806,36 @@ fn an_index_of_format_version_1_is_read_and_continued() {
     // The index was built with xxh3 (before mum16), and stays so: night 3 hashed words as it
     // does, and found its copy above.
     assert!(after.contains("(words hashed by xxh3)"), "{after}");
+    let json = run(&["index", "stats", s(&idx), "--json"], None);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["token_hash"], "xxh3", "{json}");
+    // The manifest's parameters name no hash, as before: their fingerprint is unchanged.
+    assert!(json["params"].get("token_hash").is_none(), "{json}");
     assert!(after.contains("every checksum matches"), "{after}");
     let export = run(&["index", "export", s(&idx)], None);
     assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 6);
+}
+
+/// A new index hashes words with mum16 and says so in its manifest (so that a storyhash from
+/// before it, which would hash them with XXH3, refuses it by its format version), and so do
+/// the runs against it.
+#[test]
+fn a_new_index_hashes_words_with_mum16() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    let out = dir.path().join("o");
+    ok(&night(&files[0], &out, &idx, &[]), "night 1");
+    ok(&night(&files[1], &out, &idx, &[]), "night 2");
+    assert_eq!(
+        read_json(&out.join("summary.json"))["parameters"]["token_hash"],
+        "mum16"
+    );
+    let json = run(&["index", "stats", s(&idx), "--json"], None);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["token_hash"], "mum16", "{json}");
+    assert_eq!(json["params"]["token_hash"], "mum16", "{json}");
+    assert_eq!(json["format_version"], 3, "{json}");
 }
 
 /// XXH3-64, the manifest's checksum.
