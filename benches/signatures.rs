@@ -12,8 +12,7 @@ use storyhash::normalize::{
     LearnedBoilerplate, canonical_text, for_each_token, for_each_token_sampled,
 };
 use storyhash::shingle::{
-    DEFAULT_SEED, ShingleConfig, ShingleScratch, TokenHash, grams_from_token_hashes, hash_token,
-    shingles,
+    DEFAULT_SEED, ShingleConfig, ShingleScratch, TokenHash, grams_from_token_hashes, shingles,
 };
 
 /// The sample corpus's lines, as the input holds them.
@@ -85,7 +84,7 @@ fn bench_signature_stage(c: &mut Criterion) {
             canon
                 .split(' ')
                 .filter(|t| !t.is_empty())
-                .map(|t| hash_token(t.as_bytes(), &config))
+                .map(|t| words.hash(t.as_bytes()))
                 .collect()
         })
         .collect();

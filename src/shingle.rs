@@ -241,7 +241,8 @@ pub fn fmix64(mut k: u64) -> u64 {
     k
 }
 
-/// The stable hash of one token, by `config`'s [`TokenHash`].
+/// The stable hash of one token, by `config`'s [`TokenHash`]. For many words, a
+/// [`ShingleConfig::word_hasher`] mixes the seed once rather than for each.
 #[inline]
 pub fn hash_token(token: &[u8], config: &ShingleConfig) -> u64 {
     config.word_hasher().hash(token)
