@@ -1646,6 +1646,9 @@ enum Scanned {
 }
 
 /// One chunk's lines, parsed and signed, waiting for the serial merge.
+/// A merged chunk's vectors (signatures, band keys, scanned lines), emptied for the next.
+type Spare = (Vec<Slot>, Vec<u32>, Vec<(Scanned, u64)>);
+
 struct Signed {
     input: u32,
     first_line: u64,
@@ -1738,17 +1741,17 @@ fn scan_and_sign(
     // The serial part (ids, learner, signatures appended) of one chunk runs while the next
     // chunk is signed in parallel: with few cores, a merge between parallel steps would leave
     // all but one idle.
-    let mut merge = |signed: Signed| -> Result<(Vec<Slot>, Vec<u32>)> {
+    let mut merge = |signed: Signed| -> Result<Spare> {
         let Signed {
             input: input_idx,
             first_line,
-            scanned,
+            mut scanned,
             block,
             keys,
         } = signed;
         let input = &inputs[input_idx as usize];
         let file_stats = &mut out.stats.inputs[input_idx as usize];
-        for (idx, (item, text_len)) in scanned.into_iter().enumerate() {
+        for (idx, (item, text_len)) in scanned.drain(..).enumerate() {
             let line_no = first_line + idx as u64;
             let (id, reason) = match item {
                 Scanned::Blank => continue,
@@ -1808,6 +1811,11 @@ fn scan_and_sign(
                             out.line_keys.push(sample.as_ref());
                             out.signatures
                                 .extend_from_folded(&block[idx * k..(idx + 1) * k]);
+                            // A block is written out as soon as it is full, so that its
+                            // memory serves the next one rather than a new allocation.
+                            out.signatures
+                                .spill_full_blocks()
+                                .map_err(|e| spill_error(config, e))?;
                             out.band_keys.extend(&keys[idx * bands..(idx + 1) * bands]);
                             out.has_shingles.push(nonempty);
                             if config.stories.is_some() {
@@ -1843,26 +1851,27 @@ fn scan_and_sign(
                 reason,
             });
         }
-        out.signatures
+        out.band_keys
             .spill_full_blocks()
-            .and_then(|()| out.band_keys.spill_full_blocks())
             .map_err(|e| spill_error(config, e))?;
-        Ok((block, keys))
+        Ok((block, keys, scanned))
     };
     let mut pending: Option<Signed> = None;
-    let mut spare: (Vec<Slot>, Vec<u32>) = Default::default();
+    // The merged chunk's vectors, emptied, for the next chunk: fresh ones were fresh pages
+    // (faulted in and zeroed by the kernel) for every chunk.
+    let mut spare: Spare = Default::default();
     let read = for_each_chunk(inputs, |_, chunk| {
         progress.advance(chunk.raw_bytes);
         progress.advance_articles(chunk.lines.len() as u64);
-        let (mut block, mut keys) = std::mem::take(&mut spare);
+        let (mut block, mut keys, mut scanned) = std::mem::take(&mut spare);
         block.clear();
         block.resize(chunk.lines.len() * k, 0);
         keys.clear();
         keys.resize(chunk.lines.len() * bands, 0);
-        let (merged, scanned) = rayon::join(
+        let (merged, ()) = rayon::join(
             || pending.take().map(&mut merge).transpose(),
             || {
-                let scanned: Vec<(Scanned, u64)> = block
+                block
                     .par_chunks_mut(k)
                     .zip(keys.par_chunks_mut(bands))
                     .enumerate()
@@ -1922,8 +1931,7 @@ fn scan_and_sign(
                             }
                         },
                     )
-                    .collect();
-                scanned
+                    .collect_into_vec(&mut scanned);
             },
         );
         if let Some(old) = merged? {
@@ -1944,6 +1952,7 @@ fn scan_and_sign(
         merge(last)?;
     }
     read?;
+    out.signatures.finish_appending();
     for (input, file_stats) in inputs.iter().zip(&out.stats.inputs) {
         if file_stats.lines == 0 {
             if !config.skip_invalid {
