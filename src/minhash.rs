@@ -512,13 +512,16 @@ impl Signatures {
     }
 
     /// From now on, [`Signatures::spill_full_blocks`] writes full blocks to `file` (empty, and
-    /// private to this matrix: an unnamed temporary file) and drops them from memory.
+    /// private to this matrix: an unnamed temporary file) and takes their rows out of memory
+    /// (the last one's memory waits, emptied, for the next block).
     pub fn spill_to(&mut self, file: std::fs::File) {
         self.spill = Some((std::sync::Arc::new(file), 0));
     }
 
-    /// Writes every full block not yet written to the spill file and drops its rows; nothing
-    /// without [`Signatures::spill_to`]. Block `b` lies at byte `b · block_docs · num_perm · 2`,
+    /// Writes every full block not yet written to the spill file and takes its rows out of
+    /// memory, keeping the last one's allocation, emptied, for the next block (called after each
+    /// row, at most one block's memory is held; [`Signatures::finish_appending`] gives it up);
+    /// nothing without [`Signatures::spill_to`]. Block `b` lies at byte `b · block_docs · num_perm · 2`,
     /// its slots little-endian.
     pub fn spill_full_blocks(&mut self) -> std::io::Result<()> {
         let Some((file, spilled)) = &mut self.spill else {
@@ -554,9 +557,16 @@ impl Signatures {
         Ok(())
     }
 
-    /// No more rows will be appended: frees the spare block's memory.
+    /// No more rows will be appended: frees the spare block's memory and, in a matrix that
+    /// spills, the unused room of the last block (which holds a spilled block's memory, every
+    /// page of it in use: a partly filled new block had only its rows' pages).
     pub fn finish_appending(&mut self) {
         self.spare = Vec::new();
+        if self.spill.is_some()
+            && let Some(Block::Rows(rows)) = self.blocks.last_mut()
+        {
+            rows.shrink_to_fit();
+        }
     }
 
     /// True when some rows are in the spill file rather than in memory.
@@ -569,6 +579,7 @@ impl Signatures {
     /// documents of `docs` and those of blocks never spilled have a signature. Nothing without
     /// [`Signatures::spill_to`].
     pub fn keep_only(&mut self, docs: &[u32]) -> std::io::Result<()> {
+        self.spare = Vec::new();
         let Some((file, _)) = self.spill.take() else {
             return Ok(());
         };
@@ -745,8 +756,11 @@ mod tests {
                 );
             }
         }
+        // The last block, one row in a spilled block's memory, keeps only its row's room.
+        assert!(matches!(&sigs.blocks[3], Block::Rows(rows) if rows.capacity() == k * block_docs));
         sigs.finish_appending();
         assert_eq!(sigs.spare.capacity(), 0);
+        assert!(matches!(&sigs.blocks[3], Block::Rows(rows) if rows.capacity() < k * block_docs));
         let keep: Vec<u32> = (0..n as u32).collect();
         sigs.keep_only(&keep).unwrap();
         for d in 0..n {

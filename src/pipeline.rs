@@ -1645,10 +1645,10 @@ enum Scanned {
     Good(Article, Option<LineSample>, bool, Vec<(u64, f32)>),
 }
 
-/// One chunk's lines, parsed and signed, waiting for the serial merge.
 /// A merged chunk's vectors (signatures, band keys, scanned lines), emptied for the next.
 type Spare = (Vec<Slot>, Vec<u32>, Vec<(Scanned, u64)>);
 
+/// One chunk's lines, parsed and signed, waiting for the serial merge.
 struct Signed {
     input: u32,
     first_line: u64,
