@@ -4,7 +4,9 @@
     report.py record RESULTS.jsonl SIZE CORPUS OUTDIR TIME_V_LOG LOAD_BEFORE LOAD_AFTER
         append one run (parsed /usr/bin/time -v output + OUTDIR/summary.json + CORPUS.meta.json)
     report.py table RESULTS.jsonl
-        print the markdown tables and the linearity check for the runs in RESULTS.jsonl
+        print the markdown tables and the linearity check for the runs in RESULTS.jsonl; several
+        runs of one size (run.sh's REPEAT) make one row of their medians, the range of wall
+        times beside the median and peak RSS the largest of them
     report.py disk DIR
         print how fast DIR's disk takes durable writes, in MB/s: 512 MiB written, then fsynced
         (the write stage at 1M ends with a 2.7 GB deduped.jsonl reaching the disk)
@@ -66,10 +68,51 @@ def fmt(x, nd=1):
     return "-" if x is None else ("{:,.%df}" % nd).format(x)
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def merge_runs(group):
+    """One row for the runs of one size: medians, the wall times' range, the largest peak RSS,
+    the load before the first run and after the last; a count that differs between the runs
+    (it should not: the output is deterministic) is kept as a list, to be seen."""
+    if len(group) == 1:
+        return dict(group[0], reps=1)
+    r = dict(group[0])
+    r["reps"] = len(group)
+    walls = [g.get("wall_s") for g in group if g.get("wall_s") is not None]
+    r["wall_s"] = median(walls)
+    r["wall_range"] = (min(walls), max(walls)) if walls else None
+    for k in ("user_s", "sys_s", "cpu_pct"):
+        r[k] = median(g.get(k) for g in group)
+    r["max_rss_kb"] = max(g.get("max_rss_kb", 0) for g in group)
+    r["exit_status"] = max(g.get("exit_status", 0) for g in group)
+    r["load_after"] = group[-1].get("load_after")
+    for k in ("duplicates_removed", "duplicate_clusters", "candidate_pairs"):
+        vals = sorted({g.get(k) for g in group}, key=lambda v: (v is None, v))
+        r[k] = vals[0] if len(vals) == 1 else vals
+    keys = {k for g in group for k in (g.get("timings") or {})}
+    r["timings"] = {k: median((g.get("timings") or {}).get(k) for g in group) for k in keys}
+    return r
+
+
 def table(args):
     runs = [json.loads(l) for l in open(args[0]) if l.strip()]
     if not runs:
         sys.exit("no runs in " + args[0])
+    sizes = []
+    for r in runs:
+        if r["size"] not in sizes:
+            sizes.append(r["size"])
+    runs = [merge_runs([r for r in runs if r["size"] == size]) for size in sizes]
+    reps = max(r["reps"] for r in runs)
+    if reps > 1:
+        print("Medians of {} runs per size (wall: median, and the fastest to the slowest run).\n"
+              .format(" / ".join(str(r["reps"]) for r in runs)))
     print("| articles | MB text | wall s | articles/s | MB/s | CPU % | peak RSS MB | RSS B/article "
           "| dups removed / injected | load (1 min) before → after |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -78,10 +121,16 @@ def table(args):
         mb = (r.get("text_bytes") or r["corpus_bytes"]) / 1e6
         w = r.get("wall_s")
         rss = r.get("max_rss_kb", 0) * 1024
+        wall = fmt(w, 2)
+        if r.get("wall_range"):
+            wall += " ({}–{})".format(fmt(r["wall_range"][0], 2), fmt(r["wall_range"][1], 2))
+        removed = r.get("duplicates_removed")
+        removed = ", ".join(fmt(v, 0) for v in removed) if isinstance(removed, list) \
+            else fmt(removed, 0)
         print("| {:,} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} → {} |".format(
-            n, fmt(mb), fmt(w, 2), fmt(n / w if w else None, 0), fmt(mb / w if w else None),
-            r.get("cpu_pct", "-"), fmt(rss / 2**20, 0), fmt(rss / n, 0),
-            fmt(r.get("duplicates_removed"), 0), fmt(r.get("injected_copies"), 0),
+            n, fmt(mb), wall, fmt(n / w if w else None, 0), fmt(mb / w if w else None),
+            fmt(r.get("cpu_pct"), 0), fmt(rss / 2**20, 0), fmt(rss / n, 0),
+            removed, fmt(r.get("injected_copies"), 0),
             r.get("load_before", "?"), r.get("load_after", "?")))
         if r.get("exit_status"):
             print("|  | **exit status %d** |" % r["exit_status"])

@@ -10,11 +10,14 @@
 #    or made by another make_scale.py SCRIPT_VERSION (needs $BENCH_HOME/corpus/base.jsonl, built
 #    by bench/peers/make_corpus.sh);
 # 3. then, for each size, runs `/usr/bin/time -v storyhash dedup CORPUS --out $BENCH_HOME/scale/out-<size> --quiet`
-#    (page cache warmed and earlier writes synced first; all cores unless THREADS=n is set, which adds --threads n);
-# 4. prints markdown tables via report.py, headed by the disk's speed for synced writes;
-#    results go to $BENCH_HOME/scale/results-<time>.{jsonl,md}.
+#    (page cache warmed and earlier writes synced first; all cores unless THREADS=n is set, which adds --threads n),
+#    REPEAT times (default 1) in rounds over the sizes, so that a slow minute of the machine
+#    does not fall on one size only;
+# 4. prints markdown tables via report.py, headed by the disk's speed for synced writes: with
+#    REPEAT > 1, each figure is the median of a size's runs (the range of wall times beside it,
+#    peak RSS the largest); results go to $BENCH_HOME/scale/results-<time>.{jsonl,md}.
 #
-# Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN, SKIP_BUILD=1, THREADS,
+# Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN, SKIP_BUILD=1, THREADS, REPEAT,
 #      SEED (make_scale.py --seed; corpora are then named news-<size>-s<seed>.jsonl),
 #      KEEP_OUT=1 (keep everything in out-<size>; by default only summary.json is kept, as
 #      deduped.jsonl is about as large as the corpus).
@@ -72,25 +75,30 @@ done
 sync
 DISK_MBS="$(python3 "$HERE/report.py" disk "$S")"
 
-for sz in ${SIZES//,/ }; do
-  n="$(to_n "$sz")"
-  C="$S/news-$sz${SEED:+-s$SEED}.jsonl"
-  O="$S/out-$sz"
-  rm -rf "$O"
-  cat "$C" > /dev/null   # warm the page cache so every size is measured the same way
-  sync                   # and start each with no earlier writes still on their way to the disk
-  load0="$(cut -d' ' -f1 /proc/loadavg)"
-  echo "== storyhash dedup $C ($n articles; load $load0)" >&2
-  set +e
-  /usr/bin/time -v -o "$S/time-$sz.log" "$BIN" dedup "$C" --out "$O" --quiet "${EXTRA[@]}"
-  rc=$?
-  set -e
-  load1="$(cut -d' ' -f1 /proc/loadavg)"
-  [ $rc -eq 0 ] || echo "storyhash exited with $rc (see $S/time-$sz.log)" >&2
-  python3 "$HERE/report.py" record "$RES" "$n" "$C" "$O" "$S/time-$sz.log" "$load0" "$load1"
-  if [ "${KEEP_OUT:-0}" != 1 ] && [ -d "$O" ]; then
-    find "$O" -type f ! -name summary.json -delete
-  fi
+REPEAT="${REPEAT:-1}"
+case "$REPEAT" in ''|*[!0-9]*) REPEAT=bad;; esac
+[ "$REPEAT" != bad ] && [ "$REPEAT" -ge 1 ] || { echo "REPEAT must be a number of runs, 1 or more" >&2; exit 1; }
+for rep in $(seq 1 "$REPEAT"); do
+  for sz in ${SIZES//,/ }; do
+    n="$(to_n "$sz")"
+    C="$S/news-$sz${SEED:+-s$SEED}.jsonl"
+    O="$S/out-$sz"
+    rm -rf "$O"
+    cat "$C" > /dev/null   # warm the page cache so every size is measured the same way
+    sync                   # and start each with no earlier writes still on their way to the disk
+    load0="$(cut -d' ' -f1 /proc/loadavg)"
+    echo "== storyhash dedup $C ($n articles; run $rep of $REPEAT; load $load0)" >&2
+    set +e
+    /usr/bin/time -v -o "$S/time-$sz.log" "$BIN" dedup "$C" --out "$O" --quiet "${EXTRA[@]}"
+    rc=$?
+    set -e
+    load1="$(cut -d' ' -f1 /proc/loadavg)"
+    [ $rc -eq 0 ] || echo "storyhash exited with $rc (see $S/time-$sz.log)" >&2
+    python3 "$HERE/report.py" record "$RES" "$n" "$C" "$O" "$S/time-$sz.log" "$load0" "$load1"
+    if [ "${KEEP_OUT:-0}" != 1 ] && [ -d "$O" ]; then
+      find "$O" -type f ! -name summary.json -delete
+    fi
+  done
 done
 
 sync
@@ -98,8 +106,8 @@ DISK_AFTER="$(python3 "$HERE/report.py" disk "$S")"
 
 {
   echo "storyhash $REV (${DIRTY} uncommitted changes in src/Cargo), $(nproc) cores," \
-       "threads ${THREADS:-all}, $(date -Is); disk $DISK_MBS MB/s before the runs," \
-       "$DISK_AFTER MB/s after (512 MiB written and synced)"
+       "threads ${THREADS:-all}, $REPEAT run(s) per size, $(date -Is); disk $DISK_MBS MB/s" \
+       "before the runs, $DISK_AFTER MB/s after (512 MiB written and synced)"
   echo
   python3 "$HERE/report.py" table "$RES"
 } | tee "$S/results-$STAMP.md"
