@@ -13,7 +13,7 @@ fn main() {
 ///
 /// By default glibc raises the threshold (up to 32 MiB) each time a block it mapped is freed,
 /// so that later blocks of that size come from the heap; freed there, between live blocks, they
-/// stay resident. A run frees 8 MiB read buffers and large tables as it goes: at 1M articles
+/// stay resident. A run frees read buffers and large tables as it goes: at 1M articles
 /// its peak held about 50 MB of such freed memory (resident peak 225 MB as is, 177 MB with the
 /// threshold fixed, the same speed; 2026-11-27). Setting the threshold also turns the
 /// adjustment off.

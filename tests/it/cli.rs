@@ -1276,7 +1276,8 @@ fn line_endings_and_a_last_line_without_newline() {
     }
 }
 
-/// Inputs over one read chunk (8 MiB): line numbers, clusters and deduped lines across the cut.
+/// Inputs over four read chunks (`CHUNK_BYTES`, 2 MiB): line numbers, clusters and deduped lines
+/// across the cuts.
 ///
 /// Most of each line is an unknown field, so the run stays quick: only the texts are shingled.
 #[test]
@@ -1303,7 +1304,11 @@ fn inputs_larger_than_a_chunk() {
         all.push(line);
     }
     let content = lines(&all.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(content.len() > 8 << 20, "{} bytes", content.len());
+    assert!(
+        content.len() > 4 * storyhash::ingest::CHUNK_BYTES,
+        "{} bytes",
+        content.len()
+    );
     let cases = [
         ("plain", content.as_bytes().to_vec()),
         ("zstd", zstd(content.as_bytes())),
