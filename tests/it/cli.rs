@@ -396,6 +396,18 @@ fn bad_input_is_rejected_with_file_line_and_reason() {
             Some("b"),
         ),
         (
+            "text given twice, the first not a string",
+            Bad::Line(br#"{"id":"b","text":7,"text":"the second is"}"#),
+            "field `text`: invalid type: integer `7`, expected a string",
+            Some("b"),
+        ),
+        (
+            "text given twice, the first with a lone surrogate",
+            Bad::Line(br#"{"id":"b","text":"\ud800 alone","text":"fine"}"#),
+            "invalid JSON: unexpected end of hex escape",
+            Some("b"),
+        ),
+        (
             "invalid UTF-8",
             Bad::Line(b"{\"id\":\"b\",\"text\":\"caf\xe9\"}"),
             "invalid UTF-8 at byte 22",
