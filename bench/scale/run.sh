@@ -19,6 +19,8 @@
 #
 # Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN, SKIP_BUILD=1, THREADS, REPEAT,
 #      SEED (make_scale.py --seed; corpora are then named news-<size>-s<seed>.jsonl),
+#      MEAN_BYTES (make_scale.py --mean-bytes: shorter articles, for many millions of them in
+#      a few GB, e.g. `MEAN_BYTES=1000 bench/scale/run.sh 10M`; corpora news-<size>-b<n>.jsonl),
 #      KEEP_OUT=1 (keep everything in out-<size>; by default only summary.json is kept, as
 #      deduped.jsonl is about as large as the corpus).
 set -euo pipefail
@@ -60,12 +62,13 @@ VER="$(sed -n 's/^SCRIPT_VERSION = \([0-9]*\).*/\1/p' "$HERE/make_scale.py")"
 # generate every corpus first, so generation does not overlap or directly precede a timed run
 for sz in ${SIZES//,/ }; do
   n="$(to_n "$sz")"
-  C="$S/news-$sz${SEED:+-s$SEED}.jsonl"
-  # (a corpus of other article lengths, made with --mean-bytes, is made again too)
+  C="$S/news-$sz${SEED:+-s$SEED}${MEAN_BYTES:+-b$MEAN_BYTES}.jsonl"
+  # (a corpus of other article lengths than asked for is made again too)
   if [ ! -s "$C" ] || ! grep -qs "\"script_version\": $VER," "$C.meta.json" \
-     || grep -qs '"mean_bytes": [0-9]' "$C.meta.json"; then
+     || ! grep -qs "\"mean_bytes\": ${MEAN_BYTES:-null}," "$C.meta.json"; then
     echo "== generating $C ($n articles)" >&2
-    python3 "$HERE/make_scale.py" "$n" "$C" ${SEED:+--seed "$SEED"} --truth "$C.truth.tsv"
+    python3 "$HERE/make_scale.py" "$n" "$C" ${SEED:+--seed "$SEED"} \
+      ${MEAN_BYTES:+--mean-bytes "$MEAN_BYTES"} --truth "$C.truth.tsv"
   fi
 done
 
@@ -81,7 +84,7 @@ case "$REPEAT" in ''|*[!0-9]*) REPEAT=bad;; esac
 for rep in $(seq 1 "$REPEAT"); do
   for sz in ${SIZES//,/ }; do
     n="$(to_n "$sz")"
-    C="$S/news-$sz${SEED:+-s$SEED}.jsonl"
+    C="$S/news-$sz${SEED:+-s$SEED}${MEAN_BYTES:+-b$MEAN_BYTES}.jsonl"
     O="$S/out-$sz"
     rm -rf "$O"
     cat "$C" > /dev/null   # warm the page cache so every size is measured the same way
@@ -106,7 +109,7 @@ DISK_AFTER="$(python3 "$HERE/report.py" disk "$S")"
 
 {
   echo "storyhash $REV (${DIRTY} uncommitted changes in src/Cargo), $(nproc) cores," \
-       "threads ${THREADS:-all}, $REPEAT run(s) per size, $(date -Is); disk $DISK_MBS MB/s" \
+       "threads ${THREADS:-all}, $REPEAT run(s) per size,${MEAN_BYTES:+ articles of $MEAN_BYTES bytes on average (MEAN_BYTES),} $(date -Is); disk $DISK_MBS MB/s" \
        "before the runs, $DISK_AFTER MB/s after (512 MiB written and synced)"
   echo
   python3 "$HERE/report.py" table "$RES"
