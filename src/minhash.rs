@@ -630,12 +630,84 @@ impl Signatures {
         }
         Ok(())
     }
+
+    /// After [`Signatures::keep_only`]: drops the rows it read back for documents not in
+    /// `docs` (ascending, distinct), and the memory they held. Rows of blocks never spilled
+    /// stay. Verification calls it once the estimates have rejected what they could: the
+    /// documents of rejected pairs alone need no signature after that.
+    pub fn retain_kept(&mut self, docs: &[u32]) {
+        let k = self.num_perm;
+        let mut rest = docs;
+        for (b, block) in self.blocks.iter_mut().enumerate() {
+            let end = rest.partition_point(|&d| (d as usize) < (b + 1) * self.block_docs);
+            let (in_block, after) = rest.split_at(end);
+            rest = after;
+            let Block::Kept { docs: kept, rows } = block else {
+                continue;
+            };
+            let mut wanted = in_block
+                .iter()
+                .map(|&d| (d as usize % self.block_docs) as u16)
+                .peekable();
+            let mut n = 0;
+            for i in 0..kept.len() {
+                let local = kept[i];
+                while wanted.next_if(|&w| w < local).is_some() {}
+                if wanted.peek() == Some(&local) {
+                    kept[n] = local;
+                    rows.copy_within(i * k..(i + 1) * k, n * k);
+                    n += 1;
+                }
+            }
+            kept.truncate(n);
+            kept.shrink_to_fit();
+            rows.truncate(n * k);
+            rows.shrink_to_fit();
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::shingle::DEFAULT_SEED;
+
+    /// `retain_kept` keeps exactly the rows asked for, with their values, in blocks read back;
+    /// rows of a block never spilled stay whatever is asked.
+    #[test]
+    fn retain_kept_drops_the_rows_not_asked_for() {
+        let k = 3;
+        let mut sigs = Signatures::with_block_docs(k, 8);
+        sigs.spill_to(tempfile::tempfile().unwrap());
+        let row = |d: usize| [d as u32 * 11, u32::MAX - d as u32, 5];
+        let n = 8 * 3 + 5; // three spilled blocks and a partial one in memory
+        for d in 0..n {
+            sigs.extend_from_block(&row(d));
+            sigs.spill_full_blocks().unwrap();
+        }
+        sigs.finish_appending();
+        let kept: Vec<u32> = vec![0, 2, 3, 7, 8, 9, 15, 17, 20, 23];
+        sigs.keep_only(&kept).unwrap();
+        // Some kept rows are dropped, some asked for were never kept (16), a whole block goes.
+        let retained: Vec<u32> = vec![2, 7, 9, 15, 16, 23];
+        sigs.retain_kept(&retained);
+        let folded = |d: usize| -> Vec<Slot> { row(d).iter().map(|&v| fold_slot(v)).collect() };
+        for d in [2, 7, 9, 15, 23] {
+            assert_eq!(sigs.get(d), &folded(d)[..], "row {d}");
+        }
+        for d in 24..n {
+            assert_eq!(sigs.get(d), &folded(d)[..], "row {d} in memory");
+        }
+        for d in [0, 3, 8, 17, 20, 16] {
+            let got =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sigs.get(d).to_vec()));
+            assert!(got.is_err(), "row {d} should be gone");
+        }
+        match &sigs.blocks[2] {
+            Block::Kept { docs, rows } => assert_eq!((docs.len(), rows.len()), (1, k)),
+            other => panic!("block 2 is {other:?}"),
+        }
+    }
 
     #[test]
     fn read_row_reads_rows_in_memory_and_spilled() {

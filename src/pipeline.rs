@@ -1123,10 +1123,13 @@ pub fn dedup_with_index(
     let clock = Instant::now();
     let found = candidates(&band_keys, &has_shingles, &lsh).map_err(|e| spill_error(config, e))?;
     drop(band_keys);
-    if signatures.is_spilled() {
+    let read_back = signatures.is_spilled();
+    if read_back {
         let mut docs: Vec<u32> = found.pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
         docs.par_sort_unstable();
         docs.dedup();
+        // Twice the pairs' length before `dedup`: 112 MB at 10M short articles.
+        docs.shrink_to_fit();
         signatures
             .keep_only(&docs)
             .map_err(|e| spill_error(config, e))?;
@@ -1141,6 +1144,17 @@ pub fn dedup_with_index(
     let threshold = config.cluster.threshold;
     let sorted = triage(&found.pairs, &signatures, threshold, config.verify);
     drop(found);
+    if read_back {
+        // Clustering and the report need the signatures of verified pairs only: those of
+        // articles whose every pair the estimates rejected go before exact verification
+        // holds its shingle sets (at 10M short articles, 8.9M of 14.0M candidates).
+        let mut docs: Vec<u32> = (sorted.accepted.iter().chain(&sorted.ambiguous))
+            .flat_map(|&(a, b)| [a, b])
+            .collect();
+        docs.par_sort_unstable();
+        docs.dedup();
+        signatures.retain_kept(&docs);
+    }
     stats.accepted_on_estimate = sorted.accepted.len() as u64;
     stats.rejected_on_estimate = sorted.rejected as u64;
     stats.exact_checked = sorted.ambiguous.len() as u64;
