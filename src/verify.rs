@@ -42,8 +42,39 @@ pub fn auto_margin(threshold: f64, num_perm: usize) -> f64 {
     AUTO_MARGIN_SIGMAS * (threshold * (1.0 - threshold) / num_perm as f64).sqrt()
 }
 
-/// Sorts candidates into accepted, ambiguous and rejected by their estimates.
+/// Candidates per parallel piece of [`triage`].
+const TRIAGE_PIECE: usize = 1 << 16;
+
+/// Sorts candidates into accepted, ambiguous and rejected by their estimates, each list in the
+/// order of `pairs`.
+///
+/// In pieces on the thread pool, put back together in order: at 10M short articles, 14M
+/// candidates took 8 s of one core.
 pub fn triage(pairs: &[(u32, u32)], sigs: &Signatures, threshold: f64, mode: VerifyMode) -> Triage {
+    let pieces: Vec<Triage> = pairs
+        .par_chunks(TRIAGE_PIECE)
+        .map(|piece| triage_serial(piece, sigs, threshold, mode))
+        .collect();
+    let mut out = Triage {
+        accepted: Vec::with_capacity(pieces.iter().map(|t| t.accepted.len()).sum()),
+        ambiguous: Vec::with_capacity(pieces.iter().map(|t| t.ambiguous.len()).sum()),
+        rejected: 0,
+    };
+    for piece in pieces {
+        out.accepted.extend(piece.accepted);
+        out.ambiguous.extend(piece.ambiguous);
+        out.rejected += piece.rejected;
+    }
+    out
+}
+
+/// [`triage`] on one thread: its oracle in the tests.
+fn triage_serial(
+    pairs: &[(u32, u32)],
+    sigs: &Signatures,
+    threshold: f64,
+    mode: VerifyMode,
+) -> Triage {
     let margin = match mode {
         VerifyMode::Estimate => 0.0,
         VerifyMode::Auto => auto_margin(threshold, sigs.num_perm()),
@@ -107,6 +138,35 @@ mod tests {
         assert_eq!((t.accepted.len(), t.ambiguous.len(), t.rejected), (0, 2, 1));
         let t = triage(&pairs, &sigs, 0.8, VerifyMode::Exact);
         assert_eq!((t.accepted.len(), t.ambiguous.len(), t.rejected), (0, 3, 0));
+    }
+
+    /// Triage in pieces gives the lists (in order) and count of triage on one thread, over
+    /// more candidates than one piece holds.
+    #[test]
+    fn triage_in_pieces_is_triage_in_one() {
+        let sigs = sigs_with_agreement(100, &[100, 80, 90, 50, 95, 70, 85, 60]);
+        let mut pairs = Vec::new();
+        let mut state = 7u64;
+        while pairs.len() < 3 * TRIAGE_PIECE + 123 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (a, b) = ((state >> 33) % 8, (state >> 13) % 8);
+            if a < b {
+                pairs.push((a as u32, b as u32));
+            }
+        }
+        for mode in [VerifyMode::Estimate, VerifyMode::Auto, VerifyMode::Exact] {
+            let (one, many) = (
+                triage_serial(&pairs, &sigs, 0.8, mode),
+                triage(&pairs, &sigs, 0.8, mode),
+            );
+            assert_eq!(
+                (one.accepted, one.ambiguous, one.rejected),
+                (many.accepted, many.ambiguous, many.rejected),
+                "{mode:?}"
+            );
+        }
     }
 
     #[test]
