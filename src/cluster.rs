@@ -10,7 +10,7 @@
 //! for a given input and parameters, whatever the thread count.
 
 use crate::ingest::Article;
-use crate::minhash::{Signatures, estimate_jaccard};
+use crate::minhash::{PairEstimates, Signatures};
 
 /// Which article of a cluster is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -260,31 +260,38 @@ fn edges_among(edges: &[(u32, u32)], docs: &[u32]) -> Vec<(u32, u32)> {
     local
 }
 
-/// Builds clusters from verified edges (sorted pairs `(a, b)` with `a < b`).
+/// Builds clusters from verified edges (sorted pairs `(a, b)` with `a < b`), with the
+/// estimates of signatures in memory.
 pub fn cluster(
     articles: &[Article],
     sigs: &Signatures,
     edges: &[(u32, u32)],
     config: &ClusterConfig,
 ) -> Clusters {
-    cluster_with(articles, sigs, edges, &[], &[], config, &|_| None)
+    cluster_with(articles, &mut &*sigs, edges, &[], &[], config, &|_| None)
+        .expect("estimates from rows in memory read nothing")
 }
 
-/// [`cluster`], with the kept article of a component chosen by `fixed` where it returns one
-/// (an index's clusters keep the copy an earlier night kept), and `links` (sorted pairs, as
-/// `edges`) joining components without being verified pairs: those that hold an earlier
-/// night's cluster together. Only `edges` count as verified (a member joined to the kept
-/// copy by one is near it, whatever its estimate), and `verified_before` (sorted pairs, as
-/// `edges`): pairs an earlier night verified, which join nothing but are near as edges are.
+/// [`cluster`], with the estimates from `estimates` (which may read signatures back from a
+/// spill file, hence the error), the kept article of a component chosen by `fixed` where it
+/// returns one (an index's clusters keep the copy an earlier night kept), and `links` (sorted
+/// pairs, as `edges`) joining components without being verified pairs: those that hold an
+/// earlier night's cluster together. Only `edges` count as verified (a member joined to the
+/// kept copy by one is near it, whatever its estimate), and `verified_before` (sorted pairs,
+/// as `edges`): pairs an earlier night verified, which join nothing but are near as edges are.
+///
+/// Estimates are asked for in batches: every member against its kept article, once for the
+/// report and, with `split_chains`, once per round of splitting for all the clusters split in
+/// it (the far members of each regroup by their edges and are clustered again in the next).
 pub fn cluster_with(
     articles: &[Article],
-    sigs: &Signatures,
+    estimates: &mut dyn PairEstimates,
     edges: &[(u32, u32)],
     links: &[(u32, u32)],
     verified_before: &[(u32, u32)],
     config: &ClusterConfig,
     fixed: &dyn Fn(&[u32]) -> Option<u32>,
-) -> Clusters {
+) -> std::io::Result<Clusters> {
     let n_docs = articles.len();
     let mut out = Clusters {
         cluster_of: vec![None; n_docs],
@@ -298,28 +305,59 @@ pub fn cluster_with(
         all.dedup();
         std::borrow::Cow::Owned(all)
     };
+    // A member joined to the kept article by a verified pair (perhaps decided on exact
+    // Jaccard) is near it, whatever its estimate.
+    let verified = |doc: u32, canonical: u32| {
+        doc == canonical
+            || has_edge(edges, doc, canonical)
+            || has_edge(verified_before, doc, canonical)
+    };
     let mut pending = components(n_docs, &joined);
-    pending.reverse();
     let mut finished: Vec<Cluster> = Vec::new();
-    while let Some(members) = pending.pop() {
-        let canonical =
-            fixed(&members).unwrap_or_else(|| choose_canonical(&members, articles, config));
-        // A member is near the kept article if a verified edge joins them (perhaps decided on
-        // exact Jaccard) or if the signatures estimate them at or above the threshold.
-        let is_near = |doc: u32| {
-            doc == canonical
-                || has_edge(edges, doc, canonical)
-                || has_edge(verified_before, doc, canonical)
-                || estimate_jaccard(sigs.get(doc as usize), sigs.get(canonical as usize))
-                    >= config.threshold
-        };
-        if config.split_chains {
-            let (near, far): (Vec<u32>, Vec<u32>) = members.iter().partition(|&&d| is_near(d));
+    while !pending.is_empty() {
+        let canonicals: Vec<u32> = pending
+            .iter()
+            .map(|members| {
+                fixed(members).unwrap_or_else(|| choose_canonical(members, articles, config))
+            })
+            .collect();
+        if !config.split_chains {
+            finished.extend(
+                pending
+                    .drain(..)
+                    .zip(canonicals)
+                    .map(|(members, canonical)| Cluster {
+                        id: 0,
+                        canonical,
+                        members,
+                    }),
+            );
+            break;
+        }
+        // Otherwise a member is near the kept article if the signatures estimate them at or
+        // above the threshold.
+        let asked: Vec<(u32, u32)> = pending
+            .iter()
+            .zip(&canonicals)
+            .flat_map(|(members, &c)| {
+                members
+                    .iter()
+                    .filter(move |&&d| !verified(d, c))
+                    .map(move |&d| (d, c))
+            })
+            .collect();
+        let mut answers = estimates.estimates(&asked)?.into_iter();
+        let mut next = Vec::new();
+        for (members, canonical) in pending.drain(..).zip(canonicals) {
+            let (near, far): (Vec<u32>, Vec<u32>) = members.into_iter().partition(|&d| {
+                verified(d, canonical)
+                    || answers.next().expect("an estimate per pair asked") >= config.threshold
+            });
             if !far.is_empty() {
                 // The far members regroup by the edges among themselves.
                 let local = edges_among(&joined, &far);
                 for group in components(far.len(), &local) {
-                    pending.push(group.into_iter().map(|i| far[i as usize]).collect());
+                    next.push(group.into_iter().map(|i| far[i as usize]).collect());
                 }
             }
             if near.len() >= 2 {
@@ -329,15 +367,21 @@ pub fn cluster_with(
                     members: near,
                 });
             }
-        } else {
-            finished.push(Cluster {
-                id: 0,
-                canonical,
-                members,
-            });
         }
+        pending = next;
     }
     finished.sort_by_key(|c| c.members[0]);
+    let asked: Vec<(u32, u32)> = finished
+        .iter()
+        .flat_map(|c| {
+            c.members
+                .iter()
+                .filter(move |&&d| d != c.canonical)
+                .map(move |&d| (d, c.canonical))
+        })
+        .collect();
+    let mut answers = estimates.estimates(&asked)?.into_iter();
+    drop(asked);
     for (idx, c) in finished.iter_mut().enumerate() {
         c.id = idx as u32;
         for &doc in &c.members {
@@ -345,7 +389,7 @@ pub fn cluster_with(
             let s = if doc == c.canonical {
                 1.0
             } else {
-                estimate_jaccard(sigs.get(doc as usize), sigs.get(c.canonical as usize))
+                answers.next().expect("an estimate per pair asked")
             };
             if s < config.threshold
                 && !has_edge(edges, doc, c.canonical)
@@ -358,13 +402,14 @@ pub fn cluster_with(
     }
     out.similarity.sort_unstable_by_key(|&(d, _)| d);
     out.clusters = finished;
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ingest::{ArticleFields, ArticleId, LineLocation};
+    use crate::minhash::ReadBack;
 
     fn article(id: &str, published: Option<i64>, chars: u32, source: &str) -> Article {
         Article::new(ArticleFields {
@@ -519,6 +564,83 @@ mod tests {
         let c = cluster(&articles, &s, &[(0, 1)], &cfg);
         assert_eq!(c.clusters.len(), 1);
         assert_eq!(c.below_threshold, 0);
+    }
+
+    /// Clustering with estimates read back from a spill file, part by part, gives what it gives
+    /// with every row in memory: the clusters, their kept articles, the similarities and the
+    /// count below the threshold, chains split or not (into more clusters here).
+    #[test]
+    fn estimates_read_back_cluster_as_rows_in_memory() {
+        let (k, n) = (8usize, 80u32);
+        let mut next = below(0x51_7CC1_B727_220A);
+        let articles: Vec<Article> = (0..n)
+            .map(|d| {
+                article(
+                    &format!("d{d}"),
+                    Some(i64::from(next(50))),
+                    1 + next(9),
+                    "x",
+                )
+            })
+            .collect();
+        // Rows agreeing with one of three templates on a random share of their slots.
+        let rows: Vec<u32> = (0..n)
+            .flat_map(|d| {
+                let (template, agree) = (next(3), next(k as u64 + 1));
+                (0..k as u32)
+                    .map(move |i| {
+                        if i < agree {
+                            template * 100 + i
+                        } else {
+                            10_000 + d * 100 + i
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut in_memory = Signatures::new(k);
+        in_memory.extend_from_block(&rows);
+        let mut spilled = Signatures::with_block_docs(k, 4);
+        spilled.spill_to(tempfile::tempfile().unwrap());
+        for row in rows.chunks(k) {
+            spilled.extend_from_block(row);
+            spilled.spill_full_blocks().unwrap();
+        }
+        spilled.finish_appending();
+        // Long chains: each document linked to a few later ones.
+        let mut edges: Vec<(u32, u32)> = (0..n - 1)
+            .flat_map(|a| [(a, a + 1 + next(3)), (a, a + 1 + next(12))])
+            .filter(|&(_, b)| b < n)
+            .collect();
+        edges.sort_unstable();
+        edges.dedup();
+        let mut count = [0; 2];
+        for split_chains in [false, true] {
+            let mut cfg = config(KeepRule::Earliest);
+            cfg.split_chains = split_chains;
+            let want = cluster(&articles, &in_memory, &edges, &cfg);
+            for part_rows in [1, 3, n as usize] {
+                let mut from_file = ReadBack {
+                    sigs: &mut spilled,
+                    part_bytes: part_rows * k * 2,
+                };
+                let got =
+                    cluster_with(&articles, &mut from_file, &edges, &[], &[], &cfg, &|_| None)
+                        .unwrap();
+                assert_eq!(
+                    got.clusters, want.clusters,
+                    "split {split_chains}, {part_rows}"
+                );
+                assert_eq!(got.cluster_of, want.cluster_of);
+                assert_eq!(got.similarity, want.similarity);
+                assert_eq!(got.below_threshold, want.below_threshold);
+            }
+            count[usize::from(split_chains)] = want.clusters.len();
+        }
+        assert!(
+            count[1] > count[0] + 3,
+            "clusters unsplit and split: {count:?}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! runs, thread counts, machines and versions; golden tests pin them.
 
 use multiversion::multiversion;
+use rayon::prelude::*;
 
 /// [`Signatures::set_many`] writes spilled rows at most this many documents apart as one span.
 pub const ROW_GAP: usize = 8;
@@ -277,8 +278,9 @@ pub fn fold_slot(value: u32) -> Slot {
 /// written to a file and dropped ([`Signatures::spill_full_blocks`]); its memory then holds the
 /// next block (until [`Signatures::finish_appending`]), so that a run spilling as it goes
 /// reuses one block's pages instead of faulting in new ones for every block. Once the documents that
-/// still need their signatures are known (those in candidate pairs), [`Signatures::keep_only`]
-/// reads back just their rows. [`Signatures::get`] of any other document then panics.
+/// still need their signatures are known (those in candidate pairs), [`Signatures::read_back`]
+/// reads back just their rows, a block at a time if need be, and [`Signatures::release`]
+/// drops them again. [`Signatures::get`] of a spilled document not read back panics.
 #[derive(Debug, Clone)]
 pub struct Signatures {
     num_perm: usize,
@@ -321,7 +323,7 @@ impl Signatures {
     }
 
     /// An empty matrix whose blocks hold `block_docs` rows (tests use small blocks).
-    fn with_block_docs(num_perm: usize, block_docs: usize) -> Signatures {
+    pub(crate) fn with_block_docs(num_perm: usize, block_docs: usize) -> Signatures {
         assert!((1..=1 << 16).contains(&block_docs));
         Signatures {
             num_perm,
@@ -352,8 +354,8 @@ impl Signatures {
     ///
     /// # Panics
     ///
-    /// If `doc` is out of range, or its row was spilled and not kept by
-    /// [`Signatures::keep_only`].
+    /// If `doc` is out of range, or its row is spilled and not read back by
+    /// [`Signatures::read_back`].
     pub fn get(&self, doc: usize) -> &[Slot] {
         assert!(doc < self.len, "signature {doc} of {}", self.len);
         let k = self.num_perm;
@@ -373,10 +375,16 @@ impl Signatures {
     ///
     /// # Panics
     ///
-    /// As [`Signatures::get`] for a row [`Signatures::keep_only`] dropped.
+    /// If `doc` is out of range.
     pub fn read_row(&self, doc: usize, out: &mut Vec<Slot>) -> std::io::Result<()> {
         out.clear();
-        if !matches!(self.blocks.get(doc / self.block_docs), Some(Block::Spilled)) {
+        let local = (doc % self.block_docs) as u16;
+        let in_memory = match self.blocks.get(doc / self.block_docs) {
+            Some(Block::Spilled) => false,
+            Some(Block::Kept { docs, .. }) => docs.binary_search(&local).is_ok(),
+            _ => true,
+        };
+        if in_memory {
             out.extend_from_slice(self.get(doc));
             return Ok(());
         }
@@ -397,7 +405,7 @@ impl Signatures {
     ///
     /// # Panics
     ///
-    /// If `doc` is out of range, or after [`Signatures::keep_only`].
+    /// If `doc` is out of range, or its block holds rows read back ([`Signatures::read_back`]).
     pub fn set(&mut self, doc: usize, signature: &[u32]) -> std::io::Result<()> {
         self.set_many(&[doc as u32], signature)
     }
@@ -465,7 +473,7 @@ impl Signatures {
                     std::os::unix::fs::FileExt::write_all_at(&**file, &bytes, at)?;
                     i = end;
                 }
-                Block::Kept { .. } => panic!("signature {doc} set after keep_only"),
+                Block::Kept { .. } => panic!("signature {doc} set while its block is read back"),
             }
         }
         Ok(())
@@ -575,95 +583,268 @@ impl Signatures {
     }
 
     /// Reads back, from the spill file, the rows of the documents in `docs` (ascending,
-    /// distinct) and forgets the file; rows still in memory stay. Afterwards only the
-    /// documents of `docs` and those of blocks never spilled have a signature. Nothing without
-    /// [`Signatures::spill_to`].
-    pub fn keep_only(&mut self, docs: &[u32]) -> std::io::Result<()> {
+    /// distinct). A spilled block that holds one of them then holds the rows of exactly those of
+    /// its documents that `docs` names (rows it held before are dropped); other blocks are left
+    /// as they are. [`Signatures::get`] of a spilled document whose row is not read back
+    /// panics. The file stays, so that rows can be read back again after
+    /// [`Signatures::release`]. Nothing without [`Signatures::spill_to`].
+    pub fn read_back(&mut self, docs: &[u32]) -> std::io::Result<()> {
         self.spare = Vec::new();
-        let Some((file, _)) = self.spill.take() else {
+        let Some((file, _)) = &self.spill else {
             return Ok(());
         };
-        let k = self.num_perm;
-        let row_bytes = k * std::mem::size_of::<Slot>();
-        let block_bytes = self.block_docs * row_bytes;
-        // Pieces of whole rows, read only where a kept document is.
-        let piece_rows = (SPILL_PIECE_BYTES / row_bytes.max(1)).clamp(1, self.block_docs);
-        let mut bytes = vec![0u8; piece_rows * row_bytes];
+        let (k, block_docs) = (self.num_perm, self.block_docs);
+        // The documents asked for in each block that is not in memory.
+        let mut asked: Vec<(usize, &[u32])> = Vec::new();
         let mut rest = docs;
-        for (b, block) in self.blocks.iter_mut().enumerate() {
-            let end = rest.partition_point(|&d| (d as usize) < (b + 1) * self.block_docs);
-            let (in_block, after) = rest.split_at(end);
-            rest = after;
-            if !matches!(block, Block::Spilled) {
-                continue;
+        while let Some(&first) = rest.first() {
+            let b = first as usize / block_docs;
+            let end = rest.partition_point(|&d| (d as usize) < (b + 1) * block_docs);
+            if !matches!(self.blocks[b], Block::Rows(_)) {
+                asked.push((b, &rest[..end]));
             }
-            let mut kept_docs = Vec::with_capacity(in_block.len());
-            let mut rows = Vec::with_capacity(in_block.len() * k);
-            let mut i = 0;
-            while i < in_block.len() {
-                let first = in_block[i] as usize % self.block_docs / piece_rows * piece_rows;
-                let n_rows = piece_rows.min(self.block_docs - first);
-                let piece = &mut bytes[..n_rows * row_bytes];
-                std::os::unix::fs::FileExt::read_exact_at(
-                    &*file,
-                    piece,
-                    (b * block_bytes + first * row_bytes) as u64,
-                )?;
-                while let Some(&d) = in_block.get(i) {
-                    let local = d as usize % self.block_docs;
-                    if local >= first + n_rows {
-                        break;
-                    }
-                    kept_docs.push(local as u16);
-                    let row = &piece[(local - first) * row_bytes..(local - first + 1) * row_bytes];
-                    rows.extend(
-                        row.chunks_exact(2)
-                            .map(|p| Slot::from_le_bytes([p[0], p[1]])),
-                    );
-                    i += 1;
-                }
-            }
-            *block = Block::Kept {
-                docs: kept_docs,
-                rows,
-            };
+            rest = &rest[end..];
+        }
+        // A block per task on the thread pool: its reads and the copy into rows.
+        let read: Vec<Block> = asked
+            .par_iter()
+            .map(|&(b, in_block)| read_block(file, b, in_block, k, block_docs))
+            .collect::<std::io::Result<_>>()?;
+        for (&(b, _), block) in asked.iter().zip(read) {
+            self.blocks[b] = block;
         }
         Ok(())
     }
 
-    /// After [`Signatures::keep_only`]: drops the rows it read back for documents not in
-    /// `docs` (ascending, distinct), and the memory they held. Rows of blocks never spilled
-    /// stay. Verification calls it once the estimates have rejected what they could: the
-    /// documents of rejected pairs alone need no signature after that.
-    pub fn retain_kept(&mut self, docs: &[u32]) {
-        let k = self.num_perm;
+    /// Drops the rows [`Signatures::read_back`] read into the blocks that hold a document of
+    /// `docs` (ascending), and the memory they held; rows of blocks never spilled stay.
+    pub fn release(&mut self, docs: &[u32]) {
         let mut rest = docs;
-        for (b, block) in self.blocks.iter_mut().enumerate() {
-            let end = rest.partition_point(|&d| (d as usize) < (b + 1) * self.block_docs);
-            let (in_block, after) = rest.split_at(end);
-            rest = after;
-            let Block::Kept { docs: kept, rows } = block else {
+        while let Some(&first_doc) = rest.first() {
+            let b = first_doc as usize / self.block_docs;
+            rest = &rest[rest.partition_point(|&d| (d as usize) < (b + 1) * self.block_docs)..];
+            if let block @ Block::Kept { .. } = &mut self.blocks[b] {
+                *block = Block::Spilled;
+            }
+        }
+    }
+
+    /// [`Signatures::release`] of every block: no row read back stays in memory.
+    pub fn release_all(&mut self) {
+        for block in &mut self.blocks {
+            if let Block::Kept { .. } = block {
+                *block = Block::Spilled;
+            }
+        }
+    }
+
+    /// For each pair of `pairs` (sorted, distinct, `a < b` in each), the number of slots its
+    /// two signatures agree on: [`estimate_jaccard`] is that over `num_perm`. Rows in the spill
+    /// file are read back for it ([`Signatures::read_back`]) at most two parts of `part_bytes`
+    /// at a time, and released after; rows in memory are used where they are.
+    ///
+    /// The documents of the pairs are cut, at block boundaries, into parts of at most
+    /// `part_bytes` of rows (a block holds few enough documents to fit). Each part is read back
+    /// in turn and, while it is held, each later part its documents pair with: the pairs
+    /// between the two are counted then. At 10M short articles, 14M candidates hold 4M
+    /// documents: 1 GB of rows if read back at once.
+    ///
+    /// # Panics
+    ///
+    /// If `pairs` is not sorted and distinct, or a pair's `a` is not below its `b`.
+    pub fn agreements_in_parts(
+        &mut self,
+        pairs: &[(u32, u32)],
+        part_bytes: usize,
+    ) -> std::io::Result<Vec<u16>> {
+        assert!(
+            pairs.windows(2).all(|w| w[0] < w[1]) && pairs.iter().all(|&(a, b)| a < b),
+            "pairs sorted, distinct, a < b"
+        );
+        let mut docs: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+        docs.par_sort_unstable();
+        docs.dedup();
+        docs.shrink_to_fit();
+        // Parts: `docs[parts[p]..parts[p + 1]]`, each whole blocks of documents.
+        let row_bytes = self.num_perm * std::mem::size_of::<Slot>();
+        let part_rows = (part_bytes / row_bytes.max(1)).max(1);
+        let block_docs = self.block_docs;
+        let block_of = |d: u32| d as usize / block_docs;
+        let mut parts = vec![0usize];
+        let mut i = 0;
+        while i < docs.len() {
+            let block_end = i + docs[i..].partition_point(|&d| block_of(d) == block_of(docs[i]));
+            let part_start = *parts.last().expect("parts start at 0");
+            if block_end - part_start > part_rows && i > part_start {
+                parts.push(i);
+            }
+            i = block_end;
+        }
+        parts.push(docs.len());
+        let n_parts = parts.len() - 1;
+        let part_docs = |p: usize| &docs[parts[p]..parts[p + 1]];
+        // The first document of each part after the first: where a document's part is found.
+        let starts: Vec<u32> = (1..n_parts).map(|p| docs[parts[p]]).collect();
+        let part_of = |d: u32| starts.partition_point(|&s| s <= d);
+
+        let mut agree = vec![0u16; pairs.len()];
+        for p in 0..n_parts {
+            let Some(&first) = part_docs(p).first() else {
                 continue;
             };
-            let mut wanted = in_block
-                .iter()
-                .map(|&d| (d as usize % self.block_docs) as u16)
-                .peekable();
-            let mut n = 0;
-            for i in 0..kept.len() {
-                let local = kept[i];
-                while wanted.next_if(|&w| w < local).is_some() {}
-                if wanted.peek() == Some(&local) {
-                    kept[n] = local;
-                    rows.copy_within(i * k..(i + 1) * k, n * k);
-                    n += 1;
+            let lo = pairs.partition_point(|&(a, _)| a < first);
+            let hi = pairs.partition_point(|&(a, _)| part_of(a) <= p);
+            let (these, counts) = (&pairs[lo..hi], &mut agree[lo..hi]);
+            self.read_back(part_docs(p))?;
+            for q in p..n_parts {
+                if q > p {
+                    if !these.iter().any(|&(_, b)| part_of(b) == q) {
+                        continue;
+                    }
+                    self.read_back(part_docs(q))?;
+                }
+                let held: &Signatures = self;
+                these
+                    .par_chunks(AGREEMENT_PIECE)
+                    .zip(counts.par_chunks_mut(AGREEMENT_PIECE))
+                    .for_each(|(piece, out)| {
+                        for (&(a, b), count) in piece.iter().zip(out) {
+                            if part_of(b) == q {
+                                let (x, y) = (held.get(a as usize), held.get(b as usize));
+                                *count = x.iter().zip(y).filter(|(s, t)| s == t).count() as u16;
+                            }
+                        }
+                    });
+                if q > p {
+                    self.release(part_docs(q));
                 }
             }
-            kept.truncate(n);
-            kept.shrink_to_fit();
-            rows.truncate(n * k);
-            rows.shrink_to_fit();
+            self.release(part_docs(p));
         }
+        Ok(agree)
+    }
+
+    /// Documents per block: [`Signatures::read_back`] and [`Signatures::release`] work on
+    /// whole blocks.
+    pub fn block_docs(&self) -> usize {
+        self.block_docs
+    }
+}
+
+/// The rows of the documents `in_block` (ascending, all in block `b`) read from a spill file
+/// of `k`-slot rows in blocks of `block_docs`: in pieces of whole rows, read only where one of
+/// them is.
+fn read_block(
+    file: &std::fs::File,
+    b: usize,
+    in_block: &[u32],
+    k: usize,
+    block_docs: usize,
+) -> std::io::Result<Block> {
+    let row_bytes = k * std::mem::size_of::<Slot>();
+    let block_bytes = block_docs * row_bytes;
+    let piece_rows = (SPILL_PIECE_BYTES / row_bytes.max(1)).clamp(1, block_docs);
+    let mut bytes = vec![0u8; piece_rows * row_bytes];
+    let mut docs = Vec::with_capacity(in_block.len());
+    let mut rows = Vec::with_capacity(in_block.len() * k);
+    let mut i = 0;
+    while i < in_block.len() {
+        let first = in_block[i] as usize % block_docs / piece_rows * piece_rows;
+        let n_rows = piece_rows.min(block_docs - first);
+        let piece = &mut bytes[..n_rows * row_bytes];
+        std::os::unix::fs::FileExt::read_exact_at(
+            file,
+            piece,
+            (b * block_bytes + first * row_bytes) as u64,
+        )?;
+        while let Some(&d) = in_block.get(i) {
+            let local = d as usize % block_docs;
+            if local >= first + n_rows {
+                break;
+            }
+            docs.push(local as u16);
+            let row = &piece[(local - first) * row_bytes..(local - first + 1) * row_bytes];
+            rows.extend(
+                row.chunks_exact(2)
+                    .map(|p| Slot::from_le_bytes([p[0], p[1]])),
+            );
+            i += 1;
+        }
+    }
+    Ok(Block::Kept { docs, rows })
+}
+
+/// Pairs per parallel piece of [`Signatures::agreements_in_parts`].
+const AGREEMENT_PIECE: usize = 1 << 16;
+
+/// Signature rows that [`ReadBack`] (and verification's triage) read back for one part of the
+/// documents: they hold two parts at a time, 256 MiB each.
+pub const PART_BYTES: usize = 128 << 20;
+
+/// Estimated Jaccard similarities of pairs of documents, a batch at a time: from rows in memory
+/// (`&Signatures`), or read back from the spill file part by part ([`ReadBack`]).
+pub trait PairEstimates {
+    /// The [`estimate_jaccard`] of each pair of `pairs`, in their order (any order, either
+    /// document first; a document paired with itself is 1).
+    fn estimates(&mut self, pairs: &[(u32, u32)]) -> std::io::Result<Vec<f64>>;
+}
+
+impl PairEstimates for &Signatures {
+    fn estimates(&mut self, pairs: &[(u32, u32)]) -> std::io::Result<Vec<f64>> {
+        Ok(pairs
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    1.0
+                } else {
+                    estimate_jaccard(self.get(a as usize), self.get(b as usize))
+                }
+            })
+            .collect())
+    }
+}
+
+/// Estimates from signatures that may be in the spill file: each batch's rows are read back
+/// part by part ([`Signatures::agreements_in_parts`], parts of `part_bytes`) and released.
+#[derive(Debug)]
+pub struct ReadBack<'a> {
+    /// The signatures.
+    pub sigs: &'a mut Signatures,
+    /// Bytes of rows in one part.
+    pub part_bytes: usize,
+}
+
+impl PairEstimates for ReadBack<'_> {
+    fn estimates(&mut self, pairs: &[(u32, u32)]) -> std::io::Result<Vec<f64>> {
+        // The distinct pairs, the smaller document first, sorted; and which one each pair is.
+        let key = |i: u32| {
+            let (a, b) = pairs[i as usize];
+            (a.min(b), a.max(b))
+        };
+        let mut order: Vec<u32> = (0..pairs.len() as u32).collect();
+        order.par_sort_unstable_by_key(|&i| key(i));
+        let mut distinct: Vec<(u32, u32)> = Vec::new();
+        let mut which = vec![u32::MAX; pairs.len()];
+        for &i in &order {
+            let pair = key(i);
+            if pair.0 == pair.1 {
+                continue;
+            }
+            if distinct.last() != Some(&pair) {
+                distinct.push(pair);
+            }
+            which[i as usize] = distinct.len() as u32 - 1;
+        }
+        drop(order);
+        let agree = self.sigs.agreements_in_parts(&distinct, self.part_bytes)?;
+        let k = self.sigs.num_perm() as f64;
+        Ok(which
+            .iter()
+            .map(|&w| match w {
+                u32::MAX => 1.0,
+                w => f64::from(agree[w as usize]) / k,
+            })
+            .collect())
     }
 }
 
@@ -672,10 +853,11 @@ mod tests {
     use super::*;
     use crate::shingle::DEFAULT_SEED;
 
-    /// `retain_kept` keeps exactly the rows asked for, with their values, in blocks read back;
-    /// rows of a block never spilled stay whatever is asked.
+    /// `read_back` reads the rows asked for into the blocks that hold one, leaves other blocks
+    /// as they are, and reads a block again in place of what it held; `release` drops the rows
+    /// of the blocks asked for; rows of a block never spilled stay throughout.
     #[test]
-    fn retain_kept_drops_the_rows_not_asked_for() {
+    fn rows_read_back_by_block_and_released() {
         let k = 3;
         let mut sigs = Signatures::with_block_docs(k, 8);
         sigs.spill_to(tempfile::tempfile().unwrap());
@@ -686,26 +868,92 @@ mod tests {
             sigs.spill_full_blocks().unwrap();
         }
         sigs.finish_appending();
-        let kept: Vec<u32> = vec![0, 2, 3, 7, 8, 9, 15, 17, 20, 23];
-        sigs.keep_only(&kept).unwrap();
-        // Some kept rows are dropped, some asked for were never kept (16), a whole block goes.
-        let retained: Vec<u32> = vec![2, 7, 9, 15, 16, 23];
-        sigs.retain_kept(&retained);
         let folded = |d: usize| -> Vec<Slot> { row(d).iter().map(|&v| fold_slot(v)).collect() };
-        for d in [2, 7, 9, 15, 23] {
+        let gone = |sigs: &Signatures, d: usize| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sigs.get(d).to_vec())).is_err()
+        };
+        sigs.read_back(&[0, 2, 3, 7, 17, 20, 25]).unwrap();
+        for d in [0, 2, 3, 7, 17, 20] {
             assert_eq!(sigs.get(d), &folded(d)[..], "row {d}");
         }
+        for d in [1, 8, 9, 15, 16, 18] {
+            assert!(gone(&sigs, d), "row {d} was not asked for");
+        }
+        assert!(matches!(sigs.blocks[1], Block::Spilled));
+        // Block 1 read back, block 2 read again with other rows; block 0 is left as it was.
+        sigs.read_back(&[9, 15, 16, 23]).unwrap();
+        for d in [0, 2, 3, 7, 9, 15, 16, 23] {
+            assert_eq!(sigs.get(d), &folded(d)[..], "row {d}");
+        }
+        for d in [17, 20] {
+            assert!(gone(&sigs, d), "row {d} was replaced");
+        }
+        match &sigs.blocks[2] {
+            Block::Kept { docs, rows } => assert_eq!((docs.len(), rows.len()), (2, 2 * k)),
+            other => panic!("block 2 is {other:?}"),
+        }
+        // Released: block 1 (asked for through one of its rows, not read back) and block 2.
+        sigs.release(&[10, 23, 26]);
+        assert!(matches!(sigs.blocks[1], Block::Spilled));
+        assert!(matches!(sigs.blocks[2], Block::Spilled));
+        assert_eq!(sigs.get(2), &folded(2)[..]);
+        for d in [9, 15, 16, 23] {
+            assert!(gone(&sigs, d), "row {d} was released");
+        }
+        // read_row still finds every row, in memory or not.
+        let mut out = Vec::new();
+        for d in 0..n {
+            sigs.read_row(d, &mut out).unwrap();
+            assert_eq!(out, folded(d), "row {d}");
+        }
+        sigs.release_all();
+        assert!(matches!(sigs.blocks[0], Block::Spilled));
+        assert!(gone(&sigs, 2));
         for d in 24..n {
             assert_eq!(sigs.get(d), &folded(d)[..], "row {d} in memory");
         }
-        for d in [0, 3, 8, 17, 20, 16] {
-            let got =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sigs.get(d).to_vec()));
-            assert!(got.is_err(), "row {d} should be gone");
+        assert!(sigs.is_spilled());
+    }
+
+    /// Estimates read back part by part equal those of rows in memory, for pairs in any
+    /// order, either document first, repeated, and of a document with itself; parts of one
+    /// block, of several, and of everything.
+    #[test]
+    fn estimates_read_back_equal_estimates_in_memory() {
+        let (k, n) = (16, 50u32);
+        let row =
+            |d: u32| -> Vec<u32> { (0..k as u32).map(|i| (d % 7 + i * (d % 3)) % 9).collect() };
+        let mut in_memory = Signatures::new(k);
+        let mut spilled = Signatures::with_block_docs(k, 4);
+        spilled.spill_to(tempfile::tempfile().unwrap());
+        for d in 0..n {
+            in_memory.extend_from_block(&row(d));
+            spilled.extend_from_block(&row(d));
+            spilled.spill_full_blocks().unwrap();
         }
-        match &sigs.blocks[2] {
-            Block::Kept { docs, rows } => assert_eq!((docs.len(), rows.len()), (1, k)),
-            other => panic!("block 2 is {other:?}"),
+        spilled.finish_appending();
+        let mut state = 5u64;
+        let mut pairs: Vec<(u32, u32)> = (0..400)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as u32 % n, (state >> 20) as u32 % n)
+            })
+            .collect();
+        pairs.extend([(3, 3), (9, 2), (2, 9), (9, 2), (49, 0)]);
+        let want = (&in_memory).estimates(&pairs).unwrap();
+        assert!(want.iter().any(|&e| e > 0.0 && e < 1.0));
+        assert_eq!(want[400], 1.0);
+        for part_rows in [1, 4, 9, n as usize] {
+            let got = ReadBack {
+                sigs: &mut spilled,
+                part_bytes: part_rows * k * 2,
+            }
+            .estimates(&pairs)
+            .unwrap();
+            assert_eq!(got, want, "parts of {part_rows} rows");
+            assert!(matches!(spilled.blocks[0], Block::Spilled), "rows stayed");
         }
     }
 
@@ -778,8 +1026,8 @@ mod tests {
         sigs.set(5, &row(100)).unwrap();
         sigs.set(17, &row(200)).unwrap();
         let keep = [0, 3, 5, 6, 13, 17];
-        sigs.keep_only(&keep).unwrap();
-        assert!(!sigs.is_spilled());
+        sigs.read_back(&keep).unwrap();
+        assert!(sigs.is_spilled());
         for d in keep.into_iter().chain([16, 18]) {
             let d = d as usize;
             let expected = match d {
@@ -834,7 +1082,7 @@ mod tests {
         assert_eq!(sigs.spare.capacity(), 0);
         assert!(matches!(&sigs.blocks[3], Block::Rows(rows) if rows.capacity() < k * block_docs));
         let keep: Vec<u32> = (0..n as u32).collect();
-        sigs.keep_only(&keep).unwrap();
+        sigs.read_back(&keep).unwrap();
         for d in 0..n {
             assert_eq!(sigs.get(d), &folded(d)[..], "doc {d}");
         }
@@ -867,7 +1115,7 @@ mod tests {
         let values: Vec<u32> = docs.iter().flat_map(|&d| new(d as usize)).collect();
         sigs.set_many(&docs, &values).unwrap();
         let all: Vec<u32> = (0..n as u32).collect();
-        sigs.keep_only(&all).unwrap();
+        sigs.read_back(&all).unwrap();
         for d in 0..n {
             let want = if docs.contains(&(d as u32)) {
                 new(d)
@@ -886,7 +1134,7 @@ mod tests {
             sigs.extend_from_block(&[d, d + 1]);
         }
         sigs.spill_full_blocks().unwrap();
-        sigs.keep_only(&[1]).unwrap();
+        sigs.read_back(&[1]).unwrap();
         assert!(!sigs.is_spilled());
         assert_eq!(sigs.get(4), &[fold_slot(4), fold_slot(5)]);
     }

@@ -28,7 +28,8 @@ use crate::ingest::{
 };
 use crate::lsh::{BandKeys, LshParams, band_keys_of, candidates};
 use crate::minhash::{
-    MAX_NUM_PERM, MinHasher, Signatures, SketchKind, Slot, estimate_jaccard, fold_slot,
+    MAX_NUM_PERM, MinHasher, PairEstimates, ReadBack, Signatures, SketchKind, Slot,
+    estimate_jaccard, fold_slot,
 };
 use crate::normalize::{
     BoilerplateLearner, LearnedBoilerplate, LineSample, canonical_text, canonical_words,
@@ -73,8 +74,9 @@ pub struct DedupConfig {
     /// temporary files in this directory, gone when the run ends, for the signatures and band
     /// keys (2 bytes per slot and 4 per band for each article) and for the headlines and links
     /// ([`crate::headlines::Headlines`]). Finding candidates reads the band keys one band at a
-    /// time; the whole signature is read back for the documents in candidate pairs alone, and
-    /// dropped once the clusters are formed. `None` keeps everything in memory.
+    /// time; whole signatures are read back for the documents in candidate pairs alone, a part
+    /// at a time, for triage and again for clustering's estimates
+    /// ([`crate::minhash::Signatures::agreements_in_parts`]). `None` keeps everything in memory.
     pub spill_dir: Option<PathBuf>,
 }
 
@@ -1123,17 +1125,6 @@ pub fn dedup_with_index(
     let clock = Instant::now();
     let found = candidates(&band_keys, &has_shingles, &lsh).map_err(|e| spill_error(config, e))?;
     drop(band_keys);
-    let read_back = signatures.is_spilled();
-    if read_back {
-        let mut docs: Vec<u32> = found.pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
-        docs.par_sort_unstable();
-        docs.dedup();
-        // Twice the pairs' length before `dedup`: 112 MB at 10M short articles.
-        docs.shrink_to_fit();
-        signatures
-            .keep_only(&docs)
-            .map_err(|e| spill_error(config, e))?;
-    }
     stats.candidate_pairs = found.pairs.len() as u64;
     stats.huge_buckets = found.huge_buckets as u64;
     stats.largest_bucket = found.largest_bucket as u64;
@@ -1142,19 +1133,22 @@ pub fn dedup_with_index(
     // Verification.
     let clock = Instant::now();
     let threshold = config.cluster.threshold;
-    let sorted = triage(&found.pairs, &signatures, threshold, config.verify);
+    // A run that spilled its signatures reads back those of the candidates for triage, part
+    // by part, and none stays for exact verification, which holds shingle sets instead.
+    let read_back = signatures.is_spilled();
+    let sorted = if read_back {
+        crate::verify::triage_read_back(
+            &found.pairs,
+            &mut signatures,
+            crate::minhash::PART_BYTES,
+            threshold,
+            config.verify,
+        )
+        .map_err(|e| spill_error(config, e))?
+    } else {
+        triage(&found.pairs, &signatures, threshold, config.verify)
+    };
     drop(found);
-    if read_back {
-        // Clustering and the report need the signatures of verified pairs only: those of
-        // articles whose every pair the estimates rejected go before exact verification
-        // holds its shingle sets (at 10M short articles, 8.9M of 14.0M candidates).
-        let mut docs: Vec<u32> = (sorted.accepted.iter().chain(&sorted.ambiguous))
-            .flat_map(|&(a, b)| [a, b])
-            .collect();
-        docs.par_sort_unstable();
-        docs.dedup();
-        signatures.retain_kept(&docs);
-    }
     stats.accepted_on_estimate = sorted.accepted.len() as u64;
     stats.rejected_on_estimate = sorted.rejected as u64;
     stats.exact_checked = sorted.ambiguous.len() as u64;
@@ -1229,10 +1223,23 @@ pub fn dedup_with_index(
 
     // Clusters.
     let clock = Instant::now();
-    let mut clusters = match &history {
+    // Estimates from the rows in memory, or (a run that spilled them) read back part by part
+    // for each batch of pairs asked, as triage did.
+    let (mut in_memory, mut from_file);
+    let estimates: &mut dyn PairEstimates = if read_back {
+        from_file = ReadBack {
+            sigs: &mut signatures,
+            part_bytes: crate::minhash::PART_BYTES,
+        };
+        &mut from_file
+    } else {
+        in_memory = &signatures;
+        &mut in_memory
+    };
+    let clusters = match &history {
         None => cluster_with(
             &articles,
-            &signatures,
+            estimates,
             &edges,
             &links,
             &[],
@@ -1243,7 +1250,7 @@ pub fn dedup_with_index(
             let kept_of = |members: &[u32]| kept_indexed(members, batch_len, found);
             cluster_with(
                 &articles,
-                &signatures,
+                estimates,
                 &edges,
                 &links,
                 &verified_before,
@@ -1252,6 +1259,7 @@ pub fn dedup_with_index(
             )
         }
     };
+    let mut clusters = clusters.map_err(|e| spill_error(config, e))?;
     if let (Some(found), Some(index)) = (&history, &index) {
         number_clusters(&mut clusters, batch_len, found, index.next_cluster());
         // Tonight's articles whose cluster holds indexed articles (its kept copy is one of
@@ -1276,11 +1284,10 @@ pub fn dedup_with_index(
         }
     }
     // The report's chart of verified pairs needs their estimates; after those, a run that
-    // spilled its signatures needs none of those it read back (an index run stores them all).
-    let edge_similarity: Vec<f64> = edges
-        .iter()
-        .map(|&(a, b)| estimate_jaccard(signatures.get(a as usize), signatures.get(b as usize)))
-        .collect();
+    // spilled its signatures needs none of them (an index run stores them all).
+    let edge_similarity = estimates
+        .estimates(&edges)
+        .map_err(|e| spill_error(config, e))?;
     if config.spill_dir.is_some() && index.is_none() {
         signatures = Signatures::new(config.num_perm);
     }

@@ -68,6 +68,61 @@ pub fn triage(pairs: &[(u32, u32)], sigs: &Signatures, threshold: f64, mode: Ver
     out
 }
 
+/// What triage makes of one candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Accepted,
+    Ambiguous,
+    Rejected,
+}
+
+/// Decides candidates on their estimates, for a threshold and a mode.
+#[derive(Debug, Clone, Copy)]
+struct Judge {
+    threshold: f64,
+    margin: f64,
+    mode: VerifyMode,
+}
+
+impl Judge {
+    fn new(threshold: f64, num_perm: usize, mode: VerifyMode) -> Judge {
+        let margin = match mode {
+            VerifyMode::Estimate => 0.0,
+            VerifyMode::Auto => auto_margin(threshold, num_perm),
+            VerifyMode::Exact => f64::INFINITY,
+        };
+        Judge {
+            threshold,
+            margin,
+            mode,
+        }
+    }
+
+    fn verdict(&self, sigs: &Signatures, (a, b): (u32, u32)) -> Verdict {
+        if self.mode == VerifyMode::Exact {
+            return Verdict::Ambiguous;
+        }
+        self.verdict_of(estimate_jaccard(sigs.get(a as usize), sigs.get(b as usize)))
+    }
+
+    fn verdict_of(&self, est: f64) -> Verdict {
+        let Judge {
+            threshold,
+            margin,
+            mode,
+        } = *self;
+        if mode == VerifyMode::Exact {
+            Verdict::Ambiguous
+        } else if est >= threshold + margin || (mode == VerifyMode::Estimate && est >= threshold) {
+            Verdict::Accepted
+        } else if est < threshold - margin || mode == VerifyMode::Estimate {
+            Verdict::Rejected
+        } else {
+            Verdict::Ambiguous
+        }
+    }
+}
+
 /// [`triage`] on one thread: its oracle in the tests.
 fn triage_serial(
     pairs: &[(u32, u32)],
@@ -75,25 +130,55 @@ fn triage_serial(
     threshold: f64,
     mode: VerifyMode,
 ) -> Triage {
-    let margin = match mode {
-        VerifyMode::Estimate => 0.0,
-        VerifyMode::Auto => auto_margin(threshold, sigs.num_perm()),
-        VerifyMode::Exact => f64::INFINITY,
-    };
+    let judge = Judge::new(threshold, sigs.num_perm(), mode);
     let mut out = Triage::default();
-    for &(a, b) in pairs {
-        let est = estimate_jaccard(sigs.get(a as usize), sigs.get(b as usize));
-        if mode == VerifyMode::Exact {
-            out.ambiguous.push((a, b));
-        } else if est >= threshold + margin || (mode == VerifyMode::Estimate && est >= threshold) {
-            out.accepted.push((a, b));
-        } else if est < threshold - margin || mode == VerifyMode::Estimate {
-            out.rejected += 1;
-        } else {
-            out.ambiguous.push((a, b));
+    for &pair in pairs {
+        match judge.verdict(sigs, pair) {
+            Verdict::Accepted => out.accepted.push(pair),
+            Verdict::Ambiguous => out.ambiguous.push(pair),
+            Verdict::Rejected => out.rejected += 1,
         }
     }
     out
+}
+
+/// [`triage`] of candidates whose signatures may be in the spill file (`sigs` after
+/// [`Signatures::spill_to`]): it reads back only the rows it needs, at most two parts of
+/// `part_bytes` at a time ([`Signatures::agreements_in_parts`]), and nothing it read back
+/// stays. In [`VerifyMode::Exact`] it reads nothing: every candidate is ambiguous.
+///
+/// `pairs` must be sorted, with `a < b` in every pair (as [`crate::lsh::candidates`] gives them).
+pub fn triage_read_back(
+    pairs: &[(u32, u32)],
+    sigs: &mut Signatures,
+    part_bytes: usize,
+    threshold: f64,
+    mode: VerifyMode,
+) -> std::io::Result<Triage> {
+    if mode == VerifyMode::Exact {
+        return Ok(Triage {
+            ambiguous: pairs.to_vec(),
+            ..Triage::default()
+        });
+    }
+    let k = sigs.num_perm();
+    let judge = Judge::new(threshold, k, mode);
+    let agree = sigs.agreements_in_parts(pairs, part_bytes)?;
+    let verdict = |a: u16| judge.verdict_of(f64::from(a) / k as f64);
+    let count = |v: Verdict| agree.iter().filter(|&&a| verdict(a) == v).count();
+    let mut out = Triage {
+        accepted: Vec::with_capacity(count(Verdict::Accepted)),
+        ambiguous: Vec::with_capacity(count(Verdict::Ambiguous)),
+        rejected: count(Verdict::Rejected),
+    };
+    for (&pair, &a) in pairs.iter().zip(&agree) {
+        match verdict(a) {
+            Verdict::Accepted => out.accepted.push(pair),
+            Verdict::Ambiguous => out.ambiguous.push(pair),
+            Verdict::Rejected => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Decides ambiguous pairs on exact Jaccard; `shingle_set(doc)` gives a document's sorted,
@@ -166,6 +251,81 @@ mod tests {
                 (many.accepted, many.ambiguous, many.rejected),
                 "{mode:?}"
             );
+        }
+    }
+
+    /// Triage reading back a spilled matrix part by part gives the lists and count of triage
+    /// with every row in memory: parts of one block and of several, pairs within a part and
+    /// across parts, documents in no pair, rows in the last block that never spills; and it
+    /// leaves no row read back.
+    #[test]
+    fn triage_part_by_part_is_triage_in_memory() {
+        let (k, block_docs, n) = (64, 8, 100);
+        // Rows that agree with one of five templates on a random share of their slots.
+        let mut state = 11u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let mut rows: Vec<u32> = Vec::new();
+        for d in 0..n {
+            let agree = [k, k, 7 * k / 8, k / 2, 0][next() as usize % 5] as u64;
+            let template = next() % 5;
+            rows.extend((0..k as u64).map(|i| {
+                if i < agree {
+                    (template * 100 + i) as u32
+                } else {
+                    (1_000_000 + d * 100 + i) as u32
+                }
+            }));
+        }
+        let mut in_memory = Signatures::with_block_docs(k, block_docs);
+        let mut spilled = Signatures::with_block_docs(k, block_docs);
+        spilled.spill_to(tempfile::tempfile().unwrap());
+        for row in rows.chunks(k) {
+            in_memory.extend_from_block(row);
+            spilled.extend_from_block(row);
+            spilled.spill_full_blocks().unwrap();
+        }
+        spilled.finish_appending();
+        // Documents 40..48 are in no pair; pairs reach across blocks, near and far.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        while pairs.len() < 600 {
+            let (a, b) = ((next() % n) as u32, (next() % n) as u32);
+            if a < b && !(40..48).contains(&a) && !(40..48).contains(&b) {
+                pairs.push((a, b));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let row_bytes = k * 2;
+        for mode in [VerifyMode::Estimate, VerifyMode::Auto, VerifyMode::Exact] {
+            let want = triage_serial(&pairs, &in_memory, 0.5, mode);
+            assert!(
+                mode == VerifyMode::Exact || want.accepted.len() > 10,
+                "{mode:?}"
+            );
+            assert!(mode == VerifyMode::Exact || want.rejected > 10, "{mode:?}");
+            assert!(
+                mode == VerifyMode::Estimate || want.ambiguous.len() > 10,
+                "{mode:?}"
+            );
+            // One row per part (a block each), a block, two and a half blocks, everything.
+            for part_rows in [1, block_docs, 5 * block_docs / 2, n as usize] {
+                let got = triage_read_back(&pairs, &mut spilled, part_rows * row_bytes, 0.5, mode)
+                    .unwrap();
+                assert_eq!(
+                    (&got.accepted, &got.ambiguous, got.rejected),
+                    (&want.accepted, &want.ambiguous, want.rejected),
+                    "{mode:?}, parts of {part_rows} rows"
+                );
+                let held = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    spilled.get(pairs[0].0 as usize).to_vec()
+                }));
+                assert!(held.is_err(), "a row read back stayed");
+            }
         }
     }
 
