@@ -18,7 +18,7 @@ fn main() {
 /// threshold fixed, the same speed; 2026-11-27). Setting the threshold also turns the
 /// adjustment off.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code, reason = "the binary's one foreign call: a glibc tunable")]
+#[allow(unsafe_code, reason = "a foreign call: a glibc tunable")]
 fn fix_mmap_threshold() -> bool {
     if told_by_environment() {
         return false;
@@ -44,11 +44,53 @@ fn fix_mmap_threshold() -> bool {
     false
 }
 
+/// What a run calls where it has just freed much memory in small blocks
+/// (`DedupConfig::release_memory`): with glibc, [`trim_heap`].
+///
+/// glibc returns the top of its heaps to the system, and blocks of the mmap threshold or more,
+/// but keeps the free pages between live blocks resident. Exact verification holds the shingle
+/// sets of the articles it has read until their last pair is decided, a few hundred bytes each,
+/// allocated on the worker threads: at 10M short articles, 0.27 GB stayed resident after it,
+/// through clustering and writing, until `malloc_trim` handed it back (peak 1,586 MiB against
+/// 1,851, 2026-11-28).
+pub(crate) fn release_memory() -> Option<fn()> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    return Some(|| {
+        trim_heap();
+    });
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    return None;
+}
+
+/// Hands the free pages of glibc's heaps back to the system; true if it released some.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code, reason = "a foreign call: glibc's heap trim")]
+fn trim_heap() -> bool {
+    // SAFETY: malloc_trim has no preconditions: it takes each arena's lock and releases whole
+    // free pages (madvise) without moving any live block.
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
 mod tests {
     /// glibc takes the setting (mallopt returns 1 on success), unless told otherwise.
     #[test]
     fn glibc_takes_the_threshold() {
         assert_eq!(super::fix_mmap_threshold(), !super::told_by_environment());
+    }
+
+    /// Free pages between live blocks are handed back: 8 KiB blocks (below the mmap
+    /// threshold), one in sixteen kept, leave runs of 120 KiB free, whole pages among them.
+    #[test]
+    fn trim_hands_back_the_pages_between_live_blocks() {
+        let mut blocks: Vec<Vec<u8>> = (0..8192).map(|i| vec![i as u8; 8 << 10]).collect();
+        let kept: Vec<Vec<u8>> = blocks.iter_mut().step_by(16).map(std::mem::take).collect();
+        drop(blocks);
+        assert!(super::trim_heap());
+        assert!(
+            kept.iter()
+                .enumerate()
+                .all(|(i, b)| b.len() == 8 << 10 && b[0] == (i * 16) as u8)
+        );
     }
 }

@@ -78,6 +78,11 @@ pub struct DedupConfig {
     /// at a time, for triage and again for clustering's estimates
     /// ([`crate::minhash::Signatures::agreements_in_parts`]). `None` keeps everything in memory.
     pub spill_dir: Option<PathBuf>,
+    /// Called where a run has just freed much memory in small blocks (after the first pass and
+    /// its re-signing, and after exact verification, which held shingle sets), to hand it back
+    /// to the system. The binary passes one that calls glibc's `malloc_trim`: glibc keeps free
+    /// blocks between live ones resident, 0.27 GB at 10M short articles. `None` does nothing.
+    pub release_memory: Option<fn()>,
 }
 
 /// Where the persistent index is and how long it keeps articles.
@@ -110,6 +115,7 @@ impl Default for DedupConfig {
             stories: None,
             index: None,
             spill_dir: None,
+            release_memory: None,
         }
     }
 }
@@ -1107,6 +1113,10 @@ pub fn dedup_with_index(
         }
     }
     drop(scanned.line_keys);
+    // The learner's tables, the ids' table and the lines sampled are gone.
+    if let Some(release) = config.release_memory {
+        release();
+    }
     timings.push(("boilerplate", clock.elapsed().as_secs_f64()));
     let ScanOutput {
         mut articles,
@@ -1172,6 +1182,10 @@ pub fn dedup_with_index(
     }
     edges.sort_unstable();
     stats.verified_pairs = edges.len() as u64;
+    // Exact verification's shingle sets are gone.
+    if let Some(release) = config.release_memory {
+        release();
+    }
     timings.push(("verify", clock.elapsed().as_secs_f64()));
 
     // Against the index: tonight's articles that match indexed ones; those join the run
@@ -2202,6 +2216,21 @@ mod tests {
         std::fs::write(&path, lines.join("\n")).unwrap();
         let inputs = open_inputs(&[path], dir.path()).unwrap();
         dedup(inputs, config, &Silent).unwrap()
+    }
+
+    /// A run calls `release_memory` twice: once its first pass and re-signing are done, once
+    /// exact verification is.
+    #[test]
+    fn memory_is_released_after_the_first_pass_and_verification() {
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let config = DedupConfig {
+            release_memory: Some(|| {
+                CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }),
+            ..DedupConfig::default()
+        };
+        run_on(&corpus_with_outlet_footer(), &config);
+        assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     /// An article past the last line an article may come from (`MAX_LINES`; line 4 here) is a
