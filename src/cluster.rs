@@ -409,7 +409,7 @@ pub fn cluster_with(
 mod tests {
     use super::*;
     use crate::ingest::{ArticleFields, ArticleId, LineLocation};
-    use crate::minhash::ReadBack;
+    use crate::minhash::{ReadBack, estimate_jaccard};
 
     fn article(id: &str, published: Option<i64>, chars: u32, source: &str) -> Article {
         Article::new(ArticleFields {
@@ -641,6 +641,183 @@ mod tests {
             count[1] > count[0] + 3,
             "clusters unsplit and split: {count:?}"
         );
+    }
+
+    /// The clustering of 5ef9d22, which took each component from a stack and asked the
+    /// signatures for one estimate at a time: the oracle of the rounds in [`cluster_with`].
+    fn cluster_stack_oracle(
+        articles: &[Article],
+        sigs: &Signatures,
+        edges: &[(u32, u32)],
+        links: &[(u32, u32)],
+        verified_before: &[(u32, u32)],
+        config: &ClusterConfig,
+        fixed: &dyn Fn(&[u32]) -> Option<u32>,
+    ) -> Clusters {
+        let n_docs = articles.len();
+        let mut out = Clusters {
+            cluster_of: vec![None; n_docs],
+            ..Clusters::default()
+        };
+        let joined: std::borrow::Cow<'_, [(u32, u32)]> = if links.is_empty() {
+            std::borrow::Cow::Borrowed(edges)
+        } else {
+            let mut all = [edges, links].concat();
+            all.sort_unstable();
+            all.dedup();
+            std::borrow::Cow::Owned(all)
+        };
+        let mut pending = components(n_docs, &joined);
+        pending.reverse();
+        let mut finished: Vec<Cluster> = Vec::new();
+        while let Some(members) = pending.pop() {
+            let canonical =
+                fixed(&members).unwrap_or_else(|| choose_canonical(&members, articles, config));
+            // A member is near the kept article if a verified edge joins them (perhaps decided on
+            // exact Jaccard) or if the signatures estimate them at or above the threshold.
+            let is_near = |doc: u32| {
+                doc == canonical
+                    || has_edge(edges, doc, canonical)
+                    || has_edge(verified_before, doc, canonical)
+                    || estimate_jaccard(sigs.get(doc as usize), sigs.get(canonical as usize))
+                        >= config.threshold
+            };
+            if config.split_chains {
+                let (near, far): (Vec<u32>, Vec<u32>) = members.iter().partition(|&&d| is_near(d));
+                if !far.is_empty() {
+                    // The far members regroup by the edges among themselves.
+                    let local = edges_among(&joined, &far);
+                    for group in components(far.len(), &local) {
+                        pending.push(group.into_iter().map(|i| far[i as usize]).collect());
+                    }
+                }
+                if near.len() >= 2 {
+                    finished.push(Cluster {
+                        id: 0,
+                        canonical,
+                        members: near,
+                    });
+                }
+            } else {
+                finished.push(Cluster {
+                    id: 0,
+                    canonical,
+                    members,
+                });
+            }
+        }
+        finished.sort_by_key(|c| c.members[0]);
+        for (idx, c) in finished.iter_mut().enumerate() {
+            c.id = idx as u32;
+            for &doc in &c.members {
+                out.cluster_of[doc as usize] = Some(idx as u32);
+                let s = if doc == c.canonical {
+                    1.0
+                } else {
+                    estimate_jaccard(sigs.get(doc as usize), sigs.get(c.canonical as usize))
+                };
+                if s < config.threshold
+                    && !has_edge(edges, doc, c.canonical)
+                    && !has_edge(verified_before, doc, c.canonical)
+                {
+                    out.below_threshold += 1;
+                }
+                out.similarity.push((doc, s));
+            }
+        }
+        out.similarity.sort_unstable_by_key(|&(d, _)| d);
+        out.clusters = finished;
+        out
+    }
+
+    /// Links, pairs verified before, and the kept copy fixed for a component.
+    type History<'a> = (
+        &'a [(u32, u32)],
+        &'a [(u32, u32)],
+        &'a dyn Fn(&[u32]) -> Option<u32>,
+    );
+
+    /// Clustering in rounds with batches of estimates gives what the stack gave: random
+    /// chains, links joining components, pairs verified before, kept copies fixed for some
+    /// components, thresholds at which chains split or not, every keep rule.
+    #[test]
+    fn rounds_cluster_as_the_stack_did() {
+        let (k, n) = (8usize, 120u32);
+        let mut next = below(0x2F0B_3A49_C1D5_7E63);
+        let articles: Vec<Article> = (0..n)
+            .map(|d| {
+                let date = (next(4) > 0).then(|| i64::from(next(40)));
+                article(
+                    &format!("d{d}"),
+                    date,
+                    1 + next(9),
+                    ["x", "y"][next(2) as usize],
+                )
+            })
+            .collect();
+        let rows: Vec<u32> = (0..n)
+            .flat_map(|d| {
+                let (template, agree) = (next(3), next(k as u64 + 1));
+                (0..k as u32)
+                    .map(move |i| {
+                        if i < agree {
+                            template * 100 + i
+                        } else {
+                            10_000 + d * 100 + i
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut sigs = Signatures::new(k);
+        sigs.extend_from_block(&rows);
+        let mut random_pairs = |count: usize, reach: u64| {
+            let mut pairs: Vec<(u32, u32)> = (0..count)
+                .map(|_| {
+                    let a = next(u64::from(n) - 1);
+                    (a, (a + 1 + next(reach)).min(n - 1))
+                })
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            pairs
+        };
+        let edges = random_pairs(150, 6);
+        let links = random_pairs(10, 30);
+        let verified_before = random_pairs(60, 10);
+        // An earlier night's kept copy for components of odd size: their last member.
+        let fixed = |members: &[u32]| (members.len() % 2 == 1).then(|| *members.last().unwrap());
+        let none = |_: &[u32]| None;
+        let mut cases = 0;
+        for threshold in [0.5, 0.75] {
+            for keep in [KeepRule::Earliest, KeepRule::Longest, KeepRule::First] {
+                for split_chains in [false, true] {
+                    let cfg = ClusterConfig {
+                        threshold,
+                        keep,
+                        prefer_sources: vec!["y".into()],
+                        split_chains,
+                    };
+                    let with: [History<'_>; 2] =
+                        [(&[], &[], &none), (&links, &verified_before, &fixed)];
+                    for (links, before, fixed) in with {
+                        let want = cluster_stack_oracle(
+                            &articles, &sigs, &edges, links, before, &cfg, fixed,
+                        );
+                        let got =
+                            cluster_with(&articles, &mut &sigs, &edges, links, before, &cfg, fixed)
+                                .unwrap();
+                        let case = format!("{threshold} {keep:?} split {split_chains}");
+                        assert_eq!(got.clusters, want.clusters, "{case}");
+                        assert_eq!(got.cluster_of, want.cluster_of, "{case}");
+                        assert_eq!(got.similarity, want.similarity, "{case}");
+                        assert_eq!(got.below_threshold, want.below_threshold, "{case}");
+                        cases += usize::from(split_chains && got.clusters.len() > 10);
+                    }
+                }
+            }
+        }
+        assert!(cases >= 6, "splits with more than ten clusters: {cases}");
     }
 
     #[test]

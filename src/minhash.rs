@@ -292,6 +292,9 @@ pub struct Signatures {
     /// The last spilled block's memory, emptied, for the next block (fresh memory costs a page
     /// fault and a zeroed page per 4 KiB: 62k faults for the blocks of 1M articles).
     spare: Vec<Slot>,
+    /// The most rows read back ever held at once (the tests' measure of the bound).
+    #[cfg(test)]
+    pub(crate) most_rows_read_back: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +335,8 @@ impl Signatures {
             blocks: Vec::new(),
             spill: None,
             spare: Vec::new(),
+            #[cfg(test)]
+            most_rows_read_back: 0,
         }
     }
 
@@ -613,6 +618,14 @@ impl Signatures {
         for (&(b, _), block) in asked.iter().zip(read) {
             self.blocks[b] = block;
         }
+        #[cfg(test)]
+        {
+            let held = self.blocks.iter().map(|b| match b {
+                Block::Kept { docs, .. } => docs.len(),
+                _ => 0,
+            });
+            self.most_rows_read_back = self.most_rows_read_back.max(held.sum());
+        }
         Ok(())
     }
 
@@ -645,7 +658,8 @@ impl Signatures {
     ///
     /// The documents of the pairs are cut, at block boundaries, into parts of at most
     /// `part_bytes` of rows (a block holds few enough documents to fit). Each part is read back
-    /// in turn and, while it is held, each later part its documents pair with: the pairs
+    /// in turn and, while it is held, the documents of each later part that pair with it (those
+    /// alone, so that many small parts do not read every later part again for each): the pairs
     /// between the two are counted then. At 10M short articles, 14M candidates hold 4M
     /// documents: 1 GB of rows if read back at once.
     ///
@@ -695,29 +709,40 @@ impl Signatures {
             let lo = pairs.partition_point(|&(a, _)| a < first);
             let hi = pairs.partition_point(|&(a, _)| part_of(a) <= p);
             let (these, counts) = (&pairs[lo..hi], &mut agree[lo..hi]);
+            // These pairs by the part of their second document, then by that document.
+            let mut order: Vec<(u32, u32, u32)> = these
+                .par_iter()
+                .enumerate()
+                .map(|(i, &(_, b))| (part_of(b) as u32, b, i as u32))
+                .collect();
+            order.par_sort_unstable();
             self.read_back(part_docs(p))?;
-            for q in p..n_parts {
-                if q > p {
-                    if !these.iter().any(|&(_, b)| part_of(b) == q) {
-                        continue;
-                    }
-                    self.read_back(part_docs(q))?;
+            let mut rest = &order[..];
+            while let Some(&(q, _, _)) = rest.first() {
+                let (with_q, after) = rest.split_at(rest.partition_point(|&(r, _, _)| r == q));
+                rest = after;
+                // Of a later part, only the documents that pair with this one.
+                let mut docs_q: Vec<u32> = Vec::new();
+                if q as usize != p {
+                    docs_q = with_q.iter().map(|&(_, b, _)| b).collect();
+                    docs_q.dedup();
+                    self.read_back(&docs_q)?;
                 }
                 let held: &Signatures = self;
-                these
+                let counted: Vec<u16> = with_q
                     .par_chunks(AGREEMENT_PIECE)
-                    .zip(counts.par_chunks_mut(AGREEMENT_PIECE))
-                    .for_each(|(piece, out)| {
-                        for (&(a, b), count) in piece.iter().zip(out) {
-                            if part_of(b) == q {
-                                let (x, y) = (held.get(a as usize), held.get(b as usize));
-                                *count = x.iter().zip(y).filter(|(s, t)| s == t).count() as u16;
-                            }
-                        }
-                    });
-                if q > p {
-                    self.release(part_docs(q));
+                    .flat_map_iter(|piece| {
+                        piece.iter().map(|&(_, b, i)| {
+                            let a = these[i as usize].0;
+                            let (x, y) = (held.get(a as usize), held.get(b as usize));
+                            x.iter().zip(y).filter(|(s, t)| s == t).count() as u16
+                        })
+                    })
+                    .collect();
+                for (&(_, _, i), count) in with_q.iter().zip(counted) {
+                    counts[i as usize] = count;
                 }
+                self.release(&docs_q);
             }
             self.release(part_docs(p));
         }
@@ -778,7 +803,7 @@ fn read_block(
 const AGREEMENT_PIECE: usize = 1 << 16;
 
 /// Signature rows that [`ReadBack`] (and verification's triage) read back for one part of the
-/// documents: they hold two parts at a time, 256 MiB each.
+/// documents: they hold at most two parts at a time, 256 MiB together.
 pub const PART_BYTES: usize = 128 << 20;
 
 /// Estimated Jaccard similarities of pairs of documents, a batch at a time: from rows in memory

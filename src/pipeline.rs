@@ -78,6 +78,9 @@ pub struct DedupConfig {
     /// at a time, for triage and again for clustering's estimates
     /// ([`crate::minhash::Signatures::agreements_in_parts`]). `None` keeps everything in memory.
     pub spill_dir: Option<PathBuf>,
+    /// Bytes of signature rows such a run reads back in one part, at most two parts held at a
+    /// time ([`crate::minhash::PART_BYTES`] by default).
+    pub part_bytes: usize,
     /// Called where a run has just freed much memory in small blocks (after the first pass and
     /// its re-signing, and after exact verification, which held shingle sets), to hand it back
     /// to the system. The binary passes one that calls glibc's `malloc_trim`: glibc keeps free
@@ -115,6 +118,7 @@ impl Default for DedupConfig {
             stories: None,
             index: None,
             spill_dir: None,
+            part_bytes: crate::minhash::PART_BYTES,
             release_memory: None,
         }
     }
@@ -1150,7 +1154,7 @@ pub fn dedup_with_index(
         crate::verify::triage_read_back(
             &found.pairs,
             &mut signatures,
-            crate::minhash::PART_BYTES,
+            config.part_bytes,
             threshold,
             config.verify,
         )
@@ -1243,7 +1247,7 @@ pub fn dedup_with_index(
     let estimates: &mut dyn PairEstimates = if read_back {
         from_file = ReadBack {
             sigs: &mut signatures,
-            part_bytes: crate::minhash::PART_BYTES,
+            part_bytes: config.part_bytes,
         };
         &mut from_file
     } else {
@@ -2285,8 +2289,9 @@ mod tests {
 
     /// A run that spills signatures to disk gives the run that keeps them in memory (the
     /// oracle): the same edges, clusters and statistics, with re-signed articles in spilled
-    /// blocks and near-copies across blocks, the same similarities, and the same headlines.
-    /// Afterwards it holds no signature.
+    /// blocks and near-copies across blocks, the same similarities, and the same headlines,
+    /// whether it reads the signatures back in one part or a block at a time (chains split or
+    /// not). Afterwards it holds no signature.
     #[test]
     fn a_spilled_run_equals_one_in_memory() {
         let n = 2 * crate::minhash::BLOCK_DOCS + 300;
@@ -2318,13 +2323,41 @@ mod tests {
         }
         let in_memory = run_on(&docs, &DedupConfig::default());
         let spill_dir = tempfile::tempdir().unwrap();
-        let spilled = run_on(
+        let spilled_with = |part_bytes: usize, split_chains: bool| {
+            let mut config = DedupConfig {
+                spill_dir: Some(spill_dir.path().to_path_buf()),
+                part_bytes,
+                ..DedupConfig::default()
+            };
+            config.cluster.split_chains = split_chains;
+            run_on(&docs, &config)
+        };
+        let spilled = spilled_with(crate::minhash::PART_BYTES, false);
+        let sims = |run: &DedupRun| -> Vec<Option<f64>> {
+            (0..n).map(|d| run.clusters.similarity(d)).collect()
+        };
+        // A block at a time: every part one block, pairs across parts.
+        let by_block = spilled_with(1, false);
+        assert_eq!(by_block.edges, spilled.edges);
+        assert_eq!(by_block.clusters.clusters, spilled.clusters.clusters);
+        assert_eq!(sims(&by_block), sims(&spilled));
+        assert_eq!(by_block.edge_similarity, spilled.edge_similarity);
+        let split_in_memory = run_on(
             &docs,
             &DedupConfig {
-                spill_dir: Some(spill_dir.path().to_path_buf()),
+                cluster: ClusterConfig {
+                    split_chains: true,
+                    ..DedupConfig::default().cluster
+                },
                 ..DedupConfig::default()
             },
         );
+        let split_by_block = spilled_with(1, true);
+        assert_eq!(
+            split_by_block.clusters.clusters,
+            split_in_memory.clusters.clusters
+        );
+        assert_eq!(sims(&split_by_block), sims(&split_in_memory));
         assert!(in_memory.stats.relearned_articles > 10_000);
         assert!(in_memory.clusters.clusters.len() > 200);
         assert_eq!(spilled.edges, in_memory.edges);

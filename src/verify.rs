@@ -147,7 +147,8 @@ fn triage_serial(
 /// `part_bytes` at a time ([`Signatures::agreements_in_parts`]), and nothing it read back
 /// stays. In [`VerifyMode::Exact`] it reads nothing: every candidate is ambiguous.
 ///
-/// `pairs` must be sorted, with `a < b` in every pair (as [`crate::lsh::candidates`] gives them).
+/// `pairs` must be sorted and distinct, with `a < b` in every pair (as
+/// [`crate::lsh::candidates`] gives them).
 pub fn triage_read_back(
     pairs: &[(u32, u32)],
     sigs: &mut Signatures,
@@ -257,7 +258,7 @@ mod tests {
     /// Triage reading back a spilled matrix part by part gives the lists and count of triage
     /// with every row in memory: parts of one block and of several, pairs within a part and
     /// across parts, documents in no pair, rows in the last block that never spills; and it
-    /// leaves no row read back.
+    /// leaves no row read back, having held at most two parts at once.
     #[test]
     fn triage_part_by_part_is_triage_in_memory() {
         let (k, block_docs, n) = (64, 8, 100);
@@ -314,6 +315,7 @@ mod tests {
             );
             // One row per part (a block each), a block, two and a half blocks, everything.
             for part_rows in [1, block_docs, 5 * block_docs / 2, n as usize] {
+                spilled.most_rows_read_back = 0;
                 let got = triage_read_back(&pairs, &mut spilled, part_rows * row_bytes, 0.5, mode)
                     .unwrap();
                 assert_eq!(
@@ -325,6 +327,15 @@ mod tests {
                     spilled.get(pairs[0].0 as usize).to_vec()
                 }));
                 assert!(held.is_err(), "a row read back stayed");
+                // At most two parts held, each of `part_rows` rows or a single block.
+                if mode != VerifyMode::Exact {
+                    let bound = 2 * part_rows.max(block_docs);
+                    assert!(
+                        spilled.most_rows_read_back <= bound,
+                        "{part_rows} rows a part"
+                    );
+                    assert!(spilled.most_rows_read_back > 0);
+                }
             }
         }
     }

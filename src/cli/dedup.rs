@@ -200,6 +200,7 @@ impl DedupArgs {
             }),
             // Beside the outputs: a disk with room for them has room for 2 bytes per slot.
             spill_dir: Some(self.out.clone()),
+            part_bytes: storyhash::minhash::PART_BYTES,
             release_memory: crate::release_memory(),
         }
     }
