@@ -395,8 +395,10 @@ impl Signatures {
         }
         let (file, _) = self.spill.as_ref().expect("spilled blocks have a file");
         let row_bytes = self.num_perm * std::mem::size_of::<Slot>();
-        let mut bytes = vec![0u8; row_bytes];
-        std::os::unix::fs::FileExt::read_exact_at(&**file, &mut bytes, (doc * row_bytes) as u64)?;
+        // On the stack: a run reads rows one at a time for every article a learned line touches.
+        let mut buffer = [0u8; MAX_NUM_PERM * std::mem::size_of::<Slot>()];
+        let bytes = &mut buffer[..row_bytes];
+        std::os::unix::fs::FileExt::read_exact_at(&**file, bytes, (doc * row_bytes) as u64)?;
         out.extend(
             bytes
                 .chunks_exact(2)

@@ -1636,8 +1636,10 @@ fn drop_lines_of_copies(
         return Ok(Vec::new());
     }
     let min_docs = min_docs.clamp(2, crate::normalize::MAX_LEARN_MIN_DOCS);
-    // Per line and outlet: the signatures of the articles counted so far.
-    let mut counted: AHashMap<(u64, u64), Vec<Vec<Slot>>> = AHashMap::new();
+    // Per line, per outlet: the signatures of the articles counted so far. (By line first, so
+    // that a confirmed line's entries go at once: sweeping every entry for each confirmed line
+    // took 4.5 s of one core at 10M short articles.)
+    let mut counted: AHashMap<u64, AHashMap<u64, Vec<Vec<Slot>>>> = AHashMap::new();
     // The lines that reached `min_docs` in some outlet.
     let mut confirmed: ahash::AHashSet<u64> = ahash::AHashSet::new();
     let mut row = Vec::new();
@@ -1655,7 +1657,7 @@ fn drop_lines_of_copies(
                 signatures.read_row(d as usize, &mut row)?;
                 have_row = true;
             }
-            let seen = counted.entry((k, outlet)).or_default();
+            let seen = counted.entry(k).or_default().entry(outlet).or_default();
             if seen
                 .iter()
                 .all(|c| estimate_jaccard(c, &row) < same_article)
@@ -1663,7 +1665,7 @@ fn drop_lines_of_copies(
                 seen.push(row.clone());
                 if seen.len() >= min_docs {
                     confirmed.insert(k);
-                    counted.retain(|&(key, _), _| key != k);
+                    counted.remove(&k);
                 }
             }
         }
