@@ -457,6 +457,23 @@ mod tests {
         }
     }
 
+    /// `n` rows of `k` slots, each agreeing with one of three templates on a random share of its
+    /// slots (the rest its own).
+    fn template_rows(n: u32, k: usize, next: &mut impl FnMut(u64) -> u32) -> Vec<u32> {
+        (0..n)
+            .flat_map(|d| {
+                let (template, agree) = (next(3), next(k as u64 + 1));
+                (0..k as u32).map(move |i| {
+                    if i < agree {
+                        template * 100 + i
+                    } else {
+                        10_000 + d * 100 + i
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// Random sparse graphs: the components over edge documents equal those over every document.
     #[test]
     fn components_equal_the_table_of_every_document() {
@@ -583,21 +600,7 @@ mod tests {
                 )
             })
             .collect();
-        // Rows agreeing with one of three templates on a random share of their slots.
-        let rows: Vec<u32> = (0..n)
-            .flat_map(|d| {
-                let (template, agree) = (next(3), next(k as u64 + 1));
-                (0..k as u32)
-                    .map(move |i| {
-                        if i < agree {
-                            template * 100 + i
-                        } else {
-                            10_000 + d * 100 + i
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let rows = template_rows(n, k, &mut next);
         let mut in_memory = Signatures::new(k);
         in_memory.extend_from_block(&rows);
         let mut spilled = Signatures::with_block_docs(k, 4);
@@ -755,20 +758,7 @@ mod tests {
                 )
             })
             .collect();
-        let rows: Vec<u32> = (0..n)
-            .flat_map(|d| {
-                let (template, agree) = (next(3), next(k as u64 + 1));
-                (0..k as u32)
-                    .map(move |i| {
-                        if i < agree {
-                            template * 100 + i
-                        } else {
-                            10_000 + d * 100 + i
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let rows = template_rows(n, k, &mut next);
         let mut sigs = Signatures::new(k);
         sigs.extend_from_block(&rows);
         let mut random_pairs = |count: usize, reach: u64| {
