@@ -50,7 +50,7 @@ fn fix_mmap_threshold() -> bool {
 /// glibc returns the top of its heaps to the system, and blocks of the mmap threshold or more,
 /// but keeps the free pages between live blocks resident. Exact verification holds the shingle
 /// sets of the articles it has read until their last pair is decided, a few hundred bytes each,
-/// allocated on the worker threads: at 10M short articles, 0.27 GB stayed resident after it,
+/// allocated on the worker threads: at 10M short articles, about 270 MiB stayed resident after it,
 /// through clustering and writing, until `malloc_trim` handed it back (peak 1,586 MiB against
 /// 1,851, 2026-11-28).
 pub(crate) fn release_memory() -> Option<fn()> {

@@ -84,7 +84,7 @@ pub struct DedupConfig {
     /// Called where a run has just freed much memory in small blocks (after the first pass and
     /// its re-signing, and after exact verification, which held shingle sets), to hand it back
     /// to the system. The binary passes one that calls glibc's `malloc_trim`: glibc keeps free
-    /// blocks between live ones resident, 0.27 GB at 10M short articles. `None` does nothing.
+    /// blocks between live ones resident, about 270 MiB at 10M short articles. `None` does nothing.
     pub release_memory: Option<fn()>,
 }
 
