@@ -48,7 +48,10 @@ def main():
         if isinstance(tm, dict) and tm:
             parts = []
             for k, v in tm.items():
-                parts.append(f"{k}={v:.3f}s" if isinstance(v, (int, float)) else f"{k}={v}")
+                if k == "peak_rss_mb":
+                    parts.append(f"own peak RSS={v:.0f} MB")
+                else:
+                    parts.append(f"{k}={v:.3f}s" if isinstance(v, (int, float)) else f"{k}={v}")
             print(f"{s['peer']} thr={s.get('threads')} own timings: " + " ".join(parts))
         if "signature_s" in rep:
             print(f"{s['peer']} thr={s.get('threads')} own signature_s: {rep['signature_s']}")

@@ -14,9 +14,13 @@
 # Every other argument goes to peers.py unchanged (later options win: --peers, --threads,
 # --repeat, --wait-idle, --limit, --truth, --json-out, another --external ...).
 #
+# 4. RUNS=N (default 1) runs the harness N times over (each run times every tool once, so the
+#    runs alternate the tools), then prints medians.py's table of the runs: median times, the
+#    median of each run's ratio to storyhash, and the quality columns.
 # Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN (default
 # <repo>/target/release/storyhash), PEERS (default floor,datasketch,rensa,gaoya,gaoya-native),
-# THREADS (default 1,2), STORYHASH_EMIT (clusters|pairs, see README.md), SKIP_BUILD=1.
+# THREADS (default 1,2), RUNS (default 1), STORYHASH_EMIT (clusters|pairs, see README.md),
+# SKIP_BUILD=1.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -47,7 +51,9 @@ fi
 export STORYHASH_BIN="${STORYHASH_BIN:-$REPO/target/release/storyhash}"
 [ -x "$STORYHASH_BIN" ] || { echo "storyhash binary not found: $STORYHASH_BIN" >&2; exit 1; }
 
-# (c) the run; results JSON + .txt go to $B/results/ unless --json-out is given
+# (c) the runs; results JSON + .txt go to $B/results/ unless --json-out is given
+RUNS="${RUNS:-1}"
+case "$RUNS" in ''|*[!0-9]*|0) echo "RUNS must be a positive integer, not '$RUNS'" >&2; exit 2;; esac
 JSON_OUT=""
 prev=""
 for a in "$@"; do
@@ -55,18 +61,32 @@ for a in "$@"; do
   [ "$prev" = --json-out ] && JSON_OUT="$a"
   prev="$a"
 done
-extra=()
-if [ -z "$JSON_OUT" ]; then
-  mkdir -p "$B/results"
-  stem="$(basename "$CORPUS")"; stem="${stem%.*}"
-  JSON_OUT="$B/results/storyhash-$stem-$(date +%Y%m%d-%H%M%S).json"
-  extra=(--json-out "$JSON_OUT")
+if [ -n "$JSON_OUT" ] && [ "$RUNS" -gt 1 ]; then
+  echo "RUNS=$RUNS writes one results file per run to $B/results/; drop --json-out" >&2
+  exit 2
 fi
 # python -I -S: the adapter needs only the stdlib; this keeps its start-up at ~25 ms
 EXT="storyhash=$(printf '%q' "$PY") -I -S $(printf '%q' "$HERE/storyhash_adapter.py")"
 EXT+=" --corpus {corpus} --out {out} --threshold {threshold} --num-perm {num_perm} --ngram {ngram} --threads {threads}"
 
 echo "== storyhash: $STORYHASH_BIN" >&2
-"$PY" "$HERE/peers.py" "$CORPUS" --peers "$PEERS" --threads "$THREADS" --external "$EXT" "${extra[@]}" "$@"
-
-if [ -f "$JSON_OUT" ]; then "$PY" "$HERE/report_extra.py" "$JSON_OUT"; fi
+stem="$(basename "$CORPUS")"; stem="${stem%.*}"
+outs=()
+for run in $(seq 1 "$RUNS"); do
+  extra=()
+  out="$JSON_OUT"
+  if [ -z "$out" ]; then
+    mkdir -p "$B/results"
+    out="$B/results/storyhash-$stem-$(date +%Y%m%d-%H%M%S)$([ "$RUNS" -gt 1 ] && echo "-run$run").json"
+    extra=(--json-out "$out")
+  fi
+  [ "$RUNS" -gt 1 ] && echo "== run $run of $RUNS" >&2
+  "$PY" "$HERE/peers.py" "$CORPUS" --peers "$PEERS" --threads "$THREADS" --external "$EXT" "${extra[@]}" "$@"
+  if [ -f "$out" ]; then "$PY" "$HERE/report_extra.py" "$out"; outs+=("$out"); fi
+done
+if [ "$RUNS" -gt 1 ]; then
+  table="$B/results/storyhash-$stem-$(date +%Y%m%d-%H%M%S)-medians.md"
+  echo
+  "$PY" "$HERE/medians.py" "${outs[@]}" | tee "$table"
+  echo "(also in $table)"
+fi

@@ -19,7 +19,11 @@ output file:
     {"clusters": [[canonical, member, ...], ...], "timings": {...}}
 
 `timings` is copied from TMPDIR/summary.json's "timings" object (stage ->
-seconds) when present.  Ids are written exactly as storyhash wrote them, which
+seconds) when present, with one key added: `peak_rss_mb`, storyhash's own peak
+resident memory (getrusage of the adapter's children, in MiB). The harness's
+figure is the maximum over the process tree, which at some thread counts is
+the harness's own memory, counted in the child it forks before that child
+execs the adapter.  Ids are written exactly as storyhash wrote them, which
 must be as the corpus has them (strings stay strings).
 
 STORYHASH_EMIT=pairs writes {"pairs": [...]} with every pair inside each
@@ -32,6 +36,7 @@ to storyhash unchanged.
 """
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -120,6 +125,8 @@ def main():
                     result["timings"] = summary["timings"]
                 if isinstance(summary.get("lsh"), dict):
                     result["lsh"] = summary["lsh"]
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        result.setdefault("timings", {})["peak_rss_mb"] = peak_kib / 1024.0
         with open(out, "w", encoding="utf-8") as fh:
             json.dump(result, fh, ensure_ascii=False)
     finally:
