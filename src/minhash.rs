@@ -51,15 +51,37 @@ pub struct MinHasher {
     seed: u64,
     a: Vec<u64>,
     b: Vec<u64>,
+    /// OPH: the first [`OPH_PROBES`] bins of each bin's densification probe sequence, bin by
+    /// bin. The sequences depend on the seed alone, so they are drawn once here rather than
+    /// for every empty bin of every document (a third of the bins of a 130-word article).
+    probes: Vec<u16>,
 }
+
+/// How many probes of each bin's densification sequence [`MinHasher`] keeps: with half the
+/// bins empty, all of them miss one time in 256, and the sequence goes on from where the
+/// table ends.
+const OPH_PROBES: usize = 8;
+
+/// SplitMix64's increment: its state after `n` draws is the seed plus `n` of them.
+const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// SplitMix64, the stable generator behind every seeded parameter.
 fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    *state = state.wrapping_add(SPLITMIX_GAMMA);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The SplitMix64 state an OPH bin's densification probe sequence starts from.
+fn oph_probe_state(seed: u64, bin: usize) -> u64 {
+    seed ^ (bin as u64).wrapping_mul(0xA076_1D64_78BD_642F)
+}
+
+/// A mask of the lowest `n` bits, all 64 for `n` of 64 or more.
+fn low_bits_u64(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1 << n) - 1 }
 }
 
 /// Maps a 32-bit random value uniformly onto `0..n` (Lemire's multiply-shift range reduction).
@@ -100,12 +122,24 @@ impl MinHasher {
                 b.push(splitmix64(&mut state));
             }
         }
+        let mut probes = Vec::new();
+        if kind == SketchKind::Oph {
+            probes.reserve(num_perm * OPH_PROBES);
+            for bin in 0..num_perm {
+                let mut state = oph_probe_state(seed, bin);
+                for _ in 0..OPH_PROBES {
+                    let probe = fast_range(splitmix64(&mut state) >> 32, num_perm);
+                    probes.push(u16::try_from(probe).expect("num_perm is at most MAX_NUM_PERM"));
+                }
+            }
+        }
         MinHasher {
             kind,
             num_perm,
             seed,
             a,
             b,
+            probes,
         }
     }
 
@@ -151,7 +185,45 @@ impl MinHasher {
         let is_filled = |bin: usize| filled[bin / 64] & (1 << (bin % 64)) != 0;
         // Optimal densification: an empty bin probes bins along its own seeded sequence and
         // copies the first non-empty one. Filled bins are never written here, so every copy is
-        // of an original value.
+        // of an original value. The empty bins are the zero bits of `filled`, word by word.
+        for (word, &bits) in filled[..k.div_ceil(64)].iter().enumerate() {
+            let in_range = low_bits_u64(k - word * 64);
+            let mut empty = !bits & in_range;
+            while empty != 0 {
+                let bin = word * 64 + empty.trailing_zeros() as usize;
+                empty &= empty - 1;
+                let cached = &self.probes[bin * OPH_PROBES..(bin + 1) * OPH_PROBES];
+                let probe = match cached.iter().find(|&&p| is_filled(usize::from(p))) {
+                    Some(&p) => usize::from(p),
+                    None => {
+                        // The sequence past the table: the state after its draws.
+                        let mut state = oph_probe_state(self.seed, bin)
+                            .wrapping_add(SPLITMIX_GAMMA.wrapping_mul(OPH_PROBES as u64));
+                        loop {
+                            let probe = fast_range(splitmix64(&mut state) >> 32, k);
+                            if is_filled(probe) {
+                                break probe;
+                            }
+                        }
+                    }
+                };
+                out[bin] = out[probe];
+            }
+        }
+    }
+
+    /// [`MinHasher::oph_sign`] as first written, every probe drawn as it is needed: the oracle
+    /// of the probe table.
+    #[cfg(test)]
+    fn oph_sign_naive(&self, shingles: &[u64], out: &mut [u32]) {
+        let k = self.num_perm;
+        let mut filled = [0u64; MAX_NUM_PERM / 64];
+        for &x in shingles {
+            let bin = fast_range(x >> 32, k);
+            out[bin] = out[bin].min(x as u32);
+            filled[bin / 64] |= 1 << (bin % 64);
+        }
+        let is_filled = |bin: usize| filled[bin / 64] & (1 << (bin % 64)) != 0;
         for bin in 0..k {
             if is_filled(bin) {
                 continue;
@@ -1295,6 +1367,46 @@ mod tests {
         small.sort_unstable();
         small.dedup();
         assert!(small.len() >= 990, "{}", small.len());
+    }
+
+    /// The probe table densifies as drawing every probe did: for tiny sets, where most bins
+    /// are empty and many run past the table, and for sets that fill every bin.
+    #[test]
+    fn oph_probe_table_signs_as_drawing_each_probe() {
+        let mut past_table = 0;
+        for k in [1, 2, 3, 63, 64, 65, 127, 128, 200, 1000, MAX_NUM_PERM] {
+            for seed in [DEFAULT_SEED, 0, 0xdead_beef] {
+                let hasher = MinHasher::new(SketchKind::Oph, k, seed);
+                for (i, n) in [1u64, 2, 3, 5, 17, 64, 130, 500, 5000]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let shingles = set(n * 1000 + i as u64..n * 1001 + i as u64 + n);
+                    let mut fast = vec![0; k];
+                    hasher.sign(&shingles, &mut fast);
+                    let mut naive = vec![u32::MAX; k];
+                    hasher.oph_sign_naive(&shingles, &mut naive);
+                    assert_eq!(fast, naive, "k {k}, seed {seed:#x}, {n} shingles");
+                    // How often the table ran out, so that the test is seen to reach there.
+                    let mut filled = vec![false; k];
+                    for &x in &shingles {
+                        filled[fast_range(x >> 32, k)] = true;
+                    }
+                    past_table += (0..k)
+                        .filter(|&bin| !filled[bin])
+                        .filter(|&bin| {
+                            hasher.probes[bin * OPH_PROBES..(bin + 1) * OPH_PROBES]
+                                .iter()
+                                .all(|&p| !filled[usize::from(p)])
+                        })
+                        .count();
+                }
+            }
+        }
+        assert!(
+            past_table > 1000,
+            "only {past_table} bins went past the table"
+        );
     }
 
     /// Golden values: if this fails, signatures changed and stored indexes with them.
