@@ -95,20 +95,20 @@ def med(prefix, key):
     return statistics.median(runs[f"{prefix}-{i}"][key] for i in range(1, reps + 1))
 print(f"Adding a batch of 10,000 articles (9,000 new, 1,000 near-copies of indexed ones) to an index; medians of {reps}.")
 print()
-print("| index | on disk | add 10k: wall | peak RSS | same batch, no index | ratio | found in the index | index stages (open / match) |")
+print("| index | on disk, after the add | add 10k: wall | peak RSS | same batch, no index | ratio | found in the index | index stages (open / match) |")
 print("|---|---|---|---|---|---|---|---|")
 for size in sizes:
     st = json.load(open(os.path.join(R, f"stats-{size}.json")))
-    summ = json.load(open(os.path.join(R, f"summary-{size}-1.json")))
-    idx = summ["stats"]["index"]
-    t = summ["timings"]
+    summs = [json.load(open(os.path.join(R, f"summary-{size}-{i}.json"))) for i in range(1, reps + 1)]
+    idx = summs[0]["stats"]["index"]
+    stage = lambda k: statistics.median(s["timings"].get(k, 0) for s in summs)
     add, alone = med(f"add-{size}", "seconds"), med(f"alone-{size}", "seconds")
     print(f"| {idx['articles_before']:,} articles | {int(open(os.path.join(R, f'bytes-{size}')).read()) / 1e6:,.0f} MB "
-          f"| {add:.2f} s | {med(f'add-{size}', 'rss_mb'):.0f} MB | {alone:.2f} s, {med(f'alone-{size}', 'rss_mb'):.0f} MB "
+          f"| {add:.2f} s | {med(f'add-{size}', 'rss_mb'):.0f} MiB | {alone:.2f} s, {med(f'alone-{size}', 'rss_mb'):.0f} MiB "
           f"| {add / alone:.1f}x | {idx['duplicates_of_earlier']:,} duplicates of earlier articles "
-          f"| {t.get('index_open', 0):.2f} s / {t.get('index_match', 0):.2f} s |")
+          f"| {stage('index_open'):.2f} s / {stage('index_match'):.2f} s |")
 for name, r in sorted(runs.items()):
     if name.startswith("build-"):
-        print(f"\nBuilding the {name[6:]} index (one night of that many articles): {r['seconds']:.1f} s, {r['rss_mb']:.0f} MB peak.")
+        print(f"\nBuilding the {name[6:]} index (one night of that many articles): {r['seconds']:.1f} s, {r['rss_mb']:.0f} MiB peak.")
 PY
 echo "results: $R" >&2
