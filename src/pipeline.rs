@@ -2025,31 +2025,46 @@ fn for_each_shingle_set(
     (stage, learned): (&ShingleStage<'_>, &LearnedBoilerplate),
     docs: &[u32],
     progress: &dyn Progress,
-    mut f: impl FnMut(&[u32], Vec<Vec<u32>>) -> Result<()>,
+    mut f: impl FnMut(&[u32], Vec<Vec<u32>>) -> Result<()> + Send,
 ) -> Result<()> {
+    // `f` takes one chunk's sets while the next chunk's are made: with few cores, its serial
+    // part (the caller's bookkeeping, dropping sets it is done with) would leave all but one
+    // idle between chunks.
+    let mut pending: Option<(Vec<u32>, Vec<Vec<u32>>)> = None;
     for_each_wanted_article(inputs, articles, docs, progress, |chunk, wanted| {
-        let got: Vec<std::result::Result<Vec<u32>, u32>> = wanted
-            .par_iter()
-            .map_init(Default::default, |(text_buf, scratch), &doc| {
-                let line = article_line(chunk, &articles[doc as usize]);
-                stage
-                    .shingle_line(line, learned, text_buf, scratch)
-                    .then(|| {
-                        scratch.hashes.sort_unstable();
-                        let mut set: Vec<u32> =
-                            scratch.hashes.iter().map(|&h| (h >> 32) as u32).collect();
-                        set.dedup();
-                        set
+        let (taken, got) = rayon::join(
+            || pending.take().map_or(Ok(()), |(docs, sets)| f(&docs, sets)),
+            || {
+                wanted
+                    .par_iter()
+                    .map_init(Default::default, |(text_buf, scratch), &doc| {
+                        let line = article_line(chunk, &articles[doc as usize]);
+                        stage
+                            .shingle_line(line, learned, text_buf, scratch)
+                            .then(|| {
+                                scratch.hashes.sort_unstable();
+                                let mut set: Vec<u32> =
+                                    scratch.hashes.iter().map(|&h| (h >> 32) as u32).collect();
+                                set.dedup();
+                                set
+                            })
+                            .ok_or(doc)
                     })
-                    .ok_or(doc)
-            })
-            .collect();
+                    .collect::<Vec<std::result::Result<Vec<u32>, u32>>>()
+            },
+        );
+        taken?;
         let sets = got
             .into_iter()
             .collect::<std::result::Result<Vec<_>, u32>>()
             .map_err(|doc| input_changed(inputs, &articles[doc as usize]))?;
-        f(wanted, sets)
-    })
+        pending = Some((wanted.to_vec(), sets));
+        Ok(())
+    })?;
+    match pending {
+        Some((docs, sets)) => f(&docs, sets),
+        None => Ok(()),
+    }
 }
 
 /// The `pairs` (sorted, `a < b`) whose exact Jaccard reaches `threshold`, sorted.
@@ -2629,6 +2644,104 @@ mod tests {
             assert!(std::ptr::eq(first_bytes, source.as_ptr()), "{source}");
         }
         assert!(by_name.len() < run.articles.len());
+    }
+
+    /// Exact verification over an input of several read chunks, each chunk's sets handed on
+    /// while the next chunk's are made, decides every pair as deciding it over all the sets at
+    /// once does: pairs within a chunk, across neighbouring chunks and across the whole file.
+    #[test]
+    fn exact_verification_across_chunks_equals_all_sets_at_once() {
+        let mut state = 0x00c0_ffee_u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            crate::shingle::fmix64(state)
+        };
+        let words: Vec<String> = (0..2000).map(|i| format!("w{i:x}")).collect();
+        let n = 4000;
+        let half = n / 2;
+        let mut texts: Vec<Vec<usize>> = Vec::new();
+        for i in 0..n {
+            let text = if i >= half && i % 3 != 0 {
+                // A copy of an article of the first half with a few words changed.
+                let mut copy = texts[i - half].clone();
+                for _ in 0..(next() % 40) {
+                    let at = (next() % copy.len() as u64) as usize;
+                    copy[at] = (next() % 2000) as usize;
+                }
+                copy
+            } else {
+                (0..400).map(|_| (next() % 2000) as usize).collect()
+            };
+            texts.push(text);
+        }
+        let lines: Vec<String> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let text: Vec<&str> = t.iter().map(|&w| words[w].as_str()).collect();
+                serde_json::json!({"id": format!("d{i}"), "text": text.join(" ")}).to_string()
+            })
+            .collect();
+        let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+        assert!(bytes > 3 * crate::ingest::CHUNK_BYTES, "{bytes} bytes");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let config = DedupConfig::default();
+        let inputs = open_inputs(std::slice::from_ref(&path), dir.path()).unwrap();
+        let run = dedup(inputs, &config, &Silent).unwrap();
+        let n = n as u32;
+        let half = half as u32;
+        let mut pairs: Vec<(u32, u32)> = (0..half).map(|a| (a, a + half)).collect();
+        pairs.extend((0..n - 1).map(|a| (a, a + 1)));
+        pairs.extend(
+            (0..n)
+                .step_by(7)
+                .map(|a| (a / 2, a))
+                .filter(|&(a, b)| a < b),
+        );
+        pairs.extend((0..2000).map(|_| {
+            let (a, b) = (
+                (next() % u64::from(n)) as u32,
+                (next() % u64::from(n)) as u32,
+            );
+            (a.min(b), a.max(b))
+        }));
+        pairs.retain(|&(a, b)| a < b);
+        pairs.sort_unstable();
+        pairs.dedup();
+        let stage = ShingleStage::of(&config);
+        // The oracle's sets: each document read and shingled on its own, not by chunks.
+        let (mut text_buf, mut scratch) = (String::new(), Scratch::default());
+        let sets: Vec<Vec<u32>> = (0..n)
+            .map(|doc| {
+                let mut set = Vec::new();
+                for_each_wanted_article(&run.inputs, &run.articles, &[doc], &Silent, |chunk, _| {
+                    let line = article_line(chunk, &run.articles[doc as usize]);
+                    assert!(stage.shingle_line(line, &run.learned, &mut text_buf, &mut scratch));
+                    set = scratch.hashes.iter().map(|&h| (h >> 32) as u32).collect();
+                    Ok(())
+                })
+                .unwrap();
+                set.sort_unstable();
+                set.dedup();
+                set
+            })
+            .collect();
+        for threshold in [0.5, 0.8, 0.9] {
+            let streamed = exact_accepted(
+                &run.inputs,
+                &run.articles,
+                (&stage, &run.learned),
+                &pairs,
+                threshold,
+                &Silent,
+            )
+            .unwrap();
+            let oracle = verify_exact(&pairs, threshold, |d| &sets[d as usize]);
+            assert!(!oracle.is_empty() && oracle.len() < pairs.len());
+            assert_eq!(streamed, oracle, "threshold {threshold}");
+        }
     }
 
     /// The 32-bit sets of exact verification give the Jaccard of the full 64-bit shingle sets
