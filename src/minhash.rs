@@ -1381,12 +1381,14 @@ mod tests {
                     .into_iter()
                     .enumerate()
                 {
-                    let shingles = set(n * 1000 + i as u64..n * 1001 + i as u64 + n);
+                    let start = n * 1000 + i as u64;
+                    let shingles = set(start..start + n);
                     let mut fast = vec![0; k];
                     hasher.sign(&shingles, &mut fast);
                     let mut naive = vec![u32::MAX; k];
                     hasher.oph_sign_naive(&shingles, &mut naive);
-                    assert_eq!(fast, naive, "k {k}, seed {seed:#x}, {n} shingles");
+                    let count = shingles.len();
+                    assert_eq!(fast, naive, "k {k}, seed {seed:#x}, {count} shingles");
                     // How often the table ran out, so that the test is seen to reach there.
                     let mut filled = vec![false; k];
                     for &x in &shingles {

@@ -82,7 +82,7 @@ def main():
           f"{env.get('cpu_model')}, {env.get('cpus')} CPUs")
     print()
     print("| tool | threads | end to end s, median (range) | storyhash faster by, median of the runs' "
-          "ratios (range) | ratio of the medians | peak RSS MB | cluster precision | cluster recall "
+          "ratios (range) | ratio of the medians | peak RSS MiB | cluster precision | cluster recall "
           "| duplicate docs found |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     missing = []
@@ -95,11 +95,12 @@ def main():
         if peer == STORYHASH:
             ratio = ratio_of_medians = "-"
         else:
-            ratios = [r["e2e_s"] / s["e2e_s"] for r, s in rows if s and s.get("e2e_s")]
-            ours = [s["e2e_s"] for _, s in rows if s and s.get("e2e_s")]
+            both = [(r["e2e_s"], s["e2e_s"]) for r, s in rows if s and s.get("e2e_s")]
+            ratios = [theirs / ours for theirs, ours in both]
             ratio = fmt_range(ratios, ".1f", "×") if ratios else "-"
-            ratio_of_medians = (f"{statistics.median(times) / statistics.median(ours):.1f}×"
-                                if ours else "-")
+            # Over the runs that timed both, as the ratios are.
+            ratio_of_medians = (f"{statistics.median(t for t, _ in both) / statistics.median(o for _, o in both):.1f}×"
+                                if both else "-")
         q = [r.get("quality") or {} for r, _ in rows]
         name = "storyhash" if peer == STORYHASH else peer
         print(f"| {name} | {th} | {fmt_range(times, '.2f')} | {ratio} | {ratio_of_medians} | "
@@ -117,6 +118,9 @@ def main():
         fastest = min(peers, key=med.get)
         ratios = [rows[fastest]["e2e_s"] / rows[(STORYHASH, th)]["e2e_s"] for _, _, rows in runs
                   if fastest in rows and (STORYHASH, th) in rows]
+        if not ratios:
+            print(f"At {th} thread(s) no run timed both storyhash and {fastest[0]}.")
+            continue
         print(f"At {th} thread(s) the fastest peer is {fastest[0]} ({med[fastest]:.2f} s median): "
               f"storyhash is {statistics.median(ratios):.1f}× faster (median of {len(ratios)} runs' "
               f"ratios, {min(ratios):.1f}× to {max(ratios):.1f}×).")

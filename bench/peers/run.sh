@@ -53,7 +53,7 @@ export STORYHASH_BIN="${STORYHASH_BIN:-$REPO/target/release/storyhash}"
 
 # (c) the runs; results JSON + .txt go to $B/results/ unless --json-out is given
 RUNS="${RUNS:-1}"
-case "$RUNS" in ''|*[!0-9]*|0) echo "RUNS must be a positive integer, not '$RUNS'" >&2; exit 2;; esac
+case "$RUNS" in ''|*[!0-9]*|0*) echo "RUNS must be a positive integer, not '$RUNS'" >&2; exit 2;; esac
 JSON_OUT=""
 prev=""
 for a in "$@"; do
@@ -77,7 +77,9 @@ for run in $(seq 1 "$RUNS"); do
   out="$JSON_OUT"
   if [ -z "$out" ]; then
     mkdir -p "$B/results"
-    out="$B/results/storyhash-$stem-$(date +%Y%m%d-%H%M%S)$([ "$RUNS" -gt 1 ] && echo "-run$run").json"
+    suffix=""
+    if [ "$RUNS" -gt 1 ]; then suffix="-run$run"; fi
+    out="$B/results/storyhash-$stem-$(date +%Y%m%d-%H%M%S)$suffix.json"
     extra=(--json-out "$out")
   fi
   [ "$RUNS" -gt 1 ] && echo "== run $run of $RUNS" >&2

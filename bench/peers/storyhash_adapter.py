@@ -23,7 +23,8 @@ seconds) when present, with one key added: `peak_rss_mb`, storyhash's own peak
 resident memory (getrusage of the adapter's children, in MiB). The harness's
 figure is the maximum over the process tree, which at some thread counts is
 the harness's own memory, counted in the child it forks before that child
-execs the adapter.  Ids are written exactly as storyhash wrote them, which
+execs the adapter. (The same effect puts a floor of about 12 MiB, the adapter's
+own, under this figure: a child starts with its parent's high-water mark.)  Ids are written exactly as storyhash wrote them, which
 must be as the corpus has them (strings stay strings).
 
 STORYHASH_EMIT=pairs writes {"pairs": [...]} with every pair inside each
