@@ -74,6 +74,21 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// One-permutation hashing's first step: each shingle's high 32 bits pick one of the
+/// `out.len()` bins, which keeps the least of its low 32 bits. Returns which bins got a
+/// shingle, as a bitmask (on the stack: there are at most [`MAX_NUM_PERM`] bins).
+#[inline]
+fn oph_fill(shingles: &[u64], out: &mut [u32]) -> [u64; MAX_NUM_PERM / 64] {
+    let k = out.len();
+    let mut filled = [0u64; MAX_NUM_PERM / 64];
+    for &x in shingles {
+        let bin = fast_range(x >> 32, k);
+        out[bin] = out[bin].min(x as u32);
+        filled[bin / 64] |= 1 << (bin % 64);
+    }
+    filled
+}
+
 /// The SplitMix64 state an OPH bin's densification probe sequence starts from.
 fn oph_probe_state(seed: u64, bin: usize) -> u64 {
     seed ^ (bin as u64).wrapping_mul(0xA076_1D64_78BD_642F)
@@ -175,13 +190,7 @@ impl MinHasher {
 
     fn oph_sign(&self, shingles: &[u64], out: &mut [u32]) {
         let k = self.num_perm;
-        // Which bins got a shingle, as a bitmask on the stack (k is at most MAX_NUM_PERM).
-        let mut filled = [0u64; MAX_NUM_PERM / 64];
-        for &x in shingles {
-            let bin = fast_range(x >> 32, k);
-            out[bin] = out[bin].min(x as u32);
-            filled[bin / 64] |= 1 << (bin % 64);
-        }
+        let filled = oph_fill(shingles, out);
         let is_filled = |bin: usize| filled[bin / 64] & (1 << (bin % 64)) != 0;
         // Optimal densification: an empty bin probes bins along its own seeded sequence and
         // copies the first non-empty one. Filled bins are never written here, so every copy is
@@ -217,12 +226,7 @@ impl MinHasher {
     #[cfg(test)]
     fn oph_sign_naive(&self, shingles: &[u64], out: &mut [u32]) {
         let k = self.num_perm;
-        let mut filled = [0u64; MAX_NUM_PERM / 64];
-        for &x in shingles {
-            let bin = fast_range(x >> 32, k);
-            out[bin] = out[bin].min(x as u32);
-            filled[bin / 64] |= 1 << (bin % 64);
-        }
+        let filled = oph_fill(shingles, out);
         let is_filled = |bin: usize| filled[bin / 64] & (1 << (bin % 64)) != 0;
         for bin in 0..k {
             if is_filled(bin) {

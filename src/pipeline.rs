@@ -2712,36 +2712,66 @@ mod tests {
         pairs.dedup();
         let stage = ShingleStage::of(&config);
         // The oracle's sets: each document read and shingled on its own, not by chunks.
-        let (mut text_buf, mut scratch) = (String::new(), Scratch::default());
         let sets: Vec<Vec<u32>> = (0..n)
             .map(|doc| {
-                let mut set = Vec::new();
-                for_each_wanted_article(&run.inputs, &run.articles, &[doc], &Silent, |chunk, _| {
-                    let line = article_line(chunk, &run.articles[doc as usize]);
-                    assert!(stage.shingle_line(line, &run.learned, &mut text_buf, &mut scratch));
-                    set = scratch.hashes.iter().map(|&h| (h >> 32) as u32).collect();
-                    Ok(())
-                })
-                .unwrap();
-                set.sort_unstable();
+                let mut set: Vec<u32> = hashes_read_alone(&run, &stage, doc)
+                    .iter()
+                    .map(|&h| (h >> 32) as u32)
+                    .collect();
                 set.dedup();
                 set
             })
             .collect();
-        for threshold in [0.5, 0.8, 0.9] {
-            let streamed = exact_accepted(
-                &run.inputs,
-                &run.articles,
-                (&stage, &run.learned),
-                &pairs,
-                threshold,
-                &Silent,
-            )
-            .unwrap();
-            let oracle = verify_exact(&pairs, threshold, |d| &sets[d as usize]);
-            assert!(!oracle.is_empty() && oracle.len() < pairs.len());
-            assert_eq!(streamed, oracle, "threshold {threshold}");
-        }
+        let accepted = assert_exact_accepted_is(&run, &stage, &pairs, &[0.5, 0.8, 0.9], |d| {
+            &sets[d as usize]
+        });
+        assert!(accepted.iter().all(|&a| a > 0 && a < pairs.len()));
+    }
+
+    /// A document's 64-bit shingle hashes, sorted and deduplicated, read and shingled on its
+    /// own.
+    fn hashes_read_alone(run: &DedupRun, stage: &ShingleStage<'_>, doc: u32) -> Vec<u64> {
+        let mut got = Vec::new();
+        for_each_wanted_article(&run.inputs, &run.articles, &[doc], &Silent, |chunk, _| {
+            let (mut text_buf, mut scratch) = (String::new(), Scratch::default());
+            let line = article_line(chunk, &run.articles[doc as usize]);
+            assert!(stage.shingle_line(line, &run.learned, &mut text_buf, &mut scratch));
+            got = scratch.hashes.clone();
+            Ok(())
+        })
+        .unwrap();
+        got.sort_unstable();
+        got.dedup();
+        got
+    }
+
+    /// Asserts that deciding `pairs` as their later document is read, sets dropped after their
+    /// last partner ([`exact_accepted`]), gives what deciding them over the oracle's `set`s at
+    /// once gives, at each threshold. Returns how many pairs each threshold accepted.
+    fn assert_exact_accepted_is<'a>(
+        run: &DedupRun,
+        stage: &ShingleStage<'_>,
+        pairs: &[(u32, u32)],
+        thresholds: &[f64],
+        set: impl Fn(u32) -> &'a [u32] + Sync,
+    ) -> Vec<usize> {
+        thresholds
+            .iter()
+            .map(|&threshold| {
+                let streamed = exact_accepted(
+                    &run.inputs,
+                    &run.articles,
+                    (stage, &run.learned),
+                    pairs,
+                    threshold,
+                    &Silent,
+                )
+                .unwrap();
+                let oracle = verify_exact(pairs, threshold, &set);
+                assert_eq!(streamed, oracle, "threshold {threshold}");
+                oracle.len()
+            })
+            .collect()
     }
 
     /// The 32-bit sets of exact verification give the Jaccard of the full 64-bit shingle sets
@@ -2778,36 +2808,8 @@ mod tests {
             &Silent,
         )
         .unwrap();
-        // Deciding pairs as their later document is read, sets dropped after their last
-        // partner, gives what deciding them over all the sets at once gives.
-        for threshold in [0.1, 0.3, 0.5, 0.8] {
-            let streamed = exact_accepted(
-                &run.inputs,
-                &run.articles,
-                (&stage, &run.learned),
-                &pairs,
-                threshold,
-                &Silent,
-            )
-            .unwrap();
-            let oracle = verify_exact(&pairs, threshold, |d| sets.get(d));
-            assert_eq!(streamed, oracle, "threshold {threshold}");
-        }
-        let full = |doc: u32| {
-            let mut got = Vec::new();
-            for_each_wanted_article(&run.inputs, &run.articles, &[doc], &Silent, |chunk, _| {
-                let (mut text_buf, mut scratch) = (String::new(), Scratch::default());
-                let line = article_line(chunk, &run.articles[doc as usize]);
-                assert!(stage.shingle_line(line, &run.learned, &mut text_buf, &mut scratch));
-                got = scratch.hashes.clone();
-                Ok(())
-            })
-            .unwrap();
-            got.sort_unstable();
-            got.dedup();
-            got
-        };
-        let full: Vec<Vec<u64>> = (0..n).map(full).collect();
+        assert_exact_accepted_is(&run, &stage, &pairs, &[0.1, 0.3, 0.5, 0.8], |d| sets.get(d));
+        let full: Vec<Vec<u64>> = (0..n).map(|d| hashes_read_alone(&run, &stage, d)).collect();
         let mut compared = 0;
         for &(a, b) in &pairs {
             let (fa, fb) = (&full[a as usize], &full[b as usize]);
