@@ -18,7 +18,7 @@
 #    runs alternate the tools), then prints medians.py's table of the runs: median times, the
 #    median of each run's ratio to storyhash, and the quality columns.
 # Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN (default
-# <repo>/target/release/storyhash), PEERS (default floor,datasketch,rensa,gaoya,gaoya-native),
+# $CARGO_TARGET_DIR or <repo>/target, then /release/storyhash), PEERS (default floor,datasketch,rensa,gaoya,gaoya-native),
 # THREADS (default 1,2), RUNS (default 1), STORYHASH_EMIT (clusters|pairs, see README.md),
 # SKIP_BUILD=1.
 set -euo pipefail
@@ -48,7 +48,7 @@ if [ -z "${STORYHASH_BIN:-}" ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== cargo build --release ($REPO)" >&2
   (cd "$REPO" && cargo build --release)
 fi
-export STORYHASH_BIN="${STORYHASH_BIN:-$REPO/target/release/storyhash}"
+export STORYHASH_BIN="${STORYHASH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/storyhash}"
 [ -x "$STORYHASH_BIN" ] || { echo "storyhash binary not found: $STORYHASH_BIN" >&2; exit 1; }
 
 # (c) the runs; results JSON + .txt go to $B/results/ unless --json-out is given

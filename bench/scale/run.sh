@@ -47,7 +47,7 @@ if [ -z "${STORYHASH_BIN:-}" ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== cargo build --release ($REPO)" >&2
   (cd "$REPO" && cargo build --release)
 fi
-BIN="${STORYHASH_BIN:-$REPO/target/release/storyhash}"
+BIN="${STORYHASH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/storyhash}"
 [ -x "$BIN" ] || { echo "storyhash binary not found: $BIN" >&2; exit 1; }
 
 STAMP="$(date +%Y%m%d-%H%M%S)"

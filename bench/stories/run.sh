@@ -17,7 +17,7 @@
 #
 # If the binary has no `run` subcommand yet, storyhash's rows say so and the baseline runs alone.
 # Env: BENCH_HOME (default ~/.cache/storyhash-bench), STORYHASH_BIN (default
-# <repo>/target/release/storyhash), SKIP_BUILD=1, RETUNE=1, SKIP_SPEED=1 (no 266 k line).
+# $CARGO_TARGET_DIR or <repo>/target, then /release/storyhash), SKIP_BUILD=1, RETUNE=1, SKIP_SPEED=1 (no 266 k line).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -43,7 +43,7 @@ if [ -z "${STORYHASH_BIN:-}" ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== cargo build --release ($REPO)" >&2
   (cd "$REPO" && cargo build --release)
 fi
-BIN="${STORYHASH_BIN:-$REPO/target/release/storyhash}"
+BIN="${STORYHASH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/storyhash}"
 [ -x "$BIN" ] || { echo "storyhash binary not found: $BIN" >&2; exit 1; }
 "$BIN" eval --help >/dev/null 2>&1 || { echo "$BIN has no eval subcommand" >&2; exit 1; }
 HAVE_RUN=1
