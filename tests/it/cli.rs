@@ -653,6 +653,215 @@ fn many_bad_lines_are_all_rejected_in_order_or_the_first_stops_the_run() {
     );
 }
 
+/// Pieces of article text a scrape brings: words of the seed article, capitals, apostrophes of
+/// every kind, split clitics, accents composed and not, CJK, emoji, control characters, line
+/// breaks of every kind, and share widgets.
+const TEXT_PIECES: &[&str] = &[
+    "’s",
+    " 's",
+    "n't",
+    "O'Neil",
+    "'",
+    "‘quoted’",
+    "É",
+    "e\u{301}",
+    "ß",
+    "İ",
+    "ﬁ",
+    "日本語",
+    "ひらがな",
+    "한국어",
+    "مرحبا",
+    "🙂",
+    "\u{0}",
+    "\u{7}",
+    "\u{a0}",
+    "\u{200b}",
+    "\u{feff}",
+    "\t",
+    "\r\n",
+    "\n",
+    "\n\n",
+    "\u{2028}",
+    "—",
+    "“",
+    "”",
+    "Share this:\nTwitter Facebook\nLike Loading…",
+    "WASHINGTON (Reuters) - ",
+    "By Jane Doe\n",
+    "Also Read: more",
+    "©",
+    "\\",
+    "\"",
+];
+
+/// One article line: its text of seed words and scraped pieces, now and then in capitals, with
+/// a date, a source and a title or not.
+fn random_article(rng: &mut Rng, vocab: &[String], id: usize) -> String {
+    let mut text = String::new();
+    for _ in 0..rng.below(120) {
+        if rng.below(6) == 0 {
+            text.push_str(TEXT_PIECES[rng.below(TEXT_PIECES.len())]);
+        } else {
+            text.push_str(&vocab[rng.below(vocab.len())]);
+        }
+        text.push(' ');
+    }
+    if rng.below(8) == 0 {
+        text = text.to_uppercase();
+    }
+    let mut article = json!({"id": format!("a{id}"), "text": text});
+    if rng.below(2) == 0 {
+        article["published"] = json!(format!("2024-05-{:02}T10:00:00Z", 1 + rng.below(28)));
+    }
+    if rng.below(2) == 0 {
+        article["source"] = json!(["wire", "daily", "herald"][rng.below(3)]);
+    }
+    if rng.below(2) == 0 {
+        article["title"] = json!(random_words(rng, vocab, 6).join(" "));
+    }
+    jline(article)
+}
+
+/// A line that may be bad: an article cut short, a byte overwritten, a field of the wrong type,
+/// an id seen before, invalid UTF-8, a line that is no object, or a blank one.
+fn random_damaged_line(rng: &mut Rng, good: &str, earlier_id: &str) -> Vec<u8> {
+    let mut bytes = good.as_bytes().to_vec();
+    match rng.below(9) {
+        0 => bytes.truncate(rng.below(bytes.len())),
+        1 => {
+            let at = rng.below(bytes.len());
+            bytes[at] = rng.below(256) as u8;
+        }
+        2 => bytes = br#"{"id":5.5,"text":"a text"}"#.to_vec(),
+        3 => bytes = format!(r#"{{"id":"{earlier_id}","text":"again"}}"#).into_bytes(),
+        4 => bytes = br#"{"id":"t","text":7}"#.to_vec(),
+        5 => bytes = b"{\"id\":\"u\",\"text\":\"\xc3\x28\"}".to_vec(),
+        6 => bytes = format!("[{good}]").into_bytes(),
+        7 => bytes = br#"{"id":"p","text":"a text","published":"someday"}"#.to_vec(),
+        _ => bytes = b" \t ".to_vec(),
+    }
+    bytes
+}
+
+/// Random corpora of scraped articles, near-copies and damaged lines: every non-blank line is
+/// an article or a reject, in input order, at any thread count, and without `--skip-invalid`
+/// the run stops at the first reject's line. The cases above check each kind of bad line; this
+/// checks that no mix of them loses or double-counts a line, panics, or depends on the threads.
+#[test]
+fn random_corpora_with_damaged_lines_account_for_every_line() {
+    let vocab = seed_words();
+    let dir = tempdir();
+    let mut rng = Rng(20_261_128);
+    let mut saw = (0, 0, 0); // (rejects, clusters, runs stopped)
+    for case in 0..16 {
+        let mut content: Vec<Vec<u8>> = Vec::new();
+        let mut good: Vec<String> = Vec::new();
+        for i in 0..2 + rng.below(40) {
+            let line = match (rng.below(5), good.len()) {
+                // A near-copy of an earlier article: its text with one word changed.
+                (0, n) if n > 0 => {
+                    let mut copy: Value = serde_json::from_str(&good[rng.below(n)]).unwrap();
+                    copy["id"] = json!(format!("c{i}"));
+                    let text = copy["text"].as_str().unwrap().replacen(' ', " edited ", 1);
+                    copy["text"] = json!(text);
+                    jline(copy)
+                }
+                _ => random_article(&mut rng, &vocab, i),
+            };
+            if rng.below(6) == 0 {
+                let earlier = format!("a{}", rng.below(i + 1));
+                content.push(random_damaged_line(&mut rng, &line, &earlier));
+            } else {
+                content.push(line.clone().into_bytes());
+                good.push(line);
+            }
+        }
+        let content = content.join(&b'\n');
+        let input = write(dir.path(), &format!("case{case}.jsonl"), &content);
+        let path = path_str(&input);
+
+        let mut runs = Vec::new();
+        for threads in ["1", "2"] {
+            let out = dir.path().join(format!("out{case}-{threads}"));
+            let run = dedup(
+                &[path],
+                &out,
+                &["-q", "--skip-invalid", "--threads", threads],
+                None,
+            );
+            assert_eq!(run.code, 0, "case {case}: {run:?}");
+            runs.push((
+                Outputs::read(&out),
+                std::fs::read(out.join("rejects.jsonl")).unwrap(),
+            ));
+        }
+        let (o, rejects) = &runs[0];
+        assert_eq!(
+            o.articles, runs[1].0.articles,
+            "case {case}: thread counts differ"
+        );
+        assert_eq!(o.duplicates, runs[1].0.duplicates, "case {case}");
+        assert_eq!(o.deduped, runs[1].0.deduped, "case {case}");
+        assert_eq!(*rejects, runs[1].1, "case {case}");
+
+        // Every non-blank line is a reject (by its number) or the next article, in order.
+        let rejected: Vec<u64> = o
+            .rejects
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect();
+        assert!(
+            rejected.windows(2).all(|w| w[0] < w[1]),
+            "case {case}: {rejected:?}"
+        );
+        let mut articles = o.articles.iter();
+        for (n, line) in content.split(|&b| b == b'\n').enumerate() {
+            let n = n as u64 + 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                assert!(
+                    !rejected.contains(&n),
+                    "case {case}: blank line {n} rejected"
+                );
+            } else if !rejected.contains(&n) {
+                let record: Value = serde_json::from_slice(line)
+                    .unwrap_or_else(|e| panic!("case {case}: line {n} accepted: {e}"));
+                let article = articles.next().expect("an article for each accepted line");
+                assert_eq!(article["id"], record["id"], "case {case}: line {n}");
+            }
+        }
+        assert!(
+            articles.next().is_none(),
+            "case {case}: articles without a line"
+        );
+
+        // Without --skip-invalid, the first bad line stops the run and is named.
+        let out = dir.path().join(format!("stop{case}"));
+        let run = dedup(&[path], &out, &["-q"], None);
+        match rejected.first() {
+            Some(line) => {
+                assert_eq!(run.code, 2, "case {case}: {run:?}");
+                let place = format!("storyhash: {path}:{line}: ");
+                assert!(
+                    run.stderr.starts_with(&place),
+                    "case {case}: {}",
+                    run.stderr
+                );
+                assert!(
+                    !out.exists(),
+                    "case {case}: a stopped run leaves no outputs"
+                );
+                saw.2 += 1;
+            }
+            None => assert_eq!(run.code, 0, "case {case}: {run:?}"),
+        }
+        saw.0 += rejected.len();
+        saw.1 += o.duplicates.len();
+    }
+    // The corpora held every kind of line.
+    assert!(saw.0 > 20 && saw.1 > 5 && saw.2 > 5, "{saw:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Compression, standard input, several inputs, line endings
 // ---------------------------------------------------------------------------------------------
