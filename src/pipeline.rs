@@ -584,15 +584,28 @@ pub fn for_each_article_chunk(
 /// numbers) and the part of `wanted` each chunk holds, in order.
 ///
 /// When every input is uncompressed and the wanted lines are under half of the input, only the
-/// byte ranges holding them are read, by offset (lines closer than 16 KiB share a read), on
-/// a reader thread; otherwise the inputs are streamed whole. Fails as
-/// [`for_each_article_chunk`] does if an input no longer holds a line where the first pass found
-/// it.
+/// byte ranges holding them are read, by offset (lines closer than 4 KiB share a read), on
+/// a reader thread, into buffers from [`crate::ingest::READ_BUFFERS`]; otherwise the inputs are
+/// streamed whole. Fails as [`for_each_article_chunk`] does if an input no longer holds a line
+/// where the first pass found it.
 pub fn for_each_wanted_article(
     inputs: &[Input],
     articles: &[Article],
     wanted: &[u32],
     progress: &dyn Progress,
+    f: impl FnMut(&Chunk, &[u32]) -> Result<()>,
+) -> Result<()> {
+    let pool = &crate::ingest::READ_BUFFERS;
+    for_each_wanted_article_pooled(inputs, articles, wanted, progress, pool, f)
+}
+
+/// [`for_each_wanted_article`] with the buffers of `pool` when it reads by offset.
+fn for_each_wanted_article_pooled(
+    inputs: &[Input],
+    articles: &[Article],
+    wanted: &[u32],
+    progress: &dyn Progress,
+    pool: &crate::ingest::BufferPool,
     mut f: impl FnMut(&Chunk, &[u32]) -> Result<()>,
 ) -> Result<()> {
     if wanted.is_empty() {
@@ -659,7 +672,7 @@ pub fn for_each_wanted_article(
             for &(first, end) in &batches {
                 let mut chunk = Chunk {
                     input: articles[wanted[windows[first].0] as usize].location.input,
-                    data: recycled.try_recv().unwrap_or_default(),
+                    data: recycled.try_recv().unwrap_or_else(|_| pool.take()),
                     ..Chunk::default()
                 };
                 chunk.data.clear();
@@ -689,6 +702,7 @@ pub fn for_each_wanted_article(
                     return;
                 }
             }
+            recycled.try_iter().for_each(|b| pool.keep(b));
         });
         let mut result = Ok(());
         for item in rx.iter() {
@@ -706,7 +720,9 @@ pub fn for_each_wanted_article(
                 progress.advance(chunk.raw_bytes);
                 progress.advance_articles(docs.len() as u64);
                 f(&chunk, docs)?;
-                let _ = back_tx.send(chunk.data);
+                if let Err(back) = back_tx.send(chunk.data) {
+                    pool.keep(back.0);
+                }
                 Ok(())
             });
             if let Err(e) = step {
@@ -2644,6 +2660,54 @@ mod tests {
             assert!(std::ptr::eq(first_bytes, source.as_ptr()), "{source}");
         }
         assert!(by_name.len() < run.articles.len());
+    }
+
+    /// The later passes read the wanted lines into the buffers a pass before them left, and
+    /// leave theirs to the next.
+    #[test]
+    fn reads_by_offset_take_and_leave_pooled_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        let lines: Vec<String> = (0..4000)
+            .map(|i| {
+                let text = format!("article {i} {}", "with a few words ".repeat(60));
+                serde_json::json!({"id": format!("d{i}"), "text": text}).to_string()
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let inputs = open_inputs(std::slice::from_ref(&path), dir.path()).unwrap();
+        let run = dedup(inputs, &DedupConfig::default(), &Silent).unwrap();
+        let wanted: Vec<u32> = (0..4000).step_by(3).collect();
+        assert!(reads_by_offset(&run.inputs, &run.articles, &wanted));
+        let pool = crate::ingest::BufferPool::new();
+        let mut seen = 0;
+        let pass = |seen: &mut usize, first: &mut Option<usize>| {
+            for_each_wanted_article_pooled(
+                &run.inputs,
+                &run.articles,
+                &wanted,
+                &Silent,
+                &pool,
+                |chunk, docs| {
+                    first.get_or_insert(pool.len());
+                    for &d in docs {
+                        let line = article_line(chunk, &run.articles[d as usize]);
+                        assert!(line.starts_with(format!("{{\"id\":\"d{d}\"").as_bytes()));
+                    }
+                    *seen += docs.len();
+                    Ok(())
+                },
+            )
+            .unwrap();
+        };
+        let mut first = None;
+        pass(&mut seen, &mut first);
+        let kept = pool.len();
+        assert!(kept >= 2, "{kept} buffers kept");
+        first = None;
+        pass(&mut seen, &mut first);
+        assert!(first.unwrap() < kept, "the second pass took kept buffers");
+        assert_eq!(seen, 2 * wanted.len());
     }
 
     /// Exact verification over an input of several read chunks, each chunk's sets handed on

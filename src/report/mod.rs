@@ -350,8 +350,10 @@ const COPY_MIN: u64 = 32 << 10;
 /// The UTF-8 byte-order mark, which an input may open with.
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
-/// Bytes of input read ahead at once for shorter runs.
-const WINDOW_BYTES: u64 = 8 << 20;
+/// Bytes of input read ahead at once for shorter runs: a chunk's worth, so that the window
+/// fits a read buffer an earlier pass left ([`crate::ingest::READ_BUFFERS`]). At 8 MiB it
+/// grew that buffer into fresh pages, about 2,000 page faults at 48k articles.
+const WINDOW_BYTES: u64 = crate::ingest::CHUNK_BYTES as u64;
 
 /// Copies the kept articles' lines of uncompressed inputs into `file`, each with a newline,
 /// in runs of lines that follow each other in the input. Returns how many were kept.
@@ -367,7 +369,7 @@ fn copy_kept_runs(
     let mut kept = 0;
     let mut done = (0u32, 0u64);
     // (input, offset, bytes) of the stretch of input read ahead for short runs.
-    let mut window: (u32, u64, Vec<u8>) = (u32::MAX, 0, Vec::new());
+    let mut window: (u32, u64, Vec<u8>) = (u32::MAX, 0, crate::ingest::READ_BUFFERS.take());
     // (input, first byte, end of the last line) of the run being gathered.
     let mut pending: Option<(u32, u64, u64)> = None;
     let mut copy = |files: &mut crate::ingest::OpenInputs<'_>,
@@ -452,6 +454,7 @@ fn copy_kept_runs(
     if let Some(run_bytes) = pending {
         copy(&mut files, run_bytes)?;
     }
+    crate::ingest::READ_BUFFERS.keep(window.2);
     // A file that changed while it was copied.
     for input in &run.inputs {
         input.check_unchanged()?;
