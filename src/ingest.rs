@@ -40,50 +40,64 @@ pub const CHUNK_BYTES: usize = 2 << 20;
 /// of about a chunk ([`CHUNK_BYTES`]). A fresh one is fresh pages, which the kernel faults in
 /// and zeroes on first touch: at 48k articles the passes after the scan faulted in about 6k
 /// pages of new buffers, a quarter of the run's page faults, where the scan's buffers were
-/// there to take (medians of ten alternated runs: 23.7k faults and 0.715 s before, 17.5k and
-/// 0.705 s after, wall time ×0.98 paired; peak RSS +0.7 MB, and +3 MB at 1M; 2026-11-28).
+/// there to take (medians of ten alternated runs, 2026-11-28: 23.8k faults before and 17.5k
+/// after, system time 0.255 and 0.230 s; wall time within the noise, paired ratio 0.99; peak
+/// RSS +0.3 MB, and +3 MB at 1M articles).
 ///
-/// It holds at most [`BufferPool::MAX_SPARE`] buffers: what one pass has in flight.
+/// It holds at most [`BufferPool::MAX_SPARE`] buffers, what one pass has in flight, and none
+/// larger than [`BufferPool::MAX_BYTES`] (a line longer than a chunk grows its buffer).
 #[derive(Debug, Default)]
-pub struct BufferPool {
+pub(crate) struct BufferPool {
     spare: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 impl BufferPool {
     /// The most buffers kept: a pass holds four at once (one being read, two waiting, one in
     /// use).
-    pub const MAX_SPARE: usize = 4;
+    pub(crate) const MAX_SPARE: usize = 4;
+
+    /// The largest buffer kept: a chunk's buffer grows to twice the chunk as it is read.
+    pub(crate) const MAX_BYTES: usize = 4 * CHUNK_BYTES;
 
     /// An empty pool.
-    pub const fn new() -> BufferPool {
+    pub(crate) const fn new() -> BufferPool {
         BufferPool {
             spare: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     /// A kept buffer, emptied, or a new one.
-    pub fn take(&self) -> Vec<u8> {
+    pub(crate) fn take(&self) -> Vec<u8> {
         let mut buffer = self.lock().pop().unwrap_or_default();
         buffer.clear();
         buffer
     }
 
-    /// Keeps `buffer` for a later pass, unless the pool is full.
-    pub fn keep(&self, buffer: Vec<u8>) {
+    /// Keeps `buffer` for a later pass, unless the pool is full or the buffer is empty or
+    /// larger than [`BufferPool::MAX_BYTES`].
+    pub(crate) fn keep(&self, buffer: Vec<u8>) {
         let mut spare = self.lock();
-        if spare.len() < Self::MAX_SPARE && buffer.capacity() > 0 {
+        if spare.len() < Self::MAX_SPARE && (1..=Self::MAX_BYTES).contains(&buffer.capacity()) {
             spare.push(buffer);
         }
     }
 
     /// How many buffers are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
     /// Whether no buffer is kept.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The kept buffers, taken out.
+    #[cfg(test)]
+    pub(crate) fn drain(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut *self.lock())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
@@ -95,7 +109,7 @@ impl BufferPool {
 }
 
 /// The process's read buffers, shared by every pass over the inputs.
-pub static READ_BUFFERS: BufferPool = BufferPool::new();
+pub(crate) static READ_BUFFERS: BufferPool = BufferPool::new();
 
 /// The names of the fields read from each record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -901,6 +915,7 @@ impl ChunkReader {
         self.offset += chunk.data.len() as u64;
         self.next_line += chunk.lines.len() as u64;
         if chunk.lines.is_empty() {
+            pool.keep(chunk.data);
             return Ok(None);
         }
         Ok(Some(chunk))
@@ -914,7 +929,8 @@ fn memchr_last_newline(data: &[u8]) -> Option<usize> {
 /// Streams every input, chunk by chunk, into `process`, in input order.
 ///
 /// A reader thread decompresses and cuts the next chunk while `process` works on the current
-/// one (which may use rayon inside). The buffers come from [`READ_BUFFERS`] and go back there.
+/// one (which may use rayon inside). Its buffers come from a pool the process keeps, and go
+/// back there for the next pass.
 pub fn for_each_chunk(
     inputs: &[Input],
     process: impl FnMut(&Input, &Chunk) -> Result<()>,
@@ -931,51 +947,17 @@ fn for_each_chunk_pooled(
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(2);
         let (back_tx, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        // The reader gives back the channel of returned buffers: once it is joined, every
+        // buffer is back, and goes to the pool.
         let reader = scope.spawn(move || {
-            for (idx, input) in inputs.iter().enumerate() {
-                let file_bytes = Arc::new(AtomicU64::new(0));
-                let mut chunks = match input.reader(Arc::clone(&file_bytes)) {
-                    Ok(reader) => ChunkReader {
-                        input: idx as u32,
-                        file_bytes,
-                        plain: input.is_plain(),
-                        reported_bytes: 0,
-                        reader,
-                        carry: Vec::new(),
-                        offset: 0,
-                        next_line: 1,
-                        done: false,
-                    },
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-                loop {
-                    match chunks.next_chunk(&input.name, &recycled, pool) {
-                        Ok(Some(chunk)) => {
-                            if tx.send(Ok(chunk)).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-            }
-            recycled.try_iter().for_each(|b| pool.keep(b));
+            read_chunks(inputs, &tx, &recycled, pool);
+            recycled
         });
         let mut result = Ok(());
         for chunk in rx.iter() {
             match chunk.and_then(|c| {
                 process(&inputs[c.input as usize], &c)?;
-                // The reader may be gone already; then the buffer is kept for the next pass.
-                if let Err(back) = back_tx.send(c.data) {
-                    pool.keep(back.0);
-                }
+                let _ = back_tx.send(c.data);
                 Ok(())
             }) {
                 Ok(()) => {}
@@ -986,9 +968,54 @@ fn for_each_chunk_pooled(
             }
         }
         drop(rx);
-        reader.join().expect("the reader thread does not panic");
+        let recycled = reader.join().expect("the reader thread does not panic");
+        recycled.try_iter().for_each(|buffer| pool.keep(buffer));
         result
     })
+}
+
+/// The reader thread of [`for_each_chunk`]: sends every chunk of every input, or the first
+/// error, and stops early if the receiver is gone.
+fn read_chunks(
+    inputs: &[Input],
+    tx: &std::sync::mpsc::SyncSender<Result<Chunk>>,
+    recycled: &std::sync::mpsc::Receiver<Vec<u8>>,
+    pool: &BufferPool,
+) {
+    for (idx, input) in inputs.iter().enumerate() {
+        let file_bytes = Arc::new(AtomicU64::new(0));
+        let mut chunks = match input.reader(Arc::clone(&file_bytes)) {
+            Ok(reader) => ChunkReader {
+                input: idx as u32,
+                file_bytes,
+                plain: input.is_plain(),
+                reported_bytes: 0,
+                reader,
+                carry: Vec::new(),
+                offset: 0,
+                next_line: 1,
+                done: false,
+            },
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        loop {
+            match chunks.next_chunk(&input.name, recycled, pool) {
+                Ok(Some(chunk)) => {
+                    if tx.send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// The fields of one record, borrowed from its line where possible.
@@ -1557,16 +1584,19 @@ pub fn accept(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A pool keeps at most four buffers, and none without memory; it hands them out emptied.
+    /// A pool keeps at most four buffers, none without memory or larger than it takes; it hands
+    /// them out emptied.
     #[test]
     fn a_pool_keeps_four_buffers_and_hands_them_out_empty() {
         let pool = BufferPool::new();
         assert!(pool.is_empty() && pool.take().capacity() == 0);
         pool.keep(Vec::new());
         assert!(pool.is_empty(), "a buffer without memory is not kept");
+        pool.keep(Vec::with_capacity(BufferPool::MAX_BYTES + 1));
+        assert!(pool.is_empty(), "nor one a line longer than a chunk grew");
         for i in 0..6 {
             pool.keep(vec![i as u8; 100 + i]);
         }
@@ -1576,39 +1606,56 @@ mod tests {
         assert_eq!(pool.len(), BufferPool::MAX_SPARE - 1);
     }
 
-    /// A pass over the inputs leaves its buffers to the pool, and the next pass reads into them
-    /// rather than into fresh pages.
+    /// Buffers of known addresses for a pool: as many as a pass holds at once, each with room
+    /// for a chunk and more, so that no read grows one into a new allocation.
+    pub(crate) fn seeded_pool() -> (BufferPool, Vec<usize>) {
+        let pool = BufferPool::new();
+        let mut addresses = Vec::new();
+        for _ in 0..BufferPool::MAX_SPARE {
+            let buffer = Vec::with_capacity(2 * CHUNK_BYTES);
+            addresses.push(buffer.as_ptr() as usize);
+            pool.keep(buffer);
+        }
+        addresses.sort_unstable();
+        (pool, addresses)
+    }
+
+    /// The addresses of the buffers in `pool`, sorted (the pool is emptied).
+    pub(crate) fn pooled_addresses(pool: &BufferPool) -> Vec<usize> {
+        let mut addresses: Vec<usize> = pool.drain().iter().map(|b| b.as_ptr() as usize).collect();
+        addresses.sort_unstable();
+        addresses
+    }
+
+    /// A pass over the inputs reads into the pool's buffers (a pass holds at most four at
+    /// once, so it needs no other), and every one is back in the pool when it ends.
     #[test]
-    fn a_pass_leaves_its_buffers_to_the_next() {
+    fn a_pass_reads_into_pooled_buffers_and_leaves_them_all() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.jsonl");
         let line = format!("{{\"id\":\"x\",\"text\":\"{}\"}}\n", "word ".repeat(200));
         std::fs::write(&path, line.repeat(5 * CHUNK_BYTES / line.len())).unwrap();
         let inputs = vec![Input::open(&path, dir.path()).unwrap()];
-        let pool = BufferPool::new();
-        let mut chunks = 0;
-        for_each_chunk_pooled(&inputs, &pool, |_, _| {
-            chunks += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert!(chunks >= 4, "{chunks} chunks");
-        let kept = pool.len();
-        assert!(kept >= 2, "{kept} buffers kept");
-        let mut at_first_chunk = None;
-        for_each_chunk_pooled(&inputs, &pool, |_, chunk| {
-            assert!(chunk.data.capacity() >= chunk.data.len());
-            at_first_chunk.get_or_insert(pool.len());
-            Ok(())
-        })
-        .unwrap();
-        assert!(
-            at_first_chunk.unwrap() < kept,
-            "the second pass took kept buffers"
-        );
-        assert!(pool.len() >= 2);
-        let buffer = pool.take();
-        assert!(buffer.is_empty() && buffer.capacity() >= CHUNK_BYTES / 2);
+        for round in 0..3 {
+            let (pool, seeded) = seeded_pool();
+            let mut chunks = 0;
+            for_each_chunk_pooled(&inputs, &pool, |_, chunk| {
+                let at = chunk.data.as_ptr() as usize;
+                assert!(
+                    seeded.contains(&at),
+                    "round {round}: chunk {chunks} in a new buffer"
+                );
+                chunks += 1;
+                Ok(())
+            })
+            .unwrap();
+            assert!(chunks >= 4, "{chunks} chunks");
+            assert_eq!(
+                pooled_addresses(&pool),
+                seeded,
+                "round {round}: every buffer is back"
+            );
+        }
     }
 
     /// Line numbers past 32 bits saturate in a location (the run stops before it keeps one)

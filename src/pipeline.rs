@@ -585,7 +585,7 @@ pub fn for_each_article_chunk(
 ///
 /// When every input is uncompressed and the wanted lines are under half of the input, only the
 /// byte ranges holding them are read, by offset (lines closer than 4 KiB share a read), on
-/// a reader thread, into buffers from [`crate::ingest::READ_BUFFERS`]; otherwise the inputs are
+/// a reader thread, into buffers kept from one pass to the next; otherwise the inputs are
 /// streamed whole. Fails as [`for_each_article_chunk`] does if an input no longer holds a line
 /// where the first pass found it.
 pub fn for_each_wanted_article(
@@ -699,10 +699,11 @@ fn for_each_wanted_article_pooled(
                 let docs = (windows[first].0, windows[end - 1].1);
                 let failed = read.is_err();
                 if tx.send(read.map(|()| (chunk, docs))).is_err() || failed {
-                    return;
+                    break;
                 }
             }
-            recycled.try_iter().for_each(|b| pool.keep(b));
+            // Once the reader is joined every buffer is back in this channel, for the pool.
+            recycled
         });
         let mut result = Ok(());
         for item in rx.iter() {
@@ -720,9 +721,7 @@ fn for_each_wanted_article_pooled(
                 progress.advance(chunk.raw_bytes);
                 progress.advance_articles(docs.len() as u64);
                 f(&chunk, docs)?;
-                if let Err(back) = back_tx.send(chunk.data) {
-                    pool.keep(back.0);
-                }
+                let _ = back_tx.send(chunk.data);
                 Ok(())
             });
             if let Err(e) = step {
@@ -731,7 +730,8 @@ fn for_each_wanted_article_pooled(
             }
         }
         drop(rx);
-        reader.join().expect("the reader thread does not panic");
+        let recycled = reader.join().expect("the reader thread does not panic");
+        recycled.try_iter().for_each(|buffer| pool.keep(buffer));
         result
     })
 }
@@ -2662,8 +2662,7 @@ mod tests {
         assert!(by_name.len() < run.articles.len());
     }
 
-    /// The later passes read the wanted lines into the buffers a pass before them left, and
-    /// leave theirs to the next.
+    /// The reads by offset go into the pool's buffers, and leave every one of them there.
     #[test]
     fn reads_by_offset_take_and_leave_pooled_buffers() {
         let dir = tempfile::tempdir().unwrap();
@@ -2679,9 +2678,9 @@ mod tests {
         let run = dedup(inputs, &DedupConfig::default(), &Silent).unwrap();
         let wanted: Vec<u32> = (0..4000).step_by(3).collect();
         assert!(reads_by_offset(&run.inputs, &run.articles, &wanted));
-        let pool = crate::ingest::BufferPool::new();
-        let mut seen = 0;
-        let pass = |seen: &mut usize, first: &mut Option<usize>| {
+        for round in 0..3 {
+            let (pool, seeded) = crate::ingest::tests::seeded_pool();
+            let (mut seen, mut chunks) = (0, 0);
             for_each_wanted_article_pooled(
                 &run.inputs,
                 &run.articles,
@@ -2689,25 +2688,23 @@ mod tests {
                 &Silent,
                 &pool,
                 |chunk, docs| {
-                    first.get_or_insert(pool.len());
+                    let at = chunk.data.as_ptr() as usize;
+                    assert!(seeded.contains(&at), "round {round}: a new buffer");
                     for &d in docs {
                         let line = article_line(chunk, &run.articles[d as usize]);
                         assert!(line.starts_with(format!("{{\"id\":\"d{d}\"").as_bytes()));
                     }
-                    *seen += docs.len();
+                    seen += docs.len();
+                    chunks += 1;
                     Ok(())
                 },
             )
             .unwrap();
-        };
-        let mut first = None;
-        pass(&mut seen, &mut first);
-        let kept = pool.len();
-        assert!(kept >= 2, "{kept} buffers kept");
-        first = None;
-        pass(&mut seen, &mut first);
-        assert!(first.unwrap() < kept, "the second pass took kept buffers");
-        assert_eq!(seen, 2 * wanted.len());
+            assert!(chunks >= 3, "{chunks} chunks");
+            assert_eq!(seen, wanted.len());
+            let back = crate::ingest::tests::pooled_addresses(&pool);
+            assert_eq!(back, seeded, "round {round}: every buffer is back");
+        }
     }
 
     /// Exact verification over an input of several read chunks, each chunk's sets handed on

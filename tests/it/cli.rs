@@ -815,6 +815,11 @@ fn random_corpora_with_damaged_lines_account_for_every_line() {
             rejected.windows(2).all(|w| w[0] < w[1]),
             "case {case}: {rejected:?}"
         );
+        let line_count = content.split(|&b| b == b'\n').count() as u64;
+        assert!(
+            rejected.iter().all(|&l| (1..=line_count).contains(&l)),
+            "case {case}: {rejected:?} of {line_count} lines"
+        );
         let mut articles = o.articles.iter();
         for (n, line) in content.split(|&b| b == b'\n').enumerate() {
             let n = n as u64 + 1;
