@@ -109,7 +109,7 @@ impl BufferPool {
 }
 
 /// The process's read buffers, shared by every pass over the inputs, and kept after a run (at
-/// most four of 8 MiB; about 8 MiB in all after an ordinary run).
+/// most four of at most 8 MiB; after an ordinary run, four of 2 to 4 MiB).
 pub(crate) static READ_BUFFERS: BufferPool = BufferPool::new();
 
 /// The names of the fields read from each record.
