@@ -869,10 +869,16 @@ impl ChunkReader {
             while !self.done && data.len() < target {
                 // read_to_end fills spare capacity without zeroing it first.
                 let want = (target - data.len()) as u64;
-                let n = (&mut self.reader)
-                    .take(want)
-                    .read_to_end(&mut data)
-                    .map_err(|e| Error::io(name, e))?;
+                let read = (&mut self.reader).take(want).read_to_end(&mut data);
+                let n = match read {
+                    Ok(n) => n,
+                    Err(e) => {
+                        // The lines before the break were read: say how far that was.
+                        let whole =
+                            self.next_line - 1 + memchr::memchr_iter(b'\n', &data).count() as u64;
+                        return Err(Error::io(name, broken_after(e, whole)));
+                    }
+                };
                 if self.plain {
                     self.file_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 }
@@ -921,6 +927,17 @@ impl ChunkReader {
         }
         Ok(Some(chunk))
     }
+}
+
+/// `e`, saying how many lines of the input were read whole before it: a broken compressed
+/// stream, or a read that failed, midway through a file.
+fn broken_after(e: io::Error, whole_lines: u64) -> io::Error {
+    let read = match whole_lines {
+        0 => "no line was read whole".to_string(),
+        1 => "line 1 was read whole".to_string(),
+        n => format!("lines 1 to {n} were read whole"),
+    };
+    io::Error::new(e.kind(), format!("{e}; {read}"))
 }
 
 fn memchr_last_newline(data: &[u8]) -> Option<usize> {

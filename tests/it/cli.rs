@@ -905,6 +905,44 @@ fn compression_storyhash_does_not_read_is_named() {
     }
 }
 
+/// A compressed input cut short stops the run (exit 3, with `--skip-invalid` too: its lines
+/// cannot be accounted for), and the message says how far it was read: the lines the decoder
+/// gave whole before the break, as flate2 gives them when read alone.
+#[test]
+fn a_cut_gzip_stream_says_how_many_lines_were_read_whole() {
+    use std::io::Read;
+    let vocab = seed_words();
+    let mut rng = Rng(99);
+    let content: String = (0..4000)
+        .map(|i| {
+            let text = random_words(&mut rng, &vocab, 200).join(" ");
+            jline(json!({"id": format!("g{i}"), "text": text})) + "\n"
+        })
+        .collect();
+    // More than a read chunk of lines comes before the break.
+    assert!(content.len() > 2 * storyhash::ingest::CHUNK_BYTES);
+    let full = gzip(content.as_bytes());
+    let cut = &full[..full.len() * 3 / 5];
+    let mut decoded = Vec::new();
+    let broken = flate2::read::MultiGzDecoder::new(cut).read_to_end(&mut decoded);
+    assert!(broken.is_err());
+    let whole = decoded.iter().filter(|&&b| b == b'\n').count();
+    assert!((1000..4000).contains(&whole), "{whole}");
+    let dir = tempdir();
+    let input = write(dir.path(), "cut.jsonl.gz", cut);
+    let path = path_str(&input);
+    let out = dir.path().join("out");
+    for extra in [&["-q"][..], &["-q", "--skip-invalid"]] {
+        let run = dedup(&[path], &out, extra, None);
+        assert_eq!(run.code, 3, "{extra:?}: {run:?}");
+        let opening = format!("storyhash: {path}: gzip stream: ");
+        assert!(run.stderr.starts_with(&opening), "{}", run.stderr);
+        let read = format!("; lines 1 to {whole} were read whole");
+        assert!(run.stderr.contains(&read), "{read} in {}", run.stderr);
+        assert!(!out.exists(), "{extra:?}: no outputs");
+    }
+}
+
 #[test]
 fn compressed_inputs_and_stdin_read_the_same() {
     let texts = distinct_texts(3);
