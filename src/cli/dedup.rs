@@ -296,6 +296,38 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     drop(progress);
     match result {
         Ok((run, committed)) => {
+            // The warnings come before the closing summary, which ends what the run prints.
+            for name in storyhash::report::preferred_outlets_unseen(&run, &config) {
+                eprintln!(
+                    "storyhash: warning: --prefer-source {name}: no article of this run is from that outlet"
+                );
+            }
+            // Articles without a word (empty texts, or all boilerplate: scrapes that failed)
+            // are never compared: say so here too, not only in the reports, with a hint when
+            // it is headline data read without --text-field title.
+            if run.stats.no_shingles > 0 {
+                let hint = storyhash::report::text_field_hint(&run, &config);
+                let stories = if run.stories.is_some() && !hint.is_empty() {
+                    " (Stories read the titles either way.)"
+                } else {
+                    ""
+                };
+                eprintln!(
+                    "storyhash: warning: {} of {} {} no words once normalized (empty, or all boilerplate), so near-duplicate detection never compared {}.{hint}{stories}",
+                    run.stats.no_shingles,
+                    run.batch_len,
+                    if run.batch_len == 1 {
+                        "article has"
+                    } else {
+                        "articles have"
+                    },
+                    if run.stats.no_shingles == 1 {
+                        "it"
+                    } else {
+                        "them"
+                    },
+                );
+            }
             if !args.run.quiet {
                 let n = run.batch_len;
                 let removed = n - run
@@ -360,37 +392,6 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     run.lsh.rows,
                     args.out.display(),
                     clock.elapsed().as_secs_f64()
-                );
-            }
-            for name in storyhash::report::preferred_outlets_unseen(&run, &config) {
-                eprintln!(
-                    "storyhash: warning: --prefer-source {name}: no article of this run is from that outlet"
-                );
-            }
-            // Articles without a word (empty texts, or all boilerplate: scrapes that failed)
-            // are never compared: say so here too, not only in the reports, with a hint when
-            // it is headline data read without --text-field title.
-            if run.stats.no_shingles > 0 {
-                let hint = storyhash::report::text_field_hint(&run, &config);
-                let stories = if run.stories.is_some() && !hint.is_empty() {
-                    " (Stories read the titles either way.)"
-                } else {
-                    ""
-                };
-                eprintln!(
-                    "storyhash: warning: {} of {} {} no words once normalized (empty, or all boilerplate), so near-duplicate detection never compared {}.{hint}{stories}",
-                    run.stats.no_shingles,
-                    run.batch_len,
-                    if run.batch_len == 1 {
-                        "article has"
-                    } else {
-                        "articles have"
-                    },
-                    if run.stats.no_shingles == 1 {
-                        "it"
-                    } else {
-                        "them"
-                    },
                 );
             }
             EXIT_OK

@@ -3301,6 +3301,13 @@ fn a_headline_that_reads_as_boilerplate_is_still_deduplicated() {
         "{}",
         o.stderr
     );
+    // Before the closing summary, which is the last line, where it cannot be missed.
+    let last = o.stderr.lines().last().unwrap_or("");
+    assert!(
+        last.contains(" accepted, ") && last.contains(" wrote "),
+        "{}",
+        o.stderr
+    );
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["duplicates_removed"], 0, "{summary}");
 }
