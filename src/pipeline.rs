@@ -41,7 +41,7 @@ use crate::shingle::{
     shingles,
 };
 use crate::story::{Stories, StoryConfig, cluster_stories, extract_terms};
-use crate::verify::{VerifyMode, triage, verify_exact};
+use crate::verify::{VerifyMode, auto_margin, triage, verify_exact};
 
 /// Everything a `dedup` run is configured with, validated by [`DedupConfig::validate`].
 #[derive(Debug, Clone)]
@@ -278,6 +278,11 @@ pub struct IndexRunStats {
     /// tonight: a cluster tonight bridged into an older one, or an article tonight joined to
     /// an older kept copy. `duplicates.jsonl` marks them `demoted`.
     pub earlier_kept_demoted: u64,
+    /// Of the accepted pairs, those left out because they would have merged two clusters an
+    /// earlier night held apart (each with its own kept copy) on an estimate under the
+    /// threshold plus `--verify auto`'s margin, which only the texts, not kept in the index,
+    /// could settle. Tonight's article stays in the cluster it is nearer to.
+    pub bridges_held_apart: u64,
     /// Tonight's lines rejected because their id is already in the index.
     pub ids_already_indexed: u64,
 }
@@ -1242,7 +1247,35 @@ pub fn dedup_with_index(
                 }
             }
         }
-        edges.extend(found.edges.iter().map(|&(d, e)| (d, batch_len as u32 + e)));
+        // Pairs decided on an estimate near the threshold join tonight's article to an earlier
+        // cluster, but never merge two of them (see `hold_uncertain_bridges_apart`).
+        let margin = match config.verify {
+            VerifyMode::Estimate => 0.0,
+            VerifyMode::Auto => auto_margin(threshold, config.num_perm),
+            VerifyMode::Exact => f64::INFINITY,
+        };
+        let cross: Vec<(u32, u32, f64)> = found
+            .edges
+            .iter()
+            .map(|&(d, e)| {
+                let est =
+                    estimate_jaccard(signatures.get(d as usize), &found.signatures[e as usize]);
+                (d, batch_len as u32 + e, est)
+            })
+            .collect();
+        let held = hold_uncertain_bridges_apart(
+            batch_len,
+            &found.kept,
+            &edges,
+            &links,
+            cross,
+            threshold + margin,
+        );
+        if let Some(index_stats) = stats.index.as_mut() {
+            index_stats.bridges_held_apart = held.held_apart;
+        }
+        links = held.links;
+        edges.extend(held.cross);
         edges.sort_unstable();
         edges.dedup();
         verified_before.extend(found.verified.iter().map(|&(a, b)| {
@@ -1549,6 +1582,101 @@ fn is_demoted(
     found: &HistoryMatch,
 ) -> bool {
     found.kept[i] && cluster.canonical as usize != doc
+}
+
+/// Tonight's accepted pairs with indexed articles `(doc, indexed doc, estimate)`, in the run's
+/// document numbering (indexed articles after tonight's `batch_len`, `kept` telling which of
+/// them an earlier night kept), less those that would bridge two clusters an earlier night
+/// held apart on an estimate below `sure` (the threshold plus the margin in which `--verify
+/// auto` checks tonight's own pairs on their texts); and how many were left out. `joined`
+/// holds tonight's verified pairs and the links that hold each earlier cluster together.
+///
+/// A bridge demotes the younger cluster's kept copy, which its night already wrote to its
+/// `deduped.jsonl`. On an estimate near the threshold, where the index holds no texts to check
+/// it, the bridge may be wrong: three wire copies of one story, two of them held apart on
+/// exact Jaccard one night and the third near both the next, demoted one of the two and so
+/// lost its text from a corpus that drops demoted copies. So the components are first joined
+/// by `joined` and the pairs at or above `sure`; the other pairs follow, the highest estimate
+/// first, and each joins its two components unless both already hold a copy an earlier night
+/// kept. An earlier cluster that no pair joins to tonight's articles then loses its links, and
+/// its articles are in no cluster of tonight's: every cluster of a run holds one of tonight's
+/// articles.
+fn hold_uncertain_bridges_apart(
+    batch_len: usize,
+    kept: &[bool],
+    tonight: &[(u32, u32)],
+    links: &[(u32, u32)],
+    cross: Vec<(u32, u32, f64)>,
+    sure: f64,
+) -> HeldApart {
+    let n = batch_len + kept.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn root(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+    // Per root: whether its component holds a copy an earlier night kept.
+    let mut holds_kept: Vec<bool> = (0..n)
+        .map(|d| d >= batch_len && kept[d - batch_len])
+        .collect();
+    fn join(parent: &mut [u32], holds_kept: &mut [bool], a: u32, b: u32) {
+        let (ra, rb) = (root(parent, a), root(parent, b));
+        if ra != rb {
+            parent[rb as usize] = ra;
+            holds_kept[ra as usize] |= holds_kept[rb as usize];
+        }
+    }
+    for &(a, b) in tonight.iter().chain(links) {
+        join(&mut parent, &mut holds_kept, a, b);
+    }
+    let (sure_pairs, mut unsure): (Vec<_>, Vec<_>) =
+        cross.into_iter().partition(|&(_, _, est)| est >= sure);
+    for &(a, b, _) in &sure_pairs {
+        join(&mut parent, &mut holds_kept, a, b);
+    }
+    unsure.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    let mut kept_edges: Vec<(u32, u32)> = sure_pairs.iter().map(|&(a, b, _)| (a, b)).collect();
+    let mut held_apart = 0;
+    for (a, b, _) in unsure {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb && holds_kept[ra as usize] && holds_kept[rb as usize] {
+            held_apart += 1;
+            continue;
+        }
+        join(&mut parent, &mut holds_kept, a, b);
+        kept_edges.push((a, b));
+    }
+    kept_edges.sort_unstable();
+    let mut has_tonight = vec![false; n];
+    for d in 0..batch_len as u32 {
+        let r = root(&mut parent, d);
+        has_tonight[r as usize] = true;
+    }
+    let links = links
+        .iter()
+        .copied()
+        .filter(|&(a, _)| has_tonight[root(&mut parent, a) as usize])
+        .collect();
+    HeldApart {
+        cross: kept_edges,
+        links,
+        held_apart,
+    }
+}
+
+/// What [`hold_uncertain_bridges_apart`] keeps.
+#[derive(Debug, PartialEq)]
+struct HeldApart {
+    /// The pairs with indexed articles that stand, sorted.
+    cross: Vec<(u32, u32)>,
+    /// The links of the earlier clusters that tonight's articles joined.
+    links: Vec<(u32, u32)>,
+    /// How many pairs were left out.
+    held_apart: u64,
 }
 
 /// The kept copy of a component that holds indexed articles: the one an earlier night kept
@@ -2888,5 +3016,226 @@ mod tests {
             compared += 1;
         }
         assert!(compared > 10, "{compared}");
+    }
+
+    /// Documents of the components of `n` documents joined by `edges`, each component sorted.
+    fn components_of(n: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
+        let mut seen = vec![false; n];
+        let mut out = Vec::new();
+        for start in 0..n {
+            if seen[start] {
+                continue;
+            }
+            seen[start] = true;
+            let mut members = vec![start as u32];
+            let mut i = 0;
+            while i < members.len() {
+                let d = members[i];
+                for &(a, b) in edges {
+                    let other = if a == d {
+                        b
+                    } else if b == d {
+                        a
+                    } else {
+                        continue;
+                    };
+                    if !seen[other as usize] {
+                        seen[other as usize] = true;
+                        members.push(other);
+                    }
+                }
+                i += 1;
+            }
+            members.sort_unstable();
+            out.push(members);
+        }
+        out
+    }
+
+    #[test]
+    fn an_uncertain_bridge_never_merges_two_earlier_kept_copies() {
+        // Tonight's article 0; indexed A (1) and B (2), each kept by an earlier night, and X
+        // (3), a member of B's cluster.
+        let kept = [true, true, false];
+        let links = [(2, 3)];
+        let held = |cross: &[(u32, u32, f64)], sure: f64| {
+            let h = hold_uncertain_bridges_apart(1, &kept, &[], &links, cross.to_vec(), sure);
+            (h.cross, h.held_apart)
+        };
+        // B's cluster, joined to tonight's article or not, keeps its link or loses it.
+        let links_of = |cross: &[(u32, u32, f64)]| {
+            hold_uncertain_bridges_apart(1, &kept, &[], &links, cross.to_vec(), 0.9).links
+        };
+        assert_eq!(links_of(&[(0, 1, 0.95), (0, 3, 0.84)]), Vec::new());
+        assert_eq!(links_of(&[(0, 2, 0.95), (0, 1, 0.84)]), vec![(2, 3)]);
+        // Sure of A, unsure of B: joins A only.
+        assert_eq!(held(&[(0, 1, 0.95), (0, 2, 0.82)], 0.9), (vec![(0, 1)], 1));
+        // Unsure of both: joins the nearer, whichever it is.
+        assert_eq!(held(&[(0, 1, 0.85), (0, 2, 0.82)], 0.9), (vec![(0, 1)], 1));
+        assert_eq!(held(&[(0, 1, 0.81), (0, 2, 0.86)], 0.9), (vec![(0, 2)], 1));
+        // A member of B's cluster bridges as B would.
+        assert_eq!(held(&[(0, 1, 0.95), (0, 3, 0.84)], 0.9), (vec![(0, 1)], 1));
+        // Sure of both: the bridge stands, and so does every pair with the threshold alone as
+        // the bar (`--verify estimate`).
+        assert_eq!(
+            held(&[(0, 1, 0.95), (0, 2, 0.93)], 0.9),
+            (vec![(0, 1), (0, 2)], 0)
+        );
+        assert_eq!(
+            held(&[(0, 1, 0.85), (0, 2, 0.82)], 0.8),
+            (vec![(0, 1), (0, 2)], 0)
+        );
+        // Two pairs into one earlier cluster merge nothing: both stand.
+        assert_eq!(
+            held(&[(0, 2, 0.82), (0, 3, 0.81)], 0.9),
+            (vec![(0, 2), (0, 3)], 0)
+        );
+        // Tonight's verified pair carries the bridge too: 4 is tonight's as well.
+        let kept = [true, true];
+        assert_eq!(
+            hold_uncertain_bridges_apart(
+                2,
+                &kept,
+                &[(0, 1)],
+                &[],
+                vec![(0, 2, 0.83), (1, 3, 0.85)],
+                0.9
+            ),
+            HeldApart {
+                cross: vec![(1, 3)],
+                links: vec![],
+                held_apart: 1
+            }
+        );
+    }
+
+    #[test]
+    fn uncertain_bridges_on_random_graphs_keep_one_earlier_kept_copy_per_component() {
+        let mut state = 0x2026_1128_u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut held_total = 0;
+        for _ in 0..400 {
+            let batch_len = 1 + next(6) as usize;
+            let indexed = 1 + next(6) as usize;
+            let n = batch_len + indexed;
+            let kept: Vec<bool> = (0..indexed).map(|_| next(3) != 0).collect();
+            let mut tonight = Vec::new();
+            for _ in 0..next(4) {
+                let (a, b) = (next(batch_len as u64) as u32, next(batch_len as u64) as u32);
+                if a != b {
+                    tonight.push((a.min(b), a.max(b)));
+                }
+            }
+            let mut links = Vec::new();
+            for _ in 0..next(3) {
+                let (a, b) = (next(indexed as u64) as u32, next(indexed as u64) as u32);
+                if a != b {
+                    links.push((batch_len as u32 + a, batch_len as u32 + b));
+                }
+            }
+            let mut cross: Vec<(u32, u32, f64)> = Vec::new();
+            for d in 0..batch_len as u32 {
+                for e in 0..indexed as u32 {
+                    if next(3) == 0 {
+                        cross.push((d, batch_len as u32 + e, 0.8 + next(20) as f64 / 100.0));
+                    }
+                }
+            }
+            let sure = 0.9;
+            let HeldApart {
+                cross: out,
+                links: kept_links,
+                held_apart: held,
+            } = hold_uncertain_bridges_apart(
+                batch_len,
+                &kept,
+                &tonight,
+                &links,
+                cross.clone(),
+                sure,
+            );
+            let holds_kept = |d: u32| d as usize >= batch_len && kept[d as usize - batch_len];
+            // Every sure pair stands; what stands is from `cross`, sorted; the rest is counted.
+            let stands = |a: u32, b: u32| out.contains(&(a, b));
+            assert!(
+                cross
+                    .iter()
+                    .filter(|c| c.2 >= sure)
+                    .all(|c| stands(c.0, c.1))
+            );
+            assert!(
+                out.iter()
+                    .all(|&(a, b)| cross.iter().any(|c| (c.0, c.1) == (a, b)))
+            );
+            assert!(out.is_sorted());
+            assert_eq!(out.len() + held as usize, cross.len());
+            held_total += held;
+            // The components before the unsure pairs, and after those that stand.
+            let mut base: Vec<(u32, u32)> = [tonight.as_slice(), &links].concat();
+            base.extend(cross.iter().filter(|c| c.2 >= sure).map(|c| (c.0, c.1)));
+            let base_of = {
+                let mut of = vec![0usize; n];
+                for (i, c) in components_of(n, &base).iter().enumerate() {
+                    for &d in c {
+                        of[d as usize] = i;
+                    }
+                }
+                of
+            };
+            let after: Vec<(u32, u32)> = [tonight.as_slice(), &links, &out].concat();
+            let after = components_of(n, &after);
+            // The links that stand are those of components with one of tonight's articles,
+            // and without the others no component of two or more lacks one.
+            let has_tonight = |c: &Vec<u32>| c.iter().any(|&d| (d as usize) < batch_len);
+            let expected_links: Vec<(u32, u32)> = links
+                .iter()
+                .copied()
+                .filter(|&(a, _)| after.iter().any(|c| c.contains(&a) && has_tonight(c)))
+                .collect();
+            assert_eq!(kept_links, expected_links);
+            let clustered = [tonight.as_slice(), &kept_links, &out].concat();
+            assert!(
+                components_of(n, &clustered)
+                    .iter()
+                    .all(|c| c.len() == 1 || has_tonight(c))
+            );
+            let after_of = {
+                let mut of = vec![0usize; n];
+                for (i, c) in after.iter().enumerate() {
+                    for &d in c {
+                        of[d as usize] = i;
+                    }
+                }
+                of
+            };
+            // No unsure pair brought kept copies of two components together.
+            for c in &after {
+                let mut from: Vec<usize> = c
+                    .iter()
+                    .filter(|&&d| holds_kept(d))
+                    .map(|&d| base_of[d as usize])
+                    .collect();
+                from.sort_unstable();
+                from.dedup();
+                assert!(from.len() <= 1, "{c:?} {cross:?} {out:?}");
+            }
+            // And each pair left out would have: its ends are apart, each with a kept copy.
+            for &(a, b, est) in &cross {
+                if stands(a, b) {
+                    continue;
+                }
+                assert!(est < sure);
+                let (ca, cb) = (after_of[a as usize], after_of[b as usize]);
+                assert_ne!(ca, cb);
+                assert!(after[ca].iter().any(|&d| holds_kept(d)));
+                assert!(after[cb].iter().any(|&d| holds_kept(d)));
+            }
+        }
+        assert!(held_total > 50, "{held_total} pairs held apart");
     }
 }

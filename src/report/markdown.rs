@@ -207,6 +207,10 @@ impl<'a> Page<'a> {
                     "index: earlier kept copies that are duplicates now (`demoted` in duplicates.jsonl)",
                     ix.earlier_kept_demoted.to_string(),
                 ),
+                (
+                    "index: pairs with earlier articles held apart, near the threshold",
+                    ix.bridges_held_apart.to_string(),
+                ),
             ]
         });
         section(&mut self.md, "Counts");
