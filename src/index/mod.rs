@@ -1502,14 +1502,20 @@ impl Index {
         learned.sort_unstable();
         learned.dedup();
         state.learned = learned;
-        // Pairs verified below their estimate: the indexed members tonight saw are decided
-        // again (their kept copy may have changed), tonight's are new.
+        // Pairs verified below their estimate: the indexed members of tonight's clusters are
+        // decided again (their kept copy may have changed), tonight's are new. An indexed
+        // article in none of them (a cluster whose only pairs with tonight's articles were held
+        // apart as unsure bridges) was not decided again, and keeps its pairs.
         let g_of = |doc: u32| match (doc as usize).checked_sub(n) {
             None => base_g + u64::from(doc),
             Some(i) => batch.history.articles[i].g,
         };
-        for a in &batch.history.articles {
-            state.forget_verified(a.g);
+        for c in &batch.clusters.clusters {
+            for &m in &c.members {
+                if let Some(i) = (m as usize).checked_sub(n) {
+                    state.forget_verified(batch.history.articles[i].g);
+                }
+            }
         }
         state.verified.extend(
             batch
