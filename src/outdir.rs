@@ -9,10 +9,14 @@
 //! from writing into one directory at once.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use ahash::AHashSet;
+
 use crate::error::{Error, Result};
+use crate::ingest::Reject;
+use crate::pipeline::ALREADY_INDEXED;
 
 /// The lock file's name inside the directory.
 pub const LOCK: &str = ".storyhash.lock";
@@ -43,6 +47,19 @@ pub struct OutDir {
     path: PathBuf,
     created: bool,
     _lock: File,
+}
+
+/// What [`OutDir::check_not_replacing_added_batch`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replacing {
+    /// The run goes on and replaces the directory's outputs, if any.
+    Proceed,
+    /// The batch is the one the directory's outputs are of, added to the index already, and
+    /// holds nothing new: nothing to do.
+    AlreadyAdded {
+        /// The articles of the directory's `articles.jsonl`.
+        articles: usize,
+    },
 }
 
 /// A temporary file of an interrupted run, removed by [`OutDir::sweep`].
@@ -165,6 +182,87 @@ impl OutDir {
             }
         }
         Ok(())
+    }
+
+    /// Whether this run would replace the outputs of the run that added this very batch to the
+    /// index: every article of the directory's `articles.jsonl` is among `rejects` as already
+    /// indexed. Run again with `--skip-invalid` (a night that crashed after its update, say),
+    /// such a batch rejects every line, and its outputs, its deduplicated corpus too, were
+    /// replaced by an empty night's; with lines added to its input, by the new lines' alone.
+    ///
+    /// [`Replacing::AlreadyAdded`] when tonight accepted no article (`accepted`): there is
+    /// nothing to do, and the outputs are to be left as they are. An error when it accepted some:
+    /// they need another `--out`. Outputs of another batch, which tonight's input only partly
+    /// repeats, are replaced as ever ([`Replacing::Proceed`]).
+    pub fn check_not_replacing_added_batch(
+        &self,
+        rejects: &[Reject],
+        accepted: usize,
+    ) -> Result<Replacing> {
+        let indexed: AHashSet<&str> = rejects
+            .iter()
+            .filter(|r| r.reason.ends_with(ALREADY_INDEXED))
+            .filter_map(|r| r.id.as_deref())
+            .collect();
+        if indexed.is_empty() {
+            return Ok(Replacing::Proceed);
+        }
+        let path = self.path.join("articles.jsonl");
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Replacing::Proceed),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let mut held: AHashSet<String> = AHashSet::new();
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|e| Error::io(&path, e))?;
+            #[derive(serde::Deserialize)]
+            struct Id {
+                id: serde_json::Value,
+            }
+            let id = match serde_json::from_str::<Id>(&line).map(|r| r.id) {
+                Ok(serde_json::Value::String(id)) => id,
+                Ok(serde_json::Value::Number(id)) => id.to_string(),
+                // Not an articles.jsonl of storyhash's: nothing to protect here.
+                _ => return Ok(Replacing::Proceed),
+            };
+            if !indexed.contains(id.as_str()) {
+                return Ok(Replacing::Proceed);
+            }
+            held.insert(id);
+        }
+        if held.is_empty() {
+            return Ok(Replacing::Proceed);
+        }
+        if accepted == 0 {
+            return Ok(Replacing::AlreadyAdded {
+                articles: held.len(),
+            });
+        }
+        // The first line (in input order) that the directory's outputs hold.
+        let first = rejects
+            .iter()
+            .find(|r| {
+                r.reason.ends_with(ALREADY_INDEXED)
+                    && r.id.as_ref().is_some_and(|id| held.contains(id))
+            })
+            .expect("every id held is a reject's");
+        Err(Error::BadRecord {
+            path: PathBuf::from(&first.file),
+            line: first.line.unwrap_or(0),
+            reason: format!(
+                "{} {ALREADY_INDEXED}, as is every article of {}: the run that wrote it added \
+                 this batch already, and its outputs are left as they are; {accepted} new \
+                 {} of this input need another --out",
+                first
+                    .reason
+                    .strip_suffix(ALREADY_INDEXED)
+                    .unwrap_or("")
+                    .trim_end(),
+                path.display(),
+                if accepted == 1 { "article" } else { "articles" }
+            ),
+        })
     }
 
     /// The directory.

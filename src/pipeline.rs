@@ -260,6 +260,9 @@ pub struct RunStats {
     pub index: Option<IndexRunStats>,
 }
 
+/// How the reason of a line rejected because its id is already indexed ends.
+pub(crate) const ALREADY_INDEXED: &str = "is already in the index (added by an earlier batch)";
+
 /// What a batch found in the index.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct IndexRunStats {
@@ -1957,10 +1960,7 @@ fn scan_and_sign(
                             stats.ids_already_indexed += 1;
                             (
                                 Some(article.id().to_string()),
-                                format!(
-                                    "id `{}` is already in the index (added by an earlier batch)",
-                                    article.id()
-                                ),
+                                format!("id `{}` {ALREADY_INDEXED}", article.id()),
                             )
                         }
                         Some(first) => (

@@ -446,6 +446,9 @@ fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
         String::from_utf8_lossy(&out.stderr)
             .contains("night1.jsonl:1: id `fam0-a` is already in the index")
     );
+    // (Into another --out: the one of night 1 holds the outputs of the run that added it,
+    // which a batch with night 1 in it does not replace.)
+    let out_dir = dir.path().join("out-skipped");
     let out = run(
         &[
             "dedup",
@@ -1961,4 +1964,86 @@ fn a_cluster_held_apart_keeps_its_verified_pairs() {
         checked += 1;
     }
     assert!(checked >= 1, "no seed sets up the case: pick other texts");
+}
+
+/// A night run again into the `--out` of the run that added it, with `--skip-invalid`, rejects
+/// every line as already indexed: nothing is done, and the night's outputs (its deduplicated
+/// corpus) stay as they were, where they were replaced by an empty night's. The same batch
+/// with new lines added is refused. Into another directory, or with a batch that only partly
+/// repeats the one whose outputs the directory holds, the run goes on as before.
+#[test]
+fn a_batch_run_again_into_its_own_outputs_leaves_them() {
+    let dir = tempdir();
+    let [n1, n2, _] = nights();
+    let night1 = write(dir.path(), "night1.jsonl", n1.join("\n"));
+    let idx = dir.path().join("idx");
+    let out1 = dir.path().join("out1");
+    ok(&night(&night1, &out1, &idx, &[]), "night 1");
+    let read = |name: &str| std::fs::read(out1.join(name)).unwrap();
+    let before: Vec<Vec<u8>> = ["deduped.jsonl", "articles.jsonl", "summary.json"]
+        .iter()
+        .map(|n| read(n))
+        .collect();
+    assert!(!before[0].is_empty());
+    let exported = export(&idx);
+
+    // Nothing new: nothing to do, and the run says so (a night that crashed after its update,
+    // run again as the README says, ends the same way).
+    let again = night(&night1, &out1, &idx, &["--skip-invalid"]);
+    assert_eq!(again.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("this input adds nothing")
+            && stderr.contains(&format!("({} articles) are left as they are", n1.len())),
+        "{stderr}"
+    );
+    let after: Vec<Vec<u8>> = ["deduped.jsonl", "articles.jsonl", "summary.json"]
+        .iter()
+        .map(|n| read(n))
+        .collect();
+    assert_eq!(after, before, "the night's outputs are untouched");
+    assert_eq!(export(&idx), exported, "and so is the index");
+
+    // The same batch with new lines: refused, naming the first line known already.
+    let plus = write(
+        dir.path(),
+        "night1-plus.jsonl",
+        [n1.join("\n"), n2[0].clone()].join("\n"),
+    );
+    let again = night(&plus, &out1, &idx, &["--skip-invalid"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("night1-plus.jsonl:1: id `fam0-a` is already in the index")
+            && stderr.contains("1 new article of this input need another --out"),
+        "{stderr}"
+    );
+    assert_eq!(read("deduped.jsonl"), before[0]);
+    assert_eq!(export(&idx), exported);
+
+    // Into a new directory: every line is a reject, as before.
+    let out_new = dir.path().join("out-new");
+    ok(
+        &night(&night1, &out_new, &idx, &["--skip-invalid"]),
+        "into another --out",
+    );
+    assert_eq!(read_jsonl(&out_new.join("rejects.jsonl")).len(), n1.len());
+    assert_eq!(
+        std::fs::read_to_string(out_new.join("deduped.jsonl")).unwrap(),
+        ""
+    );
+
+    // A batch that repeats part of the one whose outputs the directory holds replaces them.
+    let overlap = write(
+        dir.path(),
+        "night2-overlap.jsonl",
+        [n1[0].clone(), n2.join("\n")].join("\n"),
+    );
+    ok(
+        &night(&overlap, &out1, &idx, &["--skip-invalid"]),
+        "a partly repeated batch into a reused --out",
+    );
+    let articles = read_jsonl(&out1.join("articles.jsonl"));
+    assert_eq!(articles.len(), n2.len());
+    assert_eq!(read_jsonl(&out1.join("rejects.jsonl")).len(), 1);
 }
