@@ -41,6 +41,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Find near-duplicate clusters and write a deduplicated corpus.
+    #[command(allow_negative_numbers = true)]
     #[command(after_help = "\
 Example:
   storyhash dedup data/sample.jsonl --out out/
@@ -79,6 +80,7 @@ Predicted ids not in the truth are ignored and counted. Every truth article is s
 Exit codes: 0 ok, 1 bad usage, 2 bad input (the message names file and line), 3 other failure.")]
     Eval(eval::EvalArgs),
     /// Everything dedup does, plus same-story clusters across outlets (stories.jsonl).
+    #[command(allow_negative_numbers = true)]
     #[command(after_help = "\
 Example:
   storyhash run data/sample.jsonl --out out/
@@ -92,6 +94,7 @@ Writes what dedup writes, with a `story` for each article in articles.jsonl, and
 Exit codes: 0 ok, 1 bad usage, 2 bad input, 3 other failure (I/O).")]
     Run(run::RunCmdArgs),
     /// Show the LSH bands × rows for a threshold, the expected error areas and the S-curve.
+    #[command(allow_negative_numbers = true)]
     #[command(after_help = "\
 Example:
   storyhash params --threshold 0.8 --num-perm 128

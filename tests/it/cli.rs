@@ -2577,6 +2577,16 @@ fn usage_errors_exit_1_before_anything_is_written() {
         (&["--threshold", "0"], "threshold"),
         (&["--threshold", "1.5"], "threshold"),
         (&["--threshold=-0.5"], "threshold"),
+        // A negative number after a space is the flag's value, checked as such (clap took it
+        // for a flag of its own: "unexpected argument '-0' found").
+        (
+            &["--threshold", "-0.5"],
+            "threshold must be in (0, 1], got -0.5",
+        ),
+        (
+            &["--ngram", "-3"],
+            "invalid value '-3' for '--ngram <NGRAM>'",
+        ),
         (&["--threshold", "NaN"], "threshold"),
         (&["--num-perm", "0"], "num-perm"),
         (&["--num-perm", "5000"], "num-perm"),
