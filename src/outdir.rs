@@ -16,7 +16,7 @@ use ahash::AHashSet;
 
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
-use crate::pipeline::ALREADY_INDEXED;
+use crate::pipeline::{ALREADY_INDEXED, InputStats};
 
 /// The lock file's name inside the directory.
 pub const LOCK: &str = ".storyhash.lock";
@@ -47,19 +47,6 @@ pub struct OutDir {
     path: PathBuf,
     created: bool,
     _lock: File,
-}
-
-/// What [`OutDir::check_not_replacing_added_batch`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Replacing {
-    /// The run goes on and replaces the directory's outputs, if any.
-    Proceed,
-    /// The batch is the one the directory's outputs are of, added to the index already, and
-    /// holds nothing new: nothing to do.
-    AlreadyAdded {
-        /// The articles of the directory's `articles.jsonl`.
-        articles: usize,
-    },
 }
 
 /// A temporary file of an interrupted run, removed by [`OutDir::sweep`].
@@ -184,33 +171,34 @@ impl OutDir {
         Ok(())
     }
 
-    /// Whether this run would replace the outputs of the run that added this very batch to the
-    /// index: every article of the directory's `articles.jsonl` is among `rejects` as already
-    /// indexed. Run again with `--skip-invalid` (a night that crashed after its update, say),
-    /// such a batch rejects every line, and its outputs, its deduplicated corpus too, were
-    /// replaced by an empty night's; with lines added to its input, by the new lines' alone.
+    /// Refuses to replace the outputs of the run that added this very batch to `index`: the
+    /// directory's `summary.json` is of a run against the same index over the same inputs (by
+    /// name, size and line count), and every article of its `articles.jsonl` is among `rejects`
+    /// as already indexed. Run again with `--skip-invalid` (after a crash once the update took
+    /// effect, say), such a batch rejects every line, and its outputs, its deduplicated corpus
+    /// too, were replaced by an empty night's.
     ///
-    /// [`Replacing::AlreadyAdded`] when tonight accepted no article (`accepted`): there is
-    /// nothing to do, and the outputs are to be left as they are. An error when it accepted some:
-    /// they need another `--out`. Outputs of another batch, which tonight's input only partly
-    /// repeats, are replaced as ever ([`Replacing::Proceed`]).
+    /// Another input, or the same one after an update that failed (its articles then are not
+    /// indexed), goes on and replaces the directory's outputs, as ever: a `--out` reused every
+    /// night keeps working.
     pub fn check_not_replacing_added_batch(
         &self,
         rejects: &[Reject],
-        accepted: usize,
-    ) -> Result<Replacing> {
+        inputs: &[InputStats],
+        index: &Path,
+    ) -> Result<()> {
         let indexed: AHashSet<&str> = rejects
             .iter()
             .filter(|r| r.reason.ends_with(ALREADY_INDEXED))
             .filter_map(|r| r.id.as_deref())
             .collect();
-        if indexed.is_empty() {
-            return Ok(Replacing::Proceed);
+        if indexed.is_empty() || !self.holds_run_over(inputs, index) {
+            return Ok(());
         }
         let path = self.path.join("articles.jsonl");
         let file = match File::open(&path) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Replacing::Proceed),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::io(&path, e)),
         };
         let mut held: AHashSet<String> = AHashSet::new();
@@ -224,45 +212,77 @@ impl OutDir {
                 Ok(serde_json::Value::String(id)) => id,
                 Ok(serde_json::Value::Number(id)) => id.to_string(),
                 // Not an articles.jsonl of storyhash's: nothing to protect here.
-                _ => return Ok(Replacing::Proceed),
+                _ => return Ok(()),
             };
             if !indexed.contains(id.as_str()) {
-                return Ok(Replacing::Proceed);
+                return Ok(());
             }
             held.insert(id);
         }
-        if held.is_empty() {
-            return Ok(Replacing::Proceed);
-        }
-        if accepted == 0 {
-            return Ok(Replacing::AlreadyAdded {
-                articles: held.len(),
-            });
-        }
         // The first line (in input order) that the directory's outputs hold.
-        let first = rejects
-            .iter()
-            .find(|r| {
-                r.reason.ends_with(ALREADY_INDEXED)
-                    && r.id.as_ref().is_some_and(|id| held.contains(id))
-            })
-            .expect("every id held is a reject's");
+        let Some(first) = rejects.iter().find(|r| {
+            r.reason.ends_with(ALREADY_INDEXED) && r.id.as_ref().is_some_and(|id| held.contains(id))
+        }) else {
+            return Ok(());
+        };
         Err(Error::BadRecord {
             path: PathBuf::from(&first.file),
             line: first.line.unwrap_or(0),
             reason: format!(
-                "{} {ALREADY_INDEXED}, as is every article of {}: the run that wrote it added \
-                 this batch already, and its outputs are left as they are; {accepted} new \
-                 {} of this input need another --out",
-                first
-                    .reason
-                    .strip_suffix(ALREADY_INDEXED)
-                    .unwrap_or("")
-                    .trim_end(),
-                path.display(),
-                if accepted == 1 { "article" } else { "articles" }
+                "{}: this input is the one whose outputs {} holds, and the run that wrote them \
+                 added it to the index already, so they are left as they are (give another \
+                 --out to write this batch's outputs again)",
+                first.reason,
+                self.path.display()
             ),
         })
+    }
+
+    /// Whether the directory's `summary.json` is of a run against `index` over `inputs`.
+    fn holds_run_over(&self, inputs: &[InputStats], index: &Path) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Summary {
+            parameters: Parameters,
+            stats: Stats,
+        }
+        #[derive(serde::Deserialize)]
+        struct Parameters {
+            index: Option<IndexParameters>,
+        }
+        #[derive(serde::Deserialize)]
+        struct IndexParameters {
+            dir: PathBuf,
+        }
+        #[derive(serde::Deserialize)]
+        struct Stats {
+            inputs: Vec<Input>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Input {
+            path: String,
+            bytes: u64,
+            lines: u64,
+        }
+        let Ok(text) = fs::read(self.path.join("summary.json")) else {
+            return false;
+        };
+        let Ok(summary) = serde_json::from_slice::<Summary>(&text) else {
+            return false;
+        };
+        let Some(earlier) = summary.parameters.index else {
+            return false;
+        };
+        let same_index = earlier.dir == index
+            || fs::canonicalize(&earlier.dir)
+                .is_ok_and(|d| fs::canonicalize(index).is_ok_and(|i| i == d));
+        same_index
+            && summary.stats.inputs.len() == inputs.len()
+            && summary
+                .stats
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(a, b)| a.path == b.path && a.bytes == b.bytes && a.lines == b.lines)
     }
 
     /// The directory.

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
-use storyhash::outdir::{OutDir, Replacing};
+use storyhash::outdir::OutDir;
 use storyhash::pipeline::{DedupConfig, IndexConfig, dedup_with_index, open_index, open_inputs};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind, TokenHash};
 use storyhash::verify::VerifyMode;
@@ -288,30 +288,17 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         })
         .and_then(|(index, inputs)| dedup_with_index(inputs, &config, index, progress.as_ref()))
         .and_then(|mut run| {
-            if let Some(dir) = &out_dir {
-                let replacing = dir.check_not_replacing_added_batch(&run.rejects, run.batch_len)?;
-                if let Replacing::AlreadyAdded { articles } = replacing {
-                    return Ok(Err(articles));
-                }
+            if let (Some(dir), Some(ic)) = (&out_dir, &config.index) {
+                dir.check_not_replacing_added_batch(&run.rejects, &run.stats.inputs, &ic.dir)?;
             }
             storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref())?;
             // The outputs first: if they cannot be written the index stays as it was.
             let committed = run.commit_index()?;
-            Ok(Ok((run, committed)))
+            Ok((run, committed))
         });
     drop(progress);
     match result {
-        Ok(Err(articles)) => {
-            eprintln!(
-                "storyhash: this input adds nothing: each of its articles is already in the \
-                 index, and so is every article of {}, whose run added this batch already. Its \
-                 outputs ({articles} {}) are left as they are",
-                args.out.join("articles.jsonl").display(),
-                if articles == 1 { "article" } else { "articles" }
-            );
-            0
-        }
-        Ok(Ok((run, committed))) => {
+        Ok((run, committed)) => {
             // The warnings come before the closing summary, which ends what the run prints.
             for name in storyhash::report::preferred_outlets_unseen(&run, &config) {
                 eprintln!(

@@ -446,9 +446,6 @@ fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
         String::from_utf8_lossy(&out.stderr)
             .contains("night1.jsonl:1: id `fam0-a` is already in the index")
     );
-    // (Into another --out: the one of night 1 holds the outputs of the run that added it,
-    // which a batch with night 1 in it does not replace.)
-    let out_dir = dir.path().join("out-skipped");
     let out = run(
         &[
             "dedup",
@@ -1967,10 +1964,10 @@ fn a_cluster_held_apart_keeps_its_verified_pairs() {
 }
 
 /// A night run again into the `--out` of the run that added it, with `--skip-invalid`, rejects
-/// every line as already indexed: nothing is done, and the night's outputs (its deduplicated
-/// corpus) stay as they were, where they were replaced by an empty night's. The same batch
-/// with new lines added is refused. Into another directory, or with a batch that only partly
-/// repeats the one whose outputs the directory holds, the run goes on as before.
+/// every line as already indexed: it is refused (exit 2), and the night's outputs (its
+/// deduplicated corpus) stay as they were, where they were replaced by an empty night's. Into
+/// another directory, or with another input into a reused one, or after an update that
+/// failed, the run goes on as before.
 #[test]
 fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     let dir = tempdir();
@@ -1987,14 +1984,13 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     assert!(!before[0].is_empty());
     let exported = export(&idx);
 
-    // Nothing new: nothing to do, and the run says so (a night that crashed after its update,
-    // run again as the README says, ends the same way).
     let again = night(&night1, &out1, &idx, &["--skip-invalid"]);
-    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(again.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
-        stderr.contains("this input adds nothing")
-            && stderr.contains(&format!("({} articles) are left as they are", n1.len())),
+        stderr.contains("night1.jsonl:1: id `fam0-a` is already in the index")
+            && stderr.contains("this input is the one whose outputs")
+            && stderr.contains("give another --out"),
         "{stderr}"
     );
     let after: Vec<Vec<u8>> = ["deduped.jsonl", "articles.jsonl", "summary.json"]
@@ -2003,23 +1999,6 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         .collect();
     assert_eq!(after, before, "the night's outputs are untouched");
     assert_eq!(export(&idx), exported, "and so is the index");
-
-    // The same batch with new lines: refused, naming the first line known already.
-    let plus = write(
-        dir.path(),
-        "night1-plus.jsonl",
-        [n1.join("\n"), n2[0].clone()].join("\n"),
-    );
-    let again = night(&plus, &out1, &idx, &["--skip-invalid"]);
-    assert_eq!(again.status.code(), Some(2), "{again:?}");
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(
-        stderr.contains("night1-plus.jsonl:1: id `fam0-a` is already in the index")
-            && stderr.contains("1 new article of this input need another --out"),
-        "{stderr}"
-    );
-    assert_eq!(read("deduped.jsonl"), before[0]);
-    assert_eq!(export(&idx), exported);
 
     // Into a new directory: every line is a reject, as before.
     let out_new = dir.path().join("out-new");
@@ -2033,17 +2012,42 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         ""
     );
 
-    // A batch that repeats part of the one whose outputs the directory holds replaces them.
+    // Another input that repeats all of the one whose outputs the directory holds (a feed
+    // that carries yesterday's articles on) replaces them: a --out reused every night.
     let overlap = write(
         dir.path(),
-        "night2-overlap.jsonl",
-        [n1[0].clone(), n2.join("\n")].join("\n"),
+        "night2-with-night1.jsonl",
+        [n1.join("\n"), n2.join("\n")].join("\n"),
     );
     ok(
         &night(&overlap, &out1, &idx, &["--skip-invalid"]),
-        "a partly repeated batch into a reused --out",
+        "a repeating batch into a reused --out",
     );
     let articles = read_jsonl(&out1.join("articles.jsonl"));
     assert_eq!(articles.len(), n2.len());
-    assert_eq!(read_jsonl(&out1.join("rejects.jsonl")).len(), 1);
+    assert_eq!(read_jsonl(&out1.join("rejects.jsonl")).len(), n1.len());
+
+    // A night whose update failed (outputs written, the index as it was) runs again in place.
+    let night3 = write(dir.path(), "night3.jsonl", nights()[2].join("\n"));
+    let out3 = dir.path().join("out3");
+    let failed = storyhash()
+        .args([
+            "dedup",
+            s(&night3),
+            "--out",
+            s(&out3),
+            "--index",
+            s(&idx),
+            "-q",
+        ])
+        .env("STORYHASH_INDEX_FAIL_AT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(3), "{failed:?}");
+    assert!(out3.join("deduped.jsonl").exists());
+    ok(
+        &night(&night3, &out3, &idx, &["--skip-invalid"]),
+        "the failed night again",
+    );
+    assert!(read_jsonl(&out3.join("rejects.jsonl")).is_empty());
 }
