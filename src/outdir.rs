@@ -9,14 +9,12 @@
 //! from writing into one directory at once.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use ahash::AHashSet;
 
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
-use crate::pipeline::{ALREADY_INDEXED, InputStats};
+use crate::pipeline::ALREADY_INDEXED;
 
 /// The lock file's name inside the directory.
 pub const LOCK: &str = ".storyhash.lock";
@@ -47,6 +45,43 @@ pub struct OutDir {
     path: PathBuf,
     created: bool,
     _lock: File,
+}
+
+/// The file in an output directory that says its outputs are those of a batch added to an
+/// index: written once the update took effect, removed before any run replaces the outputs.
+pub const BATCH_MARK: &str = ".storyhash-batch.json";
+
+/// What [`BATCH_MARK`] holds.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct BatchMark {
+    /// The index, canonical.
+    index: PathBuf,
+    /// The files read.
+    inputs: Vec<FileStamp>,
+}
+
+/// A file as it was read: device, inode, size, and modification time in nanoseconds.
+type FileStamp = (u64, u64, u64, i128);
+
+/// The [`FileStamp`] of the file at `path` (following links).
+#[cfg(unix)]
+fn file_stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    if !m.is_file() {
+        return None;
+    }
+    Some((
+        m.dev(),
+        m.ino(),
+        m.len(),
+        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+    ))
+}
+
+#[cfg(not(unix))]
+fn file_stamp(_path: &Path) -> Option<FileStamp> {
+    None
 }
 
 /// A temporary file of an interrupted run, removed by [`OutDir::sweep`].
@@ -171,118 +206,81 @@ impl OutDir {
         Ok(())
     }
 
-    /// Refuses to replace the outputs of the run that added this very batch to `index`: the
-    /// directory's `summary.json` is of a run against the same index over the same inputs (by
-    /// name, size and line count), and every article of its `articles.jsonl` is among `rejects`
-    /// as already indexed. Run again with `--skip-invalid` (after a crash once the update took
-    /// effect, say), such a batch rejects every line, and its outputs, its deduplicated corpus
-    /// too, were replaced by an empty night's.
+    /// Refuses to replace the outputs of the run that added this very batch to `index`, or a
+    /// part of it: the directory's [`BATCH_MARK`] says that run's update of `index` took effect,
+    /// and every input of tonight's (`inputs`, the files read, by device, inode,
+    /// size and modification time) was one of its inputs, unchanged since. Run again with
+    /// `--skip-invalid` (after a crash once the update took effect, say), such a batch rejects
+    /// every line as already indexed, and its outputs, its deduplicated corpus too, were
+    /// replaced by an empty night's. The error names the first line of `rejects` rejected so;
+    /// without one the run goes on.
     ///
-    /// Another input, or the same one after an update that failed (its articles then are not
-    /// indexed), goes on and replaces the directory's outputs, as ever: a `--out` reused every
-    /// night keeps working.
+    /// Another input, a changed one, standard input from a pipe, or the same input after an
+    /// update that failed (no mark then) goes on and replaces the directory's outputs, as ever:
+    /// a `--out` reused every night keeps working.
     pub fn check_not_replacing_added_batch(
         &self,
         rejects: &[Reject],
-        inputs: &[InputStats],
+        inputs: &[&Path],
         index: &Path,
     ) -> Result<()> {
-        let indexed: AHashSet<&str> = rejects
+        let Some(first) = rejects.iter().find(|r| r.reason.ends_with(ALREADY_INDEXED)) else {
+            return Ok(());
+        };
+        let Some(mark) = self.batch_mark() else {
+            return Ok(());
+        };
+        let same_index = fs::canonicalize(index).is_ok_and(|i| i == mark.index);
+        let all_marked = inputs
             .iter()
-            .filter(|r| r.reason.ends_with(ALREADY_INDEXED))
-            .filter_map(|r| r.id.as_deref())
-            .collect();
-        if indexed.is_empty() || !self.holds_run_over(inputs, index) {
+            .all(|i| file_stamp(i).is_some_and(|stamp| mark.inputs.contains(&stamp)));
+        if !same_index || !all_marked {
             return Ok(());
         }
-        let path = self.path.join("articles.jsonl");
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let mut held: AHashSet<String> = AHashSet::new();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| Error::io(&path, e))?;
-            #[derive(serde::Deserialize)]
-            struct Id {
-                id: serde_json::Value,
-            }
-            let id = match serde_json::from_str::<Id>(&line).map(|r| r.id) {
-                Ok(serde_json::Value::String(id)) => id,
-                Ok(serde_json::Value::Number(id)) => id.to_string(),
-                // Not an articles.jsonl of storyhash's: nothing to protect here.
-                _ => return Ok(()),
-            };
-            if !indexed.contains(id.as_str()) {
-                return Ok(());
-            }
-            held.insert(id);
-        }
-        // The first line (in input order) that the directory's outputs hold.
-        let Some(first) = rejects.iter().find(|r| {
-            r.reason.ends_with(ALREADY_INDEXED) && r.id.as_ref().is_some_and(|id| held.contains(id))
-        }) else {
-            return Ok(());
-        };
         Err(Error::BadRecord {
             path: PathBuf::from(&first.file),
             line: first.line.unwrap_or(0),
             reason: format!(
-                "{}: this input is the one whose outputs {} holds, and the run that wrote them \
-                 added it to the index already, so they are left as they are (give another \
-                 --out to write this batch's outputs again)",
+                "{}: {} holds the outputs of the run that added this input to the index (as its \
+                 {BATCH_MARK} says), so they are left as they are (give another --out to write \
+                 this batch's outputs again)",
                 first.reason,
                 self.path.display()
             ),
         })
     }
 
-    /// Whether the directory's `summary.json` is of a run against `index` over `inputs`.
-    fn holds_run_over(&self, inputs: &[InputStats], index: &Path) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Summary {
-            parameters: Parameters,
-            stats: Stats,
+    /// Removes the directory's [`BATCH_MARK`]: called before a run replaces its outputs.
+    pub fn forget_batch(&self) -> Result<()> {
+        let path = self.path.join(BATCH_MARK);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&path, e)),
         }
-        #[derive(serde::Deserialize)]
-        struct Parameters {
-            index: Option<IndexParameters>,
-        }
-        #[derive(serde::Deserialize)]
-        struct IndexParameters {
-            dir: PathBuf,
-        }
-        #[derive(serde::Deserialize)]
-        struct Stats {
-            inputs: Vec<Input>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Input {
-            path: String,
-            bytes: u64,
-            lines: u64,
-        }
-        let Ok(text) = fs::read(self.path.join("summary.json")) else {
-            return false;
+    }
+
+    /// Writes the directory's [`BATCH_MARK`] once the run's update of `index` took effect: its
+    /// outputs are those of the batch read from `inputs` (the files read).
+    pub fn mark_batch(&self, index: &Path, inputs: &[&Path]) -> Result<()> {
+        let mark = BatchMark {
+            index: fs::canonicalize(index).map_err(|e| Error::io(index, e))?,
+            inputs: inputs.iter().filter_map(|i| file_stamp(i)).collect(),
         };
-        let Ok(summary) = serde_json::from_slice::<Summary>(&text) else {
-            return false;
-        };
-        let Some(earlier) = summary.parameters.index else {
-            return false;
-        };
-        let same_index = earlier.dir == index
-            || fs::canonicalize(&earlier.dir)
-                .is_ok_and(|d| fs::canonicalize(index).is_ok_and(|i| i == d));
-        same_index
-            && summary.stats.inputs.len() == inputs.len()
-            && summary
-                .stats
-                .inputs
-                .iter()
-                .zip(inputs)
-                .all(|(a, b)| a.path == b.path && a.bytes == b.bytes && a.lines == b.lines)
+        let path = self.path.join(BATCH_MARK);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!("{BATCH_MARK}."))
+            .tempfile_in(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        serde_json::to_writer(&mut tmp, &mark).map_err(|e| Error::io(&path, e.into()))?;
+        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
+
+    fn batch_mark(&self) -> Option<BatchMark> {
+        let text = fs::read(self.path.join(BATCH_MARK)).ok()?;
+        serde_json::from_slice(&text).ok()
     }
 
     /// The directory.
@@ -399,6 +397,12 @@ fn is_leftover_name(name: &str) -> bool {
     if let Some(rest) = name.strip_prefix(INPUT_SPOOL_PREFIX) {
         return random_tail(rest);
     }
+    if let Some(rest) = name
+        .strip_prefix(BATCH_MARK)
+        .and_then(|r| r.strip_prefix('.'))
+    {
+        return random_tail(rest);
+    }
     name.strip_prefix('.').is_some_and(|rest| {
         OUTPUT_NAMES.iter().any(|output| {
             rest.strip_prefix(output)
@@ -437,6 +441,7 @@ mod tests {
             ".report.html.000000",
             ".summary.json.zzzzzz",
             ".storyhash-input-q1W2e3",
+            ".storyhash-batch.json.x9Y8z7",
         ] {
             assert!(is_leftover_name(name), "{name}");
         }
@@ -444,6 +449,7 @@ mod tests {
             "deduped.jsonl",
             ".deduped.jsonl",
             ".deduped.jsonl.",
+            ".storyhash-batch.json",
             ".deduped.jsonl.AbC12",
             ".deduped.jsonl.AbC1234",
             ".deduped.jsonl.AbC-12",

@@ -1965,7 +1965,8 @@ fn a_cluster_held_apart_keeps_its_verified_pairs() {
 
 /// A night run again into the `--out` of the run that added it, with `--skip-invalid`, rejects
 /// every line as already indexed: it is refused (exit 2), and the night's outputs (its
-/// deduplicated corpus) stay as they were, where they were replaced by an empty night's. Into
+/// deduplicated corpus) stay as they were, where they were replaced by an empty night's. The
+/// inputs are known by the files read, however they are named, and a part of them counts. Into
 /// another directory, or with another input into a reused one, or after an update that
 /// failed, the run goes on as before.
 #[test]
@@ -1976,6 +1977,7 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     let idx = dir.path().join("idx");
     let out1 = dir.path().join("out1");
     ok(&night(&night1, &out1, &idx, &[]), "night 1");
+    assert!(out1.join(".storyhash-batch.json").exists());
     let read = |name: &str| std::fs::read(out1.join(name)).unwrap();
     let before: Vec<Vec<u8>> = ["deduped.jsonl", "articles.jsonl", "summary.json"]
         .iter()
@@ -1989,7 +1991,7 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
         stderr.contains("night1.jsonl:1: id `fam0-a` is already in the index")
-            && stderr.contains("this input is the one whose outputs")
+            && stderr.contains("holds the outputs of the run that added this input")
             && stderr.contains("give another --out"),
         "{stderr}"
     );
@@ -1999,8 +2001,41 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         .collect();
     assert_eq!(after, before, "the night's outputs are untouched");
     assert_eq!(export(&idx), exported, "and so is the index");
+    // The same files by other names: refused too.
+    let dotted = dir.path().join(".").join("night1.jsonl");
+    let idx_dotted = dir.path().join(".").join("idx");
+    let again = night(&dotted, &out1, &idx_dotted, &["--skip-invalid"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert_eq!(read("deduped.jsonl"), before[0]);
 
-    // Into a new directory: every line is a reject, as before.
+    // A night of two inputs, run again with one of them: refused.
+    let fresh: Vec<String> = (0..6u64)
+        .map(|k| line(&format!("fresh{k}"), &words(5000 + k, 200).join(" "), 4))
+        .collect();
+    let (na, nb) = (
+        write(dir.path(), "fresh-a.jsonl", fresh[..3].join("\n")),
+        write(dir.path(), "fresh-b.jsonl", fresh[3..].join("\n")),
+    );
+    let out2 = dir.path().join("out2");
+    let two = run(
+        &[
+            "dedup",
+            s(&na),
+            s(&nb),
+            "--out",
+            s(&out2),
+            "--index",
+            s(&idx),
+        ],
+        None,
+    );
+    ok(&two, "a night of two inputs");
+    let deduped2 = std::fs::read(out2.join("deduped.jsonl")).unwrap();
+    let part = night(&nb, &out2, &idx, &["--skip-invalid"]);
+    assert_eq!(part.status.code(), Some(2), "{part:?}");
+    assert_eq!(std::fs::read(out2.join("deduped.jsonl")).unwrap(), deduped2);
+
+    // Into a new directory: every line is a reject, as before, and nothing added, no mark.
     let out_new = dir.path().join("out-new");
     ok(
         &night(&night1, &out_new, &idx, &["--skip-invalid"]),
@@ -2011,6 +2046,7 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         std::fs::read_to_string(out_new.join("deduped.jsonl")).unwrap(),
         ""
     );
+    assert!(!out_new.join(".storyhash-batch.json").exists());
 
     // Another input that repeats all of the one whose outputs the directory holds (a feed
     // that carries yesterday's articles on) replaces them: a --out reused every night.
@@ -2026,6 +2062,7 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     let articles = read_jsonl(&out1.join("articles.jsonl"));
     assert_eq!(articles.len(), n2.len());
     assert_eq!(read_jsonl(&out1.join("rejects.jsonl")).len(), n1.len());
+    assert!(out1.join(".storyhash-batch.json").exists());
 
     // A night whose update failed (outputs written, the index as it was) runs again in place.
     let night3 = write(dir.path(), "night3.jsonl", nights()[2].join("\n"));
@@ -2045,6 +2082,7 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         .unwrap();
     assert_eq!(failed.status.code(), Some(3), "{failed:?}");
     assert!(out3.join("deduped.jsonl").exists());
+    assert!(!out3.join(".storyhash-batch.json").exists());
     ok(
         &night(&night3, &out3, &idx, &["--skip-invalid"]),
         "the failed night again",
