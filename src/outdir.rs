@@ -54,14 +54,28 @@ pub const BATCH_MARK: &str = ".storyhash-batch.json";
 /// What [`BATCH_MARK`] holds.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct BatchMark {
-    /// The index, canonical.
-    index: PathBuf,
+    /// The index directory: its canonical path (as bytes: a path need not be UTF-8), device
+    /// and inode (a directory removed and made again may get the inode back, or the path).
+    index: (Vec<u8>, u64, u64),
     /// The files read.
     inputs: Vec<FileStamp>,
 }
 
 /// A file as it was read: device, inode, size, and modification time in nanoseconds.
 type FileStamp = (u64, u64, u64, i128);
+
+/// The inputs of a run as opened: each file's device, inode, size and modification time (none for one that is no regular
+/// file, such as a pipe).
+#[derive(Debug, Clone, Default)]
+pub struct InputStamps(Vec<Option<FileStamp>>);
+
+impl InputStamps {
+    /// The stamps of the files read, taken when they are opened (`paths`: each input's file,
+    /// standard input's by what it was redirected from).
+    pub fn of(paths: &[&Path]) -> InputStamps {
+        InputStamps(paths.iter().map(|p| file_stamp(p)).collect())
+    }
+}
 
 /// The [`FileStamp`] of the file at `path` (following links).
 #[cfg(unix)]
@@ -81,6 +95,21 @@ fn file_stamp(path: &Path) -> Option<FileStamp> {
 
 #[cfg(not(unix))]
 fn file_stamp(_path: &Path) -> Option<FileStamp> {
+    None
+}
+
+/// A directory's canonical path, device and inode.
+#[cfg(unix)]
+fn dir_id(path: &Path) -> Option<(Vec<u8>, u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    let canonical = fs::canonicalize(path).ok()?;
+    Some((canonical.as_os_str().as_bytes().to_vec(), m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(_path: &Path) -> Option<(Vec<u8>, u64, u64)> {
     None
 }
 
@@ -207,33 +236,36 @@ impl OutDir {
     }
 
     /// Refuses to replace the outputs of the run that added this very batch to `index`, or a
-    /// part of it: the directory's [`BATCH_MARK`] says that run's update of `index` took effect,
-    /// and every input of tonight's (`inputs`, the files read, by device, inode,
-    /// size and modification time) was one of its inputs, unchanged since. Run again with
-    /// `--skip-invalid` (after a crash once the update took effect, say), such a batch rejects
-    /// every line as already indexed, and its outputs, its deduplicated corpus too, were
-    /// replaced by an empty night's. The error names the first line of `rejects` rejected so;
-    /// without one the run goes on.
-    ///
-    /// Another input, a changed one, standard input from a pipe, or the same input after an
-    /// update that failed (no mark then) goes on and replaces the directory's outputs, as ever:
-    /// a `--out` reused every night keeps working.
+    /// part of it: the directory's [`BATCH_MARK`] was written by a run against `index` whose
+    /// inputs, as opened, included every one of tonight's (`stamps`, from
+    /// [`InputStamps::of`]), tonight accepted no article (`accepted`), and some of its lines
+    /// are rejected as already indexed (the error names the first). Run again with
+    /// `--skip-invalid` after a crash once the update took effect, such a batch rejects every
+    /// line so, and its outputs, its deduplicated corpus too, were replaced by an empty
+    /// night's. The same batch after a crash before the update, or any batch with a new
+    /// article, goes on and replaces the outputs, as ever: so does another or a changed input
+    /// into a `--out` reused every night.
     pub fn check_not_replacing_added_batch(
         &self,
         rejects: &[Reject],
-        inputs: &[&Path],
+        accepted: usize,
+        stamps: &InputStamps,
         index: &Path,
     ) -> Result<()> {
+        if accepted > 0 {
+            return Ok(());
+        }
         let Some(first) = rejects.iter().find(|r| r.reason.ends_with(ALREADY_INDEXED)) else {
             return Ok(());
         };
         let Some(mark) = self.batch_mark() else {
             return Ok(());
         };
-        let same_index = fs::canonicalize(index).is_ok_and(|i| i == mark.index);
-        let all_marked = inputs
+        let same_index = dir_id(index) == Some(mark.index);
+        let all_marked = stamps
+            .0
             .iter()
-            .all(|i| file_stamp(i).is_some_and(|stamp| mark.inputs.contains(&stamp)));
+            .all(|stamp| stamp.is_some_and(|stamp| mark.inputs.contains(&stamp)));
         if !same_index || !all_marked {
             return Ok(());
         }
@@ -260,21 +292,36 @@ impl OutDir {
         }
     }
 
-    /// Writes the directory's [`BATCH_MARK`] once the run's update of `index` took effect: its
-    /// outputs are those of the batch read from `inputs` (the files read).
-    pub fn mark_batch(&self, index: &Path, inputs: &[&Path]) -> Result<()> {
+    /// Writes the directory's [`BATCH_MARK`] once a run's outputs are published and before
+    /// its update of `index`: the outputs are those of the batch read from the inputs
+    /// `stamps` describes. Synced, renamed into place, and the directory synced.
+    pub fn mark_batch(&self, index: &Path, stamps: &InputStamps) -> Result<()> {
         let mark = BatchMark {
-            index: fs::canonicalize(index).map_err(|e| Error::io(index, e))?,
-            inputs: inputs.iter().filter_map(|i| file_stamp(i)).collect(),
+            index: dir_id(index).ok_or_else(|| {
+                Error::io(
+                    index,
+                    std::io::Error::other("cannot tell the index directory's identity"),
+                )
+            })?,
+            inputs: stamps.0.iter().flatten().copied().collect(),
         };
         let path = self.path.join(BATCH_MARK);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!("{BATCH_MARK}."))
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!("{BATCH_MARK}.");
+        builder.prefix(&prefix);
+        // Readable as the outputs are, not private like a tempfile.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder
             .tempfile_in(&self.path)
             .map_err(|e| Error::io(&self.path, e))?;
         serde_json::to_writer(&mut tmp, &mark).map_err(|e| Error::io(&path, e.into()))?;
         tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        #[cfg(unix)]
+        File::open(&self.path)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(&self.path, e))?;
         Ok(())
     }
 

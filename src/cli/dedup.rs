@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
-use storyhash::outdir::OutDir;
+use storyhash::outdir::{InputStamps, OutDir};
 use storyhash::pipeline::{DedupConfig, IndexConfig, dedup_with_index, open_index, open_inputs};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind, TokenHash};
 use storyhash::verify::VerifyMode;
@@ -240,8 +240,9 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     }
     let progress = progress_for(&args.run);
     let mut out_dir = None;
-    // The files read (standard input's by what it was redirected from), for the batch mark.
-    let mut identities_read: Vec<std::path::PathBuf> = Vec::new();
+    // The files read as opened (standard input's by what it was redirected from), for the
+    // batch mark.
+    let mut stamps = InputStamps::default();
     // What a failed run made in the index directory goes again while it holds nothing: the
     // directory, its lock, an empty MANIFEST.
     let index_before = config
@@ -263,8 +264,9 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                 .zip(&inputs)
                 .map(|(given, input)| storyhash::pipeline::identity_path(given, input))
                 .collect();
-            dir.check_inputs(&identities.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
-            identities_read = identities;
+            let read: Vec<&std::path::Path> = identities.iter().map(|p| p.as_path()).collect();
+            dir.check_inputs(&read)?;
+            stamps = InputStamps::of(&read);
             let leftovers = dir.sweep(&keep)?;
             if !leftovers.is_empty() && !args.run.quiet {
                 let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();
@@ -292,26 +294,20 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         .and_then(|(index, inputs)| dedup_with_index(inputs, &config, index, progress.as_ref()))
         .and_then(|mut run| {
             let dir = out_dir.as_ref().expect("opened above");
-            let read: Vec<&std::path::Path> = identities_read.iter().map(|p| p.as_path()).collect();
             if let Some(ic) = &config.index {
-                dir.check_not_replacing_added_batch(&run.rejects, &read, &ic.dir)?;
+                dir.check_not_replacing_added_batch(&run.rejects, run.batch_len, &stamps, &ic.dir)?;
             }
             dir.forget_batch()?;
             storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref())?;
+            // Marked before the update, so that a crash at any point after it leaves the
+            // outputs guarded against a rerun that would find every article indexed.
+            if let Some(ic) = &config.index
+                && run.batch_len > 0
+            {
+                dir.mark_batch(&ic.dir, &stamps)?;
+            }
             // The outputs first: if they cannot be written the index stays as it was.
             let committed = run.commit_index()?;
-            if let (Some(ic), Some(c)) = (&config.index, &committed)
-                && c.articles_added > 0
-                && let Err(e) = dir.mark_batch(&ic.dir, &read)
-            {
-                // The update took effect: the mark only guards these outputs against a rerun.
-                eprintln!(
-                    "storyhash: warning: {e}: this night's outputs are not marked as those of \
-                     batch {}, so a rerun into {} would replace them",
-                    c.batch,
-                    args.out.display()
-                );
-            }
             Ok((run, committed))
         });
     drop(progress);

@@ -2064,6 +2064,11 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     assert_eq!(read_jsonl(&out1.join("rejects.jsonl")).len(), n1.len());
     assert!(out1.join(".storyhash-batch.json").exists());
 
+    // A run without --index replaces the outputs and the mark goes with them.
+    let plain = run(&["dedup", s(&night1), "--out", s(&out1), "-q"], None);
+    ok(&plain, "a run without an index");
+    assert!(!out1.join(".storyhash-batch.json").exists());
+
     // A night whose update failed (outputs written, the index as it was) runs again in place.
     let night3 = write(dir.path(), "night3.jsonl", nights()[2].join("\n"));
     let out3 = dir.path().join("out3");
@@ -2082,10 +2087,72 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         .unwrap();
     assert_eq!(failed.status.code(), Some(3), "{failed:?}");
     assert!(out3.join("deduped.jsonl").exists());
-    assert!(!out3.join(".storyhash-batch.json").exists());
+    // Marked before the update: the rerun finds the batch's articles new, and goes on.
+    assert!(out3.join(".storyhash-batch.json").exists());
     ok(
         &night(&night3, &out3, &idx, &["--skip-invalid"]),
         "the failed night again",
     );
     assert!(read_jsonl(&out3.join("rejects.jsonl")).is_empty());
+}
+
+/// A night killed at any step of its index update and run again into its own `--out` with
+/// `--skip-invalid`: before the update took effect the rerun does it, after it the rerun is
+/// refused; either way the night's deduplicated corpus is never emptied.
+#[test]
+fn a_night_killed_in_its_update_and_run_again_keeps_its_outputs() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let base = dir.path().join("base");
+    ok(
+        &night(&files[0], &dir.path().join("o"), &base, &[]),
+        "night 1",
+    );
+    let (mut redone, mut refused) = (0, 0);
+    for step in 1..200 {
+        let idx = dir.path().join(format!("idx{step}"));
+        copy_dir(&base, &idx);
+        let out = dir.path().join(format!("out{step}"));
+        let killed = storyhash()
+            .args([
+                "dedup",
+                s(&files[1]),
+                "--out",
+                s(&out),
+                "--index",
+                s(&idx),
+                "-q",
+            ])
+            .env("STORYHASH_INDEX_CRASH_AT", step.to_string())
+            .output()
+            .unwrap();
+        let deduped = std::fs::read(out.join("deduped.jsonl")).unwrap();
+        assert!(!deduped.is_empty());
+        let again = night(&files[1], &out, &idx, &["--skip-invalid", "-q"]);
+        assert_eq!(
+            std::fs::read(out.join("deduped.jsonl")).unwrap(),
+            deduped,
+            "step {step}: {again:?}"
+        );
+        assert_eq!(stats(&idx)["batches"], 2, "step {step}");
+        match again.status.code() {
+            Some(0) => redone += 1,
+            Some(2) => refused += 1,
+            other => panic!("step {step}: {other:?} {again:?}"),
+        }
+        if killed.status.success() {
+            assert_eq!(
+                again.status.code(),
+                Some(2),
+                "step {step}: the update was done"
+            );
+            break;
+        }
+        assert_eq!(killed.status.signal(), Some(9), "step {step}");
+    }
+    assert!(
+        redone > 5 && refused >= 2,
+        "redone {redone}, refused {refused}"
+    );
 }
