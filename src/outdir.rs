@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
-use crate::pipeline::ALREADY_INDEXED;
+use crate::pipeline::{ALREADY_INDEXED, InputStats};
 
 /// The lock file's name inside the directory.
 pub const LOCK: &str = ".storyhash.lock";
@@ -57,45 +57,8 @@ struct BatchMark {
     /// The index directory: its canonical path (as bytes: a path need not be UTF-8), device
     /// and inode (a directory removed and made again may get the inode back, or the path).
     index: (Vec<u8>, u64, u64),
-    /// The files read.
-    inputs: Vec<FileStamp>,
-}
-
-/// A file as it was read: device, inode, size, and modification time in nanoseconds.
-type FileStamp = (u64, u64, u64, i128);
-
-/// The inputs of a run as opened: each file's device, inode, size and modification time (none for one that is no regular
-/// file, such as a pipe).
-#[derive(Debug, Clone, Default)]
-pub struct InputStamps(Vec<Option<FileStamp>>);
-
-impl InputStamps {
-    /// The stamps of the files read, taken when they are opened (`paths`: each input's file,
-    /// standard input's by what it was redirected from).
-    pub fn of(paths: &[&Path]) -> InputStamps {
-        InputStamps(paths.iter().map(|p| file_stamp(p)).collect())
-    }
-}
-
-/// The [`FileStamp`] of the file at `path` (following links).
-#[cfg(unix)]
-fn file_stamp(path: &Path) -> Option<FileStamp> {
-    use std::os::unix::fs::MetadataExt;
-    let m = fs::metadata(path).ok()?;
-    if !m.is_file() {
-        return None;
-    }
-    Some((
-        m.dev(),
-        m.ino(),
-        m.len(),
-        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-    ))
-}
-
-#[cfg(not(unix))]
-fn file_stamp(_path: &Path) -> Option<FileStamp> {
-    None
+    /// The inputs read: the XXH3-64 of each one's bytes (decompressed) and their number.
+    inputs: Vec<(u64, u64)>,
 }
 
 /// A directory's canonical path, device and inode.
@@ -237,19 +200,19 @@ impl OutDir {
 
     /// Refuses to replace the outputs of the run that added this very batch to `index`, or a
     /// part of it: the directory's [`BATCH_MARK`] was written by a run against `index` whose
-    /// inputs, as opened, included every one of tonight's (`stamps`, from
-    /// [`InputStamps::of`]), tonight accepted no article (`accepted`), and some of its lines
-    /// are rejected as already indexed (the error names the first). Run again with
-    /// `--skip-invalid` after a crash once the update took effect, such a batch rejects every
-    /// line so, and its outputs, its deduplicated corpus too, were replaced by an empty
-    /// night's. The same batch after a crash before the update, or any batch with a new
-    /// article, goes on and replaces the outputs, as ever: so does another or a changed input
-    /// into a `--out` reused every night.
+    /// inputs included every one of tonight's, by content (`inputs`, each one's
+    /// [`InputStats::content`]: whatever its name, place or time), tonight accepted no article
+    /// (`accepted`), and some of its lines are rejected as already indexed (the error names the
+    /// first). Run again with `--skip-invalid` after a crash once the update took effect, such
+    /// a batch rejects every line so, and its outputs, its deduplicated corpus too, were
+    /// replaced by an empty night's. The same batch after a crash before the update, or any
+    /// batch with a new article, goes on and replaces the outputs, as ever: so does another
+    /// input into a `--out` reused every night.
     pub fn check_not_replacing_added_batch(
         &self,
         rejects: &[Reject],
         accepted: usize,
-        stamps: &InputStamps,
+        inputs: &[InputStats],
         index: &Path,
     ) -> Result<()> {
         if accepted > 0 {
@@ -262,10 +225,9 @@ impl OutDir {
             return Ok(());
         };
         let same_index = dir_id(index) == Some(mark.index);
-        let all_marked = stamps
-            .0
+        let all_marked = inputs
             .iter()
-            .all(|stamp| stamp.is_some_and(|stamp| mark.inputs.contains(&stamp)));
+            .all(|i| i.content.is_some_and(|c| mark.inputs.contains(&c)));
         if !same_index || !all_marked {
             return Ok(());
         }
@@ -293,9 +255,9 @@ impl OutDir {
     }
 
     /// Writes the directory's [`BATCH_MARK`] once a run's outputs are published and before
-    /// its update of `index`: the outputs are those of the batch read from the inputs
-    /// `stamps` describes. Synced, renamed into place, and the directory synced.
-    pub fn mark_batch(&self, index: &Path, stamps: &InputStamps) -> Result<()> {
+    /// its update of `index`: the outputs are those of the batch read from `inputs` (by their
+    /// [`InputStats::content`]). Synced, renamed into place, and the directory synced.
+    pub fn mark_batch(&self, index: &Path, inputs: &[InputStats]) -> Result<()> {
         let mark = BatchMark {
             index: dir_id(index).ok_or_else(|| {
                 Error::io(
@@ -303,7 +265,7 @@ impl OutDir {
                     std::io::Error::other("cannot tell the index directory's identity"),
                 )
             })?,
-            inputs: stamps.0.iter().flatten().copied().collect(),
+            inputs: inputs.iter().filter_map(|i| i.content).collect(),
         };
         let path = self.path.join(BATCH_MARK);
         let mut builder = tempfile::Builder::new();

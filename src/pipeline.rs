@@ -220,6 +220,11 @@ pub struct InputStats {
     pub articles: u64,
     /// Lines rejected.
     pub rejected: u64,
+    /// With an index: the XXH3-64 of the input's bytes as read (decompressed), and their
+    /// number, by which a batch run again is known whatever the file's name, place or time
+    /// ([`crate::outdir::OutDir::check_not_replacing_added_batch`]). Not in summary.json.
+    #[serde(skip)]
+    pub content: Option<(u64, u64)>,
 }
 
 /// Counts from the stages of a run.
@@ -2045,6 +2050,14 @@ fn scan_and_sign(
     // The merged chunk's vectors, emptied, for the next chunk: fresh ones were fresh pages
     // (faulted in and zeroed by the kernel) for every chunk.
     let mut spare: Spare = Default::default();
+    // With an index, each input's bytes are hashed as they are read (beside the merge), for
+    // the output directory's batch mark.
+    let mut content: Option<Vec<(xxhash_rust::xxh3::Xxh3, u64)>> =
+        config.index.as_ref().map(|_| {
+            (0..inputs.len())
+                .map(|_| (xxhash_rust::xxh3::Xxh3::new(), 0))
+                .collect()
+        });
     let read = for_each_chunk(inputs, |_, chunk| {
         progress.advance(chunk.raw_bytes);
         progress.advance_articles(chunk.lines.len() as u64);
@@ -2053,8 +2066,16 @@ fn scan_and_sign(
         block.resize(chunk.lines.len() * k, 0);
         keys.clear();
         keys.resize(chunk.lines.len() * bands, 0);
+        let content = &mut content;
         let (merged, ()) = rayon::join(
-            || pending.take().map(&mut merge).transpose(),
+            || {
+                if let Some(content) = content.as_mut() {
+                    let (hasher, len) = &mut content[chunk.input as usize];
+                    hasher.update(&chunk.data);
+                    *len += chunk.data.len() as u64;
+                }
+                pending.take().map(&mut merge).transpose()
+            },
             || {
                 block
                     .par_chunks_mut(k)
@@ -2138,6 +2159,11 @@ fn scan_and_sign(
     }
     read?;
     out.signatures.finish_appending();
+    if let Some(content) = content {
+        for (file_stats, (hasher, len)) in out.stats.inputs.iter_mut().zip(content) {
+            file_stats.content = Some((hasher.digest(), len));
+        }
+    }
     for (input, file_stats) in inputs.iter().zip(&out.stats.inputs) {
         if file_stats.lines == 0 {
             if !config.skip_invalid {

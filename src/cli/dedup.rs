@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use storyhash::cluster::{ClusterConfig, KeepRule};
 use storyhash::ingest::FieldNames;
 use storyhash::minhash::SketchKind;
-use storyhash::outdir::{InputStamps, OutDir};
+use storyhash::outdir::OutDir;
 use storyhash::pipeline::{DedupConfig, IndexConfig, dedup_with_index, open_index, open_inputs};
 use storyhash::shingle::{DEFAULT_SEED, ShingleConfig, ShingleKind, TokenHash};
 use storyhash::verify::VerifyMode;
@@ -240,9 +240,6 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
     }
     let progress = progress_for(&args.run);
     let mut out_dir = None;
-    // The files read as opened (standard input's by what it was redirected from), for the
-    // batch mark.
-    let mut stamps = InputStamps::default();
     // What a failed run made in the index directory goes again while it holds nothing: the
     // directory, its lock, an empty MANIFEST.
     let index_before = config
@@ -264,9 +261,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                 .zip(&inputs)
                 .map(|(given, input)| storyhash::pipeline::identity_path(given, input))
                 .collect();
-            let read: Vec<&std::path::Path> = identities.iter().map(|p| p.as_path()).collect();
-            dir.check_inputs(&read)?;
-            stamps = InputStamps::of(&read);
+            dir.check_inputs(&identities.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
             let leftovers = dir.sweep(&keep)?;
             if !leftovers.is_empty() && !args.run.quiet {
                 let bytes: u64 = leftovers.iter().map(|l| l.bytes).sum();
@@ -295,7 +290,12 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
         .and_then(|mut run| {
             let dir = out_dir.as_ref().expect("opened above");
             if let Some(ic) = &config.index {
-                dir.check_not_replacing_added_batch(&run.rejects, run.batch_len, &stamps, &ic.dir)?;
+                dir.check_not_replacing_added_batch(
+                    &run.rejects,
+                    run.batch_len,
+                    &run.stats.inputs,
+                    &ic.dir,
+                )?;
             }
             dir.forget_batch()?;
             storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref())?;
@@ -304,7 +304,7 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
             if let Some(ic) = &config.index
                 && run.batch_len > 0
             {
-                dir.mark_batch(&ic.dir, &stamps)?;
+                dir.mark_batch(&ic.dir, &run.stats.inputs)?;
             }
             // The outputs first: if they cannot be written the index stays as it was.
             let committed = run.commit_index()?;

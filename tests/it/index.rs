@@ -2001,11 +2001,38 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
         .collect();
     assert_eq!(after, before, "the night's outputs are untouched");
     assert_eq!(export(&idx), exported, "and so is the index");
-    // The same files by other names: refused too.
+    // The same files by other names, a copy, the file written again, gzipped, or on standard
+    // input: the same bytes, refused too.
     let dotted = dir.path().join(".").join("night1.jsonl");
     let idx_dotted = dir.path().join(".").join("idx");
     let again = night(&dotted, &out1, &idx_dotted, &["--skip-invalid"]);
     assert_eq!(again.status.code(), Some(2), "{again:?}");
+    let copy = write(dir.path(), "night1-copy.jsonl", n1.join("\n"));
+    let again = night(&copy, &out1, &idx, &["--skip-invalid"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    std::fs::write(&night1, n1.join("\n")).unwrap();
+    let again = night(&night1, &out1, &idx, &["--skip-invalid"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    let gz = dir.path().join("night1.jsonl.gz");
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    std::io::Write::write_all(&mut encoder, n1.join("\n").as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let again = night(&gz, &out1, &idx, &["--skip-invalid"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    let piped = run(
+        &[
+            "dedup",
+            "-",
+            "--out",
+            s(&out1),
+            "--index",
+            s(&idx),
+            "--skip-invalid",
+        ],
+        Some(n1.join("\n").as_bytes()),
+    );
+    assert_eq!(piped.status.code(), Some(2), "{piped:?}");
     assert_eq!(read("deduped.jsonl"), before[0]);
 
     // A night of two inputs, run again with one of them: refused.
@@ -2034,6 +2061,11 @@ fn a_batch_run_again_into_its_own_outputs_leaves_them() {
     let part = night(&nb, &out2, &idx, &["--skip-invalid"]);
     assert_eq!(part.status.code(), Some(2), "{part:?}");
     assert_eq!(std::fs::read(out2.join("deduped.jsonl")).unwrap(), deduped2);
+    // An input indexed by another night, not by the one whose outputs these are: it goes on
+    // (a --out reused every night), and writes its night, every line a reject.
+    let other = night(&night1, &out2, &idx, &["--skip-invalid"]);
+    assert_eq!(other.status.code(), Some(0), "{other:?}");
+    assert_eq!(read_jsonl(&out2.join("rejects.jsonl")).len(), n1.len());
 
     // Into a new directory: every line is a reject, as before, and nothing added, no mark.
     let out_new = dir.path().join("out-new");
