@@ -48,7 +48,8 @@ pub struct OutDir {
 }
 
 /// The file in an output directory that says its outputs are those of a batch added to an
-/// index: written once the update took effect, removed before any run replaces the outputs.
+/// index: written once the outputs are published and before the index update, and removed
+/// before any run replaces the outputs.
 pub const BATCH_MARK: &str = ".storyhash-batch.json";
 
 /// What [`BATCH_MARK`] holds.

@@ -1966,7 +1966,8 @@ fn a_cluster_held_apart_keeps_its_verified_pairs() {
 /// A night run again into the `--out` of the run that added it, with `--skip-invalid`, rejects
 /// every line as already indexed: it is refused (exit 2), and the night's outputs (its
 /// deduplicated corpus) stay as they were, where they were replaced by an empty night's. The
-/// inputs are known by the files read, however they are named, and a part of them counts. Into
+/// inputs are known by their content, however they are named, copied or compressed, and a part
+/// of them counts. Into
 /// another directory, or with another input into a reused one, or after an update that
 /// failed, the run goes on as before.
 #[test]
