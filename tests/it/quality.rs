@@ -268,7 +268,15 @@ struct Dressing {
     also_read: Option<String>,
     flip_quotes: bool,
     loose_whitespace: bool,
+    /// An editor's note run on into a paragraph's first sentence, on its line.
+    editors_note: Option<&'static str>,
 }
+
+const EDITORS_NOTES: &[&str] = &[
+    "Editor's note: An earlier version of this article misstated a date.",
+    "EDITOR’S NOTE: This story has been updated with new figures.",
+    "Editor's Note — This report was corrected at 3 p.m. on Jan. 5.",
+];
 
 const BYLINES: &[&str] = &[
     "By Staff Reporter",
@@ -292,6 +300,7 @@ impl Dressing {
             also_read: rng.chance(0.3).then(|| rng.pick(headlines).clone()),
             flip_quotes: rng.chance(0.4),
             loose_whitespace: rng.chance(0.4),
+            editors_note: rng.chance(0.3).then(|| *rng.pick(EDITORS_NOTES)),
         }
     }
 
@@ -307,6 +316,10 @@ impl Dressing {
             for p in &mut paragraphs {
                 *p = flip_quotes(p);
             }
+        }
+        if let Some(note) = self.editors_note {
+            let at = rng.below(paragraphs.len());
+            paragraphs[at] = format!("{note}{sentence_sep}{}", paragraphs[at]);
         }
         if let Some(headline) = &self.also_read
             && paragraphs.len() >= 2
