@@ -13,8 +13,9 @@
 //!   "Also Read: …" and other related-link lines, cookie notices, newsletter pitches, bylines,
 //!   "Continue reading" and photo credits. A trailing share widget on a line of text is cut
 //!   too.
-//! * **Editor's notes**: the first sentence of a line that opens with "Editor's note" (the
-//!   note), not the rest of the line, which scrapers often run on into the article's text.
+//! * **Editor's notes** that open a line: its first sentence and those right after it that
+//!   read as the note's ("It has been corrected."), or up to the closing bracket of "[Editor's
+//!   note: …]"; not the rest of the line, which scrapers often run on into the article's text.
 //! * **Datelines** such as `SEOUL, South Korea —` at the start of the first line.
 //! * **Learned boilerplate**: lines that repeat across many otherwise different articles of one
 //!   outlet ([`LearnedBoilerplate`], built by [`BoilerplateLearner`] from the corpus itself).
@@ -597,19 +598,19 @@ fn known_boilerplate_left(line: &str, text_mentions_cookies: bool) -> Option<&st
     Some(rest)
 }
 
-/// The most words the sentence of an editor's note may have.
+/// The most words an editor's note may have.
 const MAX_NOTE_WORDS: usize = 80;
 
 /// The line without the editor's note that opens it: `None` when the note is the whole line.
 ///
 /// The note is the line's first sentence ("Editor's note: an earlier version of this article
-/// contained an error."), and what follows it on the line is text: scrapers that lose
-/// paragraph breaks run the note on into the article, and a copy of an article that carries a
-/// note must still match one that does not. (Until 2026-11-28 a line of up to 80 words that
-/// opened with a note went whole: on the peers' corpus, 11 of the 63 pairs of Jaccard 0.8 or
-/// more that went unfound lost a paragraph that way, one of them at 0.956.) A note of more
-/// than one sentence leaves its later sentences as text, a few words that copies of one
-/// article share or lack together.
+/// contained an error.") and the sentences right after it that read as part of it
+/// ([`reads_as_note`]: "It has been corrected.", "The views expressed in this commentary are
+/// her own."). What follows on the line is text: scrapers that lose paragraph breaks run the
+/// note on into the article, and a copy that carries a note must still match one that does
+/// not. (Until 2026-11-28 a line of up to 80 words that opened with a note went whole: on the
+/// peers' corpus, 11 of the 63 pairs of Jaccard 0.8 or more that went unfound lost a
+/// paragraph that way, one of them at 0.956.)
 ///
 /// A note in brackets ("[Editor’s note: Spoilers follow for the episode.]", as Giveme5W1H
 /// has one) ends with its closing bracket instead.
@@ -618,26 +619,59 @@ const MAX_NOTE_WORDS: usize = 80;
 /// note is that long: the line's punctuation was lost), is returned as it is.
 fn cut_editors_note(line: &str) -> Option<&str> {
     // "[Editor's note: …]" and "(Editor's note: …)" end with their bracket.
-    let close = match line.as_bytes().first() {
+    let brackets = match line.as_bytes().first() {
         Some(b'e' | b'E') => None,
-        Some(b'[') => Some(']'),
-        Some(b'(') => Some(')'),
+        Some(b'[') => Some(('[', ']')),
+        Some(b'(') => Some(('(', ')')),
         // Most lines.
         _ => return Some(line),
     };
-    let opening = if close.is_some() { &line[1..] } else { line };
+    let opening = if brackets.is_some() { &line[1..] } else { line };
     let Some(after) = after_note_opening(opening) else {
         return Some(line);
     };
     let after = after + (line.len() - opening.len());
-    let end = close
-        .and_then(|c| line[after..].find(c).map(|i| after + i + 1))
-        .unwrap_or_else(|| first_sentence_end(line, after));
+    let mut end = match brackets.and_then(|(open, close)| closing_bracket(line, after, open, close))
+    {
+        Some(end) => end,
+        None => {
+            let mut end = sentence_end(line, after);
+            while end < line.len() {
+                let next = sentence_end(line, end);
+                if !reads_as_note(&line[end..next]) {
+                    break;
+                }
+                end = next;
+            }
+            end
+        }
+    };
     if !at_most_words(&line[..end], MAX_NOTE_WORDS) {
-        return Some(line);
+        // The first sentence alone, if the ones after it made the note too long.
+        end = sentence_end(line, after);
+        if brackets.is_some() || !at_most_words(&line[..end], MAX_NOTE_WORDS) {
+            return Some(line);
+        }
     }
     let rest = line[end..].trim_start();
     (!rest.is_empty()).then_some(rest)
+}
+
+/// Past the bracket that closes the one opening `line`, looking from `from`: brackets inside
+/// the note ("(The poll (taken in May) was wrong.)") pair up first.
+fn closing_bracket(line: &str, from: usize, open: char, close: char) -> Option<usize> {
+    let mut depth = 1usize;
+    for (i, c) in line[from..].char_indices() {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+            if depth == 0 {
+                return Some(from + i + 1);
+            }
+        }
+    }
+    None
 }
 
 /// Where an editor's note's opening ends, in bytes, when `line` opens with one: "Editor's
@@ -670,12 +704,74 @@ fn after_note_opening(line: &str) -> Option<usize> {
     Some(line.len() - after.len())
 }
 
+/// Words that mark a sentence after an editor's note as part of it: the note speaks of the
+/// article, its versions and its authors. A word counts when it begins with one of these.
+const NOTE_WORD_STEMS: &[&str] = &[
+    "correct",
+    "updat",
+    "clarif",
+    "opinion",
+    "commentar",
+    "contributor",
+    "editor",
+    "spoiler",
+    "excerpt",
+    "reprint",
+];
+
+/// Words that mark a sentence after an editor's note as part of it, whole (as stems, "author"
+/// would take "authorities" and "story" "storm").
+const NOTE_WORDS: &[&str] = &[
+    "article",
+    "articles",
+    "author",
+    "authors",
+    "column",
+    "columnist",
+    "columns",
+    "note",
+    "notes",
+    "piece",
+    "stories",
+    "story",
+    "version",
+    "versions",
+    "views",
+];
+
+/// Whether a sentence that follows an editor's note is part of it: it holds a word of
+/// [`NOTE_WORDS`] or one that begins with a stem of [`NOTE_WORD_STEMS`].
+fn reads_as_note(sentence: &str) -> bool {
+    sentence
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| (3..=16).contains(&w.len()))
+        .any(|w| {
+            let mut lower = [0u8; 16];
+            let lower = &mut lower[..w.len()];
+            lower.copy_from_slice(w.as_bytes());
+            lower.make_ascii_lowercase();
+            NOTE_WORDS.iter().any(|n| n.as_bytes() == lower)
+                || NOTE_WORD_STEMS
+                    .iter()
+                    .any(|s| lower.starts_with(s.as_bytes()))
+        })
+}
+
+/// Abbreviations that a period follows inside a sentence ("Sen. Tim Kaine", "Jan. 5", "Dr.
+/// Smith"), lowercase.
+const ABBREVIATIONS: &[&str] = &[
+    "apr", "aug", "capt", "co", "col", "corp", "dec", "dept", "dr", "feb", "fig", "fri", "gen",
+    "gov", "inc", "jan", "jr", "jul", "jun", "lt", "ltd", "mar", "mon", "mr", "mrs", "ms", "mt",
+    "no", "nov", "oct", "prof", "rep", "rev", "sat", "sen", "sep", "sept", "sgt", "sr", "st",
+    "sun", "thu", "tue", "vol", "vs", "wed",
+];
+
 /// The end (in bytes) of the sentence that runs from `from` in `line`: past the first `.`,
-/// `!`, `?` or `…` (and the quotes or brackets that close with it) that a space and then
-/// anything but a lowercase letter or a digit follow (a capital, a quote of any shape, a
-/// dash); the line's end when none does. A lowercase word or a number after the stop ("3 p.m.
-/// to", "Jan. 5") does not start a sentence.
-fn first_sentence_end(line: &str, from: usize) -> usize {
+/// `!`, `?` or `…` (and the quotes or brackets that close with it) that white space follows,
+/// but for a period after an abbreviation ([`ABBREVIATIONS`], an initial such as the "F" of
+/// "John F. Kennedy", or a word with periods inside such as "U.S." and "p.m."); the line's end
+/// when none does.
+fn sentence_end(line: &str, from: usize) -> usize {
     for (i, c) in line[from..].char_indices().map(|(i, c)| (from + i, c)) {
         if !matches!(c, '.' | '!' | '?' | '…') {
             continue;
@@ -684,19 +780,33 @@ fn first_sentence_end(line: &str, from: usize) -> usize {
         let rest = &line[end..];
         let closers = rest.trim_start_matches(['"', '\'', '”', '’', ')', ']', '»']);
         end += rest.len() - closers.len();
-        let next = closers.trim_start();
-        if next.len() == closers.len() {
-            // No space after the stop ("U.S.", "3.5"), or the line's end.
-            if next.is_empty() {
-                return end;
-            }
-            continue;
-        }
-        if next.starts_with(|n: char| !n.is_lowercase() && !n.is_numeric()) {
+        if closers.is_empty() {
             return end;
         }
+        if !closers.starts_with(char::is_whitespace) {
+            // "3.5", "U.S.A", "…".
+            continue;
+        }
+        if c == '.' && end == i + 1 && is_abbreviation(&line[from..i]) {
+            continue;
+        }
+        return end;
     }
     line.len()
+}
+
+/// Whether the last word of `before` is an abbreviation that a period closes.
+fn is_abbreviation(before: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || matches!(c, '(' | '[' | '"' | '“' | '‘'))
+        .next()
+        .unwrap_or("");
+    let mut chars = word.chars();
+    let initial = chars.next().is_some_and(char::is_uppercase) && chars.next().is_none();
+    if initial || word.contains('.') {
+        return true;
+    }
+    word.len() <= 4 && ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
 }
 
 /// [`is_known_boilerplate`], told whether the text around the line mentions cookies at all (one
@@ -1655,8 +1765,8 @@ mod tests {
         assert_eq!(canon(&long), format!("{}é x", "a".repeat(79)));
     }
 
-    /// The word-at-a-time test flags every head with a byte under 0x20 or over 0x7F.
-    /// An editor's note is its line's first sentence: the rest of the line is text.
+    /// An editor's note is its line's first sentence, with the sentences after it that read
+    /// as part of it: the rest of the line is text.
     #[test]
     fn an_editors_note_leaves_the_text_it_runs_on_into() {
         let paragraph = "The algorithm supports sample weights, which can be given by a \
@@ -1675,7 +1785,26 @@ mod tests {
             assert!(is_known_boilerplate(note), "{note}");
             assert_eq!(canon(note), "", "{note}");
         }
-        // The first sentence only: the last note's second sentence is text.
+        // Sentences after the first go with the note when they read as part of it.
+        for note in [
+            "Editor's note: A previous version erred. It has been corrected.",
+            "Editor's note: This column was written by U.S. Sen. Tim Kaine.",
+            "Editor's Note: This is an opinion piece by Dr. Jane Smith, a cardiologist.",
+            "Editor's note: This story was updated at 3 p.m. Monday with comment from the mayor.",
+            "Editor’s Note: Jane Doe is a CNN contributor. The views expressed in this \
+             commentary are her own. Read more opinion at CNN.",
+            "Editor's note: John F. Kennedy spoke here in 1962. This story first ran then.",
+        ] {
+            assert_eq!(canon(note), "", "{note}");
+            assert_eq!(canon(&format!("{note}\n{paragraph}")), want, "{note}");
+            assert_eq!(canon(&format!("{note} {paragraph}")), want, "{note}");
+            assert_eq!(
+                canon(&format!("{note}\nWASHINGTON — The House voted.")),
+                "the house voted",
+                "{note}"
+            );
+        }
+        // A sentence that does not is text.
         assert_eq!(
             canon("Editorʼs note: Was the U.S. figure right? It was."),
             "it was"
@@ -1703,6 +1832,22 @@ mod tests {
                 "the first episode",
             ),
             ("(Editor's note: one. Two.) Text.", "text"),
+            (
+                "(Editor's note: The poll (taken in May) was wrong.) The senate voted.",
+                "the senate voted",
+            ),
+            (
+                "Editor's note: updated. iPhone sales rose 5% in the quarter.",
+                "iphone sales rose 5 in the quarter",
+            ),
+            (
+                "Editor's note: updated. 2024 was a record year.",
+                "2024 was a record year",
+            ),
+            (
+                "Editor's note: Updated. The company said it would cut 500 jobs.",
+                "the company said it would cut 500 jobs",
+            ),
             ("(Editor's note: no bracket. Text.", "text"),
             ("[Editor's note: a note.]", ""),
             ("[Editorial] Text.", "editorial text"),
@@ -1717,8 +1862,18 @@ mod tests {
         );
         let long = format!("Editor's note: {} end. More text.", "word ".repeat(70));
         assert_eq!(canon(&long), "more text");
+        // Sentences that read as the note's go with it up to 80 words in all (78 + 6 here).
+        let long = format!(
+            "Editor's note: {}end. This story was corrected again today. More text.",
+            "word ".repeat(75)
+        );
+        assert_eq!(
+            canon(&long),
+            "this story was corrected again today more text"
+        );
     }
 
+    /// The word-at-a-time test flags every head with a byte under 0x20 or over 0x7F.
     #[test]
     fn other_space_bytes_are_found() {
         for len in 0..=24 {
