@@ -978,7 +978,10 @@ pub fn open_index(config: &DedupConfig) -> Result<Option<Index>> {
     config
         .index
         .as_ref()
-        .map(|ic| Index::open_for_update(&ic.dir, IndexParams::of(config, &lsh)))
+        .map(|ic| {
+            let given = config.bands_rows.is_some();
+            Index::open_for_update(&ic.dir, IndexParams::of(config, &lsh), given)
+        })
         .transpose()
 }
 
@@ -989,7 +992,6 @@ pub fn dedup_with_index(
     index: Option<Index>,
     progress: &dyn Progress,
 ) -> Result<DedupRun> {
-    let lsh = config.validate()?;
     if index.is_some() != config.index.is_some() {
         return Err(Error::Config(
             "the index given does not match the configuration's".into(),
@@ -997,20 +999,29 @@ pub fn dedup_with_index(
     }
     // An index's signatures are comparable only with signatures that hash words as they did:
     // the run takes the index's word hash (`xxh3` for an index built before format version 3).
+    // Its band keys only with band keys cut as they were: a run that was given no bands and
+    // rows takes the index's (an index built before 2026-11-28 has 18 × 7 at the defaults).
+    let chosen = config.validate()?;
     let adopted;
     let config = match &index {
-        Some(index) if index.token_hash() != config.shingle.token_hash => {
+        Some(index)
+            if index.token_hash() != config.shingle.token_hash
+                || (config.bands_rows.is_none()
+                    && index.bands_rows() != (chosen.bands, chosen.rows)) =>
+        {
             adopted = DedupConfig {
                 shingle: ShingleConfig {
                     token_hash: index.token_hash(),
                     ..config.shingle
                 },
+                bands_rows: config.bands_rows.or(Some(index.bands_rows())),
                 ..config.clone()
             };
             &adopted
         }
         _ => config,
     };
+    let lsh = config.validate()?;
     let mut timings = Vec::new();
     let total_bytes: u64 = inputs.iter().map(Input::file_len).sum();
     let stage = ShingleStage::of(config);

@@ -116,8 +116,11 @@ impl IndexParams {
     }
 
     /// What differs between the index's parameters and a run's, in flag names. The word hash
-    /// is none of them: the run takes the index's.
-    fn differences(&self, run: &IndexParams) -> Vec<String> {
+    /// is none of them: the run takes the index's. Nor are the bands and rows when the run's
+    /// were chosen from its threshold (`lsh_given` false): the run takes the index's, so that
+    /// an index outlives a change in how they are chosen (18 × 7 at the defaults until
+    /// 2026-11-28, 21 × 6 since).
+    fn differences(&self, run: &IndexParams, lsh_given: bool) -> Vec<String> {
         let mut out = Vec::new();
         let mut check = |flag: &str, index: String, ours: String| {
             if index != ours {
@@ -133,8 +136,10 @@ impl IndexParams {
             self.num_perm.to_string(),
             run.num_perm.to_string(),
         );
-        check("bands", self.bands.to_string(), run.bands.to_string());
-        check("rows", self.rows.to_string(), run.rows.to_string());
+        if lsh_given {
+            check("bands", self.bands.to_string(), run.bands.to_string());
+            check("rows", self.rows.to_string(), run.rows.to_string());
+        }
         check(
             "threshold",
             self.threshold.to_string(),
@@ -561,8 +566,9 @@ pub struct DirBefore {
 impl Index {
     /// Opens (creating if absent) the index in `dir` for an update with `params`: takes the
     /// lock, checks the format and parameters, removes leftovers of an interrupted update and
-    /// loads the state.
-    pub fn open_for_update(dir: &Path, params: IndexParams) -> Result<Index> {
+    /// loads the state. `lsh_given` says whether the run's bands and rows were given (else
+    /// the run takes the index's: [`Index::bands_rows`]).
+    pub fn open_for_update(dir: &Path, params: IndexParams, lsh_given: bool) -> Result<Index> {
         if dir.exists() && !dir.is_dir() {
             // A usage error, as with `--out`: not a damaged index.
             return Err(Error::Config(format!(
@@ -578,19 +584,10 @@ impl Index {
         let lock = take_lock(dir)?;
         let manifest = match read_manifest(dir)? {
             Some(m) => {
-                let diff = m.params.differences(&params);
+                let diff = m.params.differences(&params, lsh_given);
                 if !diff.is_empty() {
-                    // Bands and rows the user never gave follow from the threshold.
-                    let derived = if diff
-                        .iter()
-                        .any(|d| d.starts_with("--bands") || d.starts_with("--rows"))
-                    {
-                        " (--bands and --rows follow from --threshold and --num-perm unless given)"
-                    } else {
-                        ""
-                    };
                     return Err(Error::Config(format!(
-                        "the index {} was built with other parameters; this run has {}{derived}. Use the index's parameters or another --index directory",
+                        "the index {} was built with other parameters; this run has {}. Use the index's parameters or another --index directory",
                         dir.display(),
                         diff.join(", ")
                     )));
@@ -756,6 +753,12 @@ impl Index {
     /// How the index's signatures hashed words: what a run against it must use.
     pub fn token_hash(&self) -> TokenHash {
         self.manifest.params.token_hash
+    }
+
+    /// The LSH bands and rows the index is built with: a run whose own were chosen from its
+    /// threshold takes these.
+    pub fn bands_rows(&self) -> (usize, usize) {
+        (self.manifest.params.bands, self.manifest.params.rows)
     }
 
     /// Boilerplate line keys learned in earlier batches.
@@ -2084,7 +2087,7 @@ mod tests {
         assert!(mum16.ends_with(r#","token_hash":"mum16"}"#), "{mum16}");
         assert_ne!(params().fingerprint(), xxh3.fingerprint());
         // The word hash is no difference a run is refused for: it takes the index's.
-        assert!(xxh3.differences(&params()).is_empty());
+        assert!(xxh3.differences(&params(), true).is_empty());
     }
 
     #[test]
@@ -2110,18 +2113,25 @@ mod tests {
         let mut other = params();
         other.ngram = 3;
         other.threshold = 0.7;
-        let diff = params().differences(&other);
+        let diff = params().differences(&other, true);
         assert_eq!(
             diff,
             vec!["--ngram 3 (index: 5)", "--threshold 0.7 (index: 0.5)"]
         );
+        // Bands and rows count only when the run was given them.
+        other.bands = 3;
+        assert_eq!(
+            params().differences(&other, true)[1],
+            "--bands 3 (index: 2)"
+        );
+        assert_eq!(params().differences(&other, false), diff);
     }
 
     #[test]
     fn second_writer_is_refused_and_the_lock_goes_with_its_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Index::open_for_update(dir.path(), params()).unwrap();
-        let err = Index::open_for_update(dir.path(), params())
+        let first = Index::open_for_update(dir.path(), params(), true).unwrap();
+        let err = Index::open_for_update(dir.path(), params(), true)
             .unwrap_err()
             .to_string();
         assert!(err.contains("being updated by another storyhash"), "{err}");
@@ -2130,14 +2140,14 @@ mod tests {
             "{err}"
         );
         drop(first);
-        Index::open_for_update(dir.path(), params()).unwrap();
+        Index::open_for_update(dir.path(), params(), true).unwrap();
     }
 
     /// The state's verified pairs are written and read back.
     #[test]
     fn verified_pairs_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::open_for_update(dir.path(), params()).unwrap();
+        let index = Index::open_for_update(dir.path(), params(), true).unwrap();
         let mut s = State {
             next_g: 12,
             ..State::default()

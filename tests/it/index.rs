@@ -427,16 +427,21 @@ fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--ngram 3 (index: 5)"), "{err}");
-    assert!(!err.contains("follow from --threshold"), "{err}");
-    // Another threshold moves bands and rows the user never gave: the message says why.
+    // Another threshold is refused for itself; the bands and rows it would choose are not
+    // named, since a run given none takes the index's.
     let out = night(&files[1], &out_dir, &idx, &["--threshold", "0.7"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--bands ")
-            && err.contains(
-                "(--bands and --rows follow from --threshold and --num-perm unless given)"
-            ),
+        err.contains("--threshold 0.7 (index: 0.8)") && !err.contains("--bands"),
+        "{err}"
+    );
+    // Bands and rows given are checked.
+    let out = night(&files[1], &out_dir, &idx, &["--bands", "16", "--rows", "8"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--bands 16 (index: 21)") && err.contains("--rows 8 (index: 6)"),
         "{err}"
     );
     // Night 1 again: every id is known; with --skip-invalid each is a reject with its reason.
@@ -758,8 +763,8 @@ fn a_damaged_file_is_reported_by_name_and_not_used() {
 
 /// An index of format version 1 (two nights made by storyhash 2d11e39, in
 /// `tests/it/fixtures/index-v1`) reads as it did (its export is the one that binary wrote),
-/// and takes a night, whose words are hashed with xxh3 as the index's were: the index is then
-/// of version 3.
+/// and takes a night, whose words are hashed with xxh3 and whose band keys are cut 18 × 7 as
+/// the index's were: the index is then of version 3.
 #[test]
 fn an_index_of_format_version_1_is_read_and_continued() {
     let dir = tempdir();
@@ -797,9 +802,14 @@ fn an_index_of_format_version_1_is_read_and_continued() {
     ok(&night(&n3, &out, &idx, &[]), "night 3");
     let tonight = read_jsonl(&out.join("articles.jsonl"));
     assert_eq!(tonight[0]["duplicate_of"], "b", "{:?}", tonight[0]);
+    let parameters = &read_json(&out.join("summary.json"))["parameters"];
+    assert_eq!(parameters["token_hash"], "xxh3");
+    // Built when the defaults chose 18 × 7 bands and rows (21 × 6 since): night 3, given
+    // none, takes the index's.
     assert_eq!(
-        read_json(&out.join("summary.json"))["parameters"]["token_hash"],
-        "xxh3"
+        (parameters["bands"].as_u64(), parameters["rows"].as_u64()),
+        (Some(18), Some(7)),
+        "{parameters}"
     );
     let after = stats_text(&idx);
     assert!(after.contains("format version   3 "), "{after}");

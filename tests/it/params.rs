@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::common::{run, storyhash};
 
 /// Weights of the false positive and false negative areas in the choice (as documented).
-const FP_WEIGHT: f64 = 0.01;
-const FN_WEIGHT: f64 = 0.99;
+const FP_WEIGHT: f64 = 0.002;
+const FN_WEIGHT: f64 = 0.998;
 
 fn stdout_of(args: &[&str]) -> String {
     let output = run(args, None);

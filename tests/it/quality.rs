@@ -806,8 +806,8 @@ fn storyhash_shingles(text: &str) -> Vec<u64> {
 /// clusters (rounded up, so one miss is always allowed). With `--verify auto` a pair is lost
 /// only if LSH never makes it a candidate or its estimate falls more than 3 standard errors below
 /// the threshold (0.13% at J = t). LSH misses a pair with probability `(1 − J^r)^b`: with the
-/// bands chosen for k = 128 (18 × 7 at t = 0.8, 32 × 4 at t = 0.6) that is 1.4% (1.2%) at J = t,
-/// 0.1% at J = t + 0.05 and nothing above; pairs spread over [t, 1] miss well under 1% on
+/// bands chosen for k = 128 (21 × 6 at t = 0.8, 28 × 3 at t = 0.6) that is 0.17% (0.11%) at
+/// J = t, 0.01% at J = t + 0.05 and nothing above; pairs spread over [t, 1] miss well under 1% on
 /// average, and a pair missed directly is often still joined through a third article. The test
 /// prints the expected number of direct misses for the corpus's own pairs beside the count.
 const MAX_MISSED_SHARE: f64 = 0.01;
