@@ -1002,6 +1002,16 @@ pub fn dedup_with_index(
     // Its band keys only with band keys cut as they were: a run that was given no bands and
     // rows takes the index's (an index built before 2026-11-28 has 18 × 7 at the defaults).
     let chosen = config.validate()?;
+    if let (Some(index), Some(given)) = (&index, config.bands_rows)
+        && index.bands_rows() != given
+    {
+        // `open_index` refuses these; a caller that opened the index itself may not have.
+        let (b, r) = index.bands_rows();
+        return Err(Error::Config(format!(
+            "the index was built with other parameters; this run has --bands {} (index: {b}), --rows {} (index: {r}). Use the index's parameters or another --index directory",
+            given.0, given.1
+        )));
+    }
     let adopted;
     let config = match &index {
         Some(index)
@@ -2418,6 +2428,42 @@ mod tests {
         std::fs::write(&path, lines.join("\n")).unwrap();
         let inputs = open_inputs(&[path], dir.path()).unwrap();
         dedup(inputs, config, &Silent).unwrap()
+    }
+
+    /// A caller that opens the index itself, as given no bands and rows, and then runs with
+    /// others, is refused before anything is read: the index's band keys are cut its way.
+    #[test]
+    fn given_bands_that_differ_from_the_index_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.jsonl");
+        std::fs::write(&path, r#"{"id":"a","text":"one two three four five six"}"#).unwrap();
+        let idx = dir.path().join("idx");
+        let chosen = DedupConfig {
+            index: Some(IndexConfig {
+                dir: idx.clone(),
+                max_age_days: None,
+            }),
+            ..DedupConfig::default()
+        };
+        let lsh = chosen.validate().unwrap();
+        let params = crate::index::IndexParams::of(&chosen, &lsh);
+        let index = Index::open_for_update(&idx, params, false).unwrap();
+        let given = DedupConfig {
+            bands_rows: Some((16, 8)),
+            ..chosen.clone()
+        };
+        let inputs = open_inputs(&[path], dir.path()).unwrap();
+        let err = dedup_with_index(inputs, &given, Some(index), &Silent)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains(&format!(
+                "--bands 16 (index: {}), --rows 8 (index: {})",
+                lsh.bands, lsh.rows
+            )),
+            "{err}"
+        );
     }
 
     /// A run calls `release_memory` twice: once its first pass and re-signing are done, once

@@ -51,7 +51,7 @@ pub(crate) struct DedupArgs {
     inputs: Vec<PathBuf>,
     /// Output directory (created if absent). During a run without `--index` it also holds the
     /// signatures and the headlines, in unnamed temporary files: 2 bytes per slot and 4 per
-    /// band for each article (about 330 with the defaults), plus its headline and link. A run
+    /// band for each article (about 340 with the defaults), plus its headline and link. A run
     /// locks it (`.storyhash.lock`): a second run into it is refused, and the temporary files
     /// a killed run left there are removed.
     #[arg(long, value_name = "DIR")]
@@ -72,7 +72,7 @@ pub(crate) struct DedupArgs {
     /// functions (classic), or SuperMinHash (super). See docs/SKETCHES.md.
     #[arg(long, value_enum, default_value_t = SketchArg::Oph)]
     sketch: SketchArg,
-    /// LSH bands (with --rows); chosen from the threshold when absent.
+    /// LSH bands (with --rows); chosen from the threshold when absent (with --index: the index's).
     #[arg(long, requires = "rows")]
     bands: Option<usize>,
     /// LSH rows per band (with --bands).
