@@ -2453,10 +2453,10 @@ mod tests {
             ..chosen.clone()
         };
         let inputs = open_inputs(&[path], dir.path()).unwrap();
-        let err = dedup_with_index(inputs, &given, Some(index), &Silent)
-            .err()
-            .expect("refused")
-            .to_string();
+        let Err(err) = dedup_with_index(inputs, &given, Some(index), &Silent) else {
+            panic!("bands that differ from the index's were not refused");
+        };
+        let err = err.to_string();
         assert!(
             err.contains(&format!(
                 "--bands 16 (index: {}), --rows 8 (index: {})",
