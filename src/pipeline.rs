@@ -1184,6 +1184,21 @@ pub fn dedup_with_index(
         ..
     } = scanned;
     stats.no_shingles = has_shingles.iter().filter(|&&h| !h).count() as u64;
+    // A night without a word in any article was read from the wrong field (headlines without
+    // `--text-field title`): indexed, its ids would be taken for good, and it could never be
+    // run again the right way. It is refused before anything is written.
+    if index.is_some() && !articles.is_empty() && stats.no_shingles == articles.len() as u64 {
+        let first = &articles[0].location;
+        return Err(Error::BadRecord {
+            path: inputs[first.input as usize].name.clone(),
+            line: u64::from(first.line),
+            reason: format!(
+                "no article of tonight's {} has a word in its `{}` field (headlines: --text-field title); nothing was added to the index",
+                articles.len(),
+                config.fields.text
+            ),
+        });
+    }
 
     // Candidates.
     let clock = Instant::now();

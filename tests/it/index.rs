@@ -2199,3 +2199,76 @@ fn a_night_killed_in_its_update_and_run_again_keeps_its_outputs() {
         "redone {redone}, refused {refused}"
     );
 }
+
+/// A night without a word in any article's text (headlines given without `--text-field title`)
+/// is refused, naming its first line, before anything is written: a first night leaves no
+/// index, a later one leaves the index and the earlier night's outputs as they were. Read from
+/// the right field, the same night goes in.
+#[test]
+fn a_night_without_a_word_in_its_text_field_is_refused() {
+    let dir = tempdir();
+    let headlines: Vec<String> = (0..6)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("h{i}"),
+                "text": "",
+                "title": format!("Storm {i} closes the harbor bridge for the night"),
+            })
+            .to_string()
+        })
+        .collect();
+    let heads = write(dir.path(), "heads.jsonl", headlines.join("\n"));
+    let refused = |out: &Output| {
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("heads.jsonl:1: no article of tonight's 6 has a word in its `text` field")
+                && err.contains("--text-field title"),
+            "{err}"
+        );
+    };
+    // As the first night: no index is left behind.
+    let idx = dir.path().join("idx");
+    refused(&night(&heads, &dir.path().join("o0"), &idx, &[]));
+    assert!(!idx.exists());
+    assert!(!dir.path().join("o0").join("articles.jsonl").exists());
+    // After a night of bodies: the index and that night's outputs stay.
+    let files = write_nights(dir.path());
+    let out1 = dir.path().join("o1");
+    ok(&night(&files[0], &out1, &idx, &[]), "night 1");
+    let before = (
+        export(&idx),
+        std::fs::read(out1.join("deduped.jsonl")).unwrap(),
+    );
+    refused(&night(&heads, &out1, &idx, &[]));
+    assert_eq!(
+        (
+            export(&idx),
+            std::fs::read(out1.join("deduped.jsonl")).unwrap()
+        ),
+        before
+    );
+    // A night where some articles have words goes in, the others counted.
+    let mixed = write(
+        dir.path(),
+        "mixed.jsonl",
+        format!(
+            "{}\n{}",
+            headlines[0].replace("\"h0\"", "\"h-mixed\""),
+            line("body", &words(9, 40).join(" "), 4)
+        ),
+    );
+    let out = dir.path().join("o2");
+    ok(&night(&mixed, &out, &idx, &[]), "a night with one body");
+    assert_eq!(
+        read_json(&out.join("summary.json"))["stats"]["no_shingles"],
+        1
+    );
+    // The headlines read as headlines.
+    let out = dir.path().join("o3");
+    ok(
+        &night(&heads, &out, &idx, &["--text-field", "title"]),
+        "headlines as headlines",
+    );
+    assert_eq!(read_json(&out.join("summary.json"))["articles"], 6);
+}
