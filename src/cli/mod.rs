@@ -162,6 +162,14 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(flag) = run_flag_given_to_dedup(&e) {
+                // clap would offer the nearest flag of `dedup` ("--story-threshold": "a
+                // similar argument exists: '--threshold'"), a different setting altogether.
+                eprintln!(
+                    "error: {flag} is a flag of `storyhash run` (same-story clusters), which takes every flag of `dedup` too; `dedup` finds near-duplicates only\n\nFor more information, try 'storyhash run --help'."
+                );
+                return EXIT_USAGE;
+            }
             let _ = e.print();
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
@@ -173,6 +181,35 @@ pub fn main() -> i32 {
         Command::Params(args) => params::run(&args),
         Command::Index(args) => index::run(&args),
     }
+}
+
+/// The flag of `run` that is not one of `dedup`'s, when `e` is `dedup` refusing it.
+fn run_flag_given_to_dedup(e: &clap::Error) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
+    if e.kind() != ClapKind::UnknownArgument
+        || std::env::args_os().nth(1).as_deref() != Some("dedup".as_ref())
+    {
+        return None;
+    }
+    let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let name = given.strip_prefix("--")?.split('=').next()?;
+    let command = Cli::command();
+    let long_flags = |sub: &str| -> Vec<String> {
+        command
+            .find_subcommand(sub)
+            .map(|c| {
+                c.get_arguments()
+                    .filter_map(|a| a.get_long().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let is_runs_own = long_flags("run").iter().any(|f| f == name)
+        && !long_flags("dedup").iter().any(|f| f == name);
+    is_runs_own.then(|| format!("--{name}"))
 }
 
 /// Writes `text` to standard output and returns the exit code. A reader that closed the pipe

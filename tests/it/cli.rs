@@ -2622,6 +2622,15 @@ fn usage_errors_exit_1_before_anything_is_written() {
             "--prefer-source names no outlet",
         ),
         (&["--prefer-source="], "--prefer-source names no outlet"),
+        // A flag of `run` is said to be one, not matched to the nearest flag of `dedup`.
+        (
+            &["--story-threshold", "0.2"],
+            "--story-threshold is a flag of `storyhash run`",
+        ),
+        (
+            &["--window-days=3"],
+            "--window-days is a flag of `storyhash run`",
+        ),
     ];
     let dir = tempdir();
     let input = one_article(dir.path());
