@@ -38,6 +38,38 @@ pub const INPUT_SPOOL_PREFIX: &str = ".storyhash-input-";
 /// Random characters that end a temporary name (the `tempfile` crate's default).
 const RANDOM_CHARS: usize = 6;
 
+/// Writes and syncs, under a temporary name, the [`BATCH_MARK`] that says `out_dir`'s outputs
+/// are those of the batch read from `inputs` (by their [`InputStats::content`]) and added to
+/// `index`: published with the outputs.
+pub(crate) fn batch_mark_file(
+    out_dir: &Path,
+    index: &Path,
+    inputs: &[InputStats],
+) -> Result<crate::report::Finished> {
+    let mark = BatchMark {
+        index: dir_id(index).ok_or_else(|| {
+            Error::io(
+                index,
+                std::io::Error::other("cannot tell the index directory's identity"),
+            )
+        })?,
+        inputs: inputs.iter().filter_map(|i| i.content).collect(),
+    };
+    let path = out_dir.join(BATCH_MARK);
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!("{BATCH_MARK}.");
+    builder.prefix(&prefix);
+    // Readable as the outputs are, not private like a tempfile.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder
+        .tempfile_in(out_dir)
+        .map_err(|e| Error::io(out_dir, e))?;
+    serde_json::to_writer(&mut tmp, &mark).map_err(|e| Error::io(&path, e.into()))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+    Ok(crate::report::Finished::new(tmp, path))
+}
+
 /// An output directory held for one run: the lock goes when this is dropped (or the process
 /// ends, however it ends).
 #[derive(Debug)]
@@ -48,8 +80,10 @@ pub struct OutDir {
 }
 
 /// The file in an output directory that says its outputs are those of a batch added to an
-/// index: written once the outputs are published and before the index update, and removed
-/// before any run replaces the outputs.
+/// index. A run publishes it (or removes an earlier run's) with its outputs, right after them
+/// ([`crate::report::write_dedup`]), and before its index update: until then the directory
+/// keeps the earlier run's, so that a run killed while it writes leaves the earlier outputs
+/// guarded.
 pub const BATCH_MARK: &str = ".storyhash-batch.json";
 
 /// What [`BATCH_MARK`] holds.
@@ -243,49 +277,6 @@ impl OutDir {
                 self.path.display()
             ),
         })
-    }
-
-    /// Removes the directory's [`BATCH_MARK`]: called before a run replaces its outputs.
-    pub fn forget_batch(&self) -> Result<()> {
-        let path = self.path.join(BATCH_MARK);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(&path, e)),
-        }
-    }
-
-    /// Writes the directory's [`BATCH_MARK`] once a run's outputs are published and before
-    /// its update of `index`: the outputs are those of the batch read from `inputs` (by their
-    /// [`InputStats::content`]). Synced, renamed into place, and the directory synced.
-    pub fn mark_batch(&self, index: &Path, inputs: &[InputStats]) -> Result<()> {
-        let mark = BatchMark {
-            index: dir_id(index).ok_or_else(|| {
-                Error::io(
-                    index,
-                    std::io::Error::other("cannot tell the index directory's identity"),
-                )
-            })?,
-            inputs: inputs.iter().filter_map(|i| i.content).collect(),
-        };
-        let path = self.path.join(BATCH_MARK);
-        let mut builder = tempfile::Builder::new();
-        let prefix = format!("{BATCH_MARK}.");
-        builder.prefix(&prefix);
-        // Readable as the outputs are, not private like a tempfile.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let mut tmp = builder
-            .tempfile_in(&self.path)
-            .map_err(|e| Error::io(&self.path, e))?;
-        serde_json::to_writer(&mut tmp, &mark).map_err(|e| Error::io(&path, e.into()))?;
-        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-        #[cfg(unix)]
-        File::open(&self.path)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(&self.path, e))?;
-        Ok(())
     }
 
     fn batch_mark(&self) -> Option<BatchMark> {

@@ -297,15 +297,9 @@ pub(crate) fn run_with(args: &DedupArgs, config: DedupConfig) -> i32 {
                     &ic.dir,
                 )?;
             }
-            dir.forget_batch()?;
+            // The outputs are published with the batch mark that guards them (see
+            // `outdir::BATCH_MARK`).
             storyhash::report::write_dedup(&run, &config, &args.out, progress.as_ref())?;
-            // Marked before the update, so that a crash at any point after it leaves the
-            // outputs guarded against a rerun that would find every article indexed.
-            if let Some(ic) = &config.index
-                && run.batch_len > 0
-            {
-                dir.mark_batch(&ic.dir, &run.stats.inputs)?;
-            }
             // The outputs first: if they cannot be written the index stays as it was.
             let committed = run.commit_index()?;
             Ok((run, committed))

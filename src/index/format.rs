@@ -116,7 +116,7 @@ pub fn hold_point() {
 
 /// Ends this process with SIGKILL, as an outside `kill -9` would (no destructor, no flush);
 /// `abort` if `kill` cannot be run.
-fn kill_self() {
+pub(crate) fn kill_self() {
     let pid = std::process::id().to_string();
     let _ = std::process::Command::new("kill")
         .args(["-KILL", &pid])

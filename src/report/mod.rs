@@ -149,6 +149,11 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// A file written and synced under its temporary name `tmp`, to be renamed to `target`.
+    pub(crate) fn new(tmp: tempfile::NamedTempFile, target: PathBuf) -> Finished {
+        Finished { tmp, target }
+    }
+
     /// Renames the file into place.
     pub fn publish(self) -> Result<()> {
         self.tmp
@@ -158,12 +163,39 @@ impl Finished {
     }
 }
 
+/// Test hook: with `STORYHASH_OUTPUT_CRASH_AT=N` the process kills itself with SIGKILL at the
+/// N-th step (1-based) of publishing its outputs (before each rename and each removal), so
+/// tests can stop a run between any two.
+fn crash_point() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STEP: AtomicU64 = AtomicU64::new(0);
+    static TARGET: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let target = *TARGET.get_or_init(|| {
+        std::env::var("STORYHASH_OUTPUT_CRASH_AT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(target) = target
+        && STEP.fetch_add(1, Ordering::SeqCst) + 1 == target
+    {
+        crate::index::format::kill_self();
+    }
+}
+
 /// Publishes a run's finished outputs together, `summary.json` last, once every one of them
 /// is written: a run that fails before leaves the outputs of the run before it as they were,
-/// never some of each. `stale` names outputs of an earlier run this run does not write (a
-/// `run`'s `stories.jsonl` after a `dedup`), removed after the renames. The directory is then
-/// synced, so that the renames are on disk before an index update follows them.
-fn publish_all(out_dir: &Path, files: Vec<Finished>, stale: &[&str]) -> Result<()> {
+/// never some of each. Then `mark`, the batch mark of a run that adds its batch to an index
+/// ([`crate::outdir::BATCH_MARK`]): the earlier run's mark guards its outputs until the last
+/// of them is replaced. `stale` names files of an earlier run this run does not write (a
+/// `run`'s `stories.jsonl` after a `dedup`, an earlier batch mark), removed after the renames.
+/// The directory is then synced, so that the renames are on disk before an index update
+/// follows them.
+fn publish_all(
+    out_dir: &Path,
+    files: Vec<Finished>,
+    mark: Option<Finished>,
+    stale: &[&str],
+) -> Result<()> {
     // Renaming onto a directory fails, and so does removing one: find one before anything is
     // renamed.
     let is_dir = |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
@@ -189,10 +221,12 @@ fn publish_all(out_dir: &Path, files: Vec<Finished>, stale: &[&str]) -> Result<(
     let (summary, rest): (Vec<Finished>, Vec<Finished>) = files
         .into_iter()
         .partition(|f| f.target.file_name() == Some(std::ffi::OsStr::new("summary.json")));
-    for f in rest.into_iter().chain(summary) {
+    for f in rest.into_iter().chain(summary).chain(mark) {
+        crash_point();
         f.publish()?;
     }
     for name in stale {
+        crash_point();
         match fs::remove_file(out_dir.join(name)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -865,13 +899,26 @@ pub fn write_dedup(
     finished.push(write_report(out_dir, markdown::FILE_NAME, &markdown?)?);
     let html = html.expect("the quoted texts come before the copy succeeds");
     finished.push(write_report(out_dir, html::FILE_NAME, &html?)?);
-    // A `dedup` into a directory an earlier `run` wrote must not leave its stories behind.
-    let stale: &[&str] = if run.stories.is_none() {
-        &["stories.jsonl"]
-    } else {
-        &[]
+    // Marked before the index update, so that a crash at any point after it leaves the
+    // outputs guarded against a rerun that would find every article indexed.
+    let mark = match &config.index {
+        Some(ic) if run.batch_len > 0 => Some(crate::outdir::batch_mark_file(
+            out_dir,
+            &ic.dir,
+            &run.stats.inputs,
+        )?),
+        _ => None,
     };
-    publish_all(out_dir, finished, stale)?;
+    // A `dedup` into a directory an earlier `run` wrote must not leave its stories behind, nor
+    // a run that adds nothing to an index (or has none) an earlier night's batch mark.
+    let mut stale = Vec::new();
+    if run.stories.is_none() {
+        stale.push("stories.jsonl");
+    }
+    if mark.is_none() {
+        stale.push(crate::outdir::BATCH_MARK);
+    }
+    publish_all(out_dir, finished, mark, &stale)?;
     Ok(write_s)
 }
 

@@ -2272,3 +2272,83 @@ fn a_night_without_a_word_in_its_text_field_is_refused() {
     );
     assert_eq!(read_json(&out.join("summary.json"))["articles"], 6);
 }
+
+/// A night killed while it publishes its outputs into the `--out` an earlier night wrote (before
+/// its first rename, between any two, or before it removes a file of the earlier run) leaves
+/// that night's batch mark in place until the last of its outputs is replaced: the earlier
+/// night run again with `--skip-invalid` is refused and empties nothing, and the killed night
+/// run again writes what it would have. Until 2026-11-28 the mark was removed before the
+/// outputs were written, so a kill in that stage left the earlier outputs unguarded, and the
+/// earlier night run again replaced its deduplicated corpus with an empty night's.
+#[test]
+fn a_night_killed_while_publishing_leaves_the_earlier_outputs_guarded() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    // What the second night writes when nothing stops it.
+    let reference = dir.path().join("reference");
+    ok(
+        &night(&files[0], &reference, &dir.path().join("idx-ref"), &[]),
+        "night 1",
+    );
+    ok(
+        &night(&files[1], &reference, &dir.path().join("idx-ref"), &[]),
+        "night 2",
+    );
+    let outputs = ["deduped.jsonl", "articles.jsonl", "duplicates.jsonl"];
+    let read_all = |out: &Path| -> Vec<Vec<u8>> {
+        outputs
+            .iter()
+            .map(|name| std::fs::read(out.join(name)).unwrap())
+            .collect()
+    };
+    let expected = read_all(&reference);
+    let (mut kills, mut guarded) = (0, 0);
+    for step in 1..50 {
+        let idx = dir.path().join(format!("idx{step}"));
+        let out = dir.path().join(format!("out{step}"));
+        ok(&night(&files[0], &out, &idx, &["-q"]), "night 1");
+        let mark = std::fs::read(out.join(".storyhash-batch.json")).unwrap();
+        let killed = storyhash()
+            .args(["dedup", s(&files[1]), "--out", s(&out), "--index", s(&idx)])
+            .arg("-q")
+            .env("STORYHASH_OUTPUT_CRASH_AT", step.to_string())
+            .output()
+            .unwrap();
+        if killed.status.success() {
+            assert_eq!(read_all(&out), expected, "step {step}: not killed");
+            break;
+        }
+        assert_eq!(killed.status.signal(), Some(9), "step {step}: {killed:?}");
+        kills += 1;
+        assert_eq!(
+            stats(&idx)["batches"],
+            1,
+            "step {step}: killed before its update"
+        );
+        let left = read_all(&out);
+        if std::fs::read(out.join(".storyhash-batch.json")).ok() == Some(mark.clone()) {
+            // The first night's mark guards whatever is there, its outputs or a mix.
+            assert!(!left[0].is_empty(), "step {step}");
+            let again = night(&files[0], &out, &idx, &["--skip-invalid", "-q"]);
+            assert_eq!(again.status.code(), Some(2), "step {step}: {again:?}");
+            assert_eq!(read_all(&out), left, "step {step}: nothing replaced");
+            guarded += 1;
+        } else {
+            // The second night's mark (or none) comes after all of its outputs.
+            assert_eq!(
+                left, expected,
+                "step {step}: unguarded before it was written"
+            );
+        }
+        ok(&night(&files[1], &out, &idx, &["-q"]), "night 2 again");
+        assert_eq!(read_all(&out), expected, "step {step}: night 2 again");
+        assert_eq!(stats(&idx)["batches"], 2, "step {step}");
+    }
+    // Eight renames (seven outputs, then the mark) and the removal of `stories.jsonl`.
+    assert_eq!(
+        (kills, guarded),
+        (9, 8),
+        "a kill before each step of publishing"
+    );
+}
