@@ -122,6 +122,11 @@ fn export(dir: &std::path::Path) -> i32 {
     }
 }
 
+/// `n` and the noun, plural unless `n` is 1.
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Runs `index` and returns the exit code.
 pub(crate) fn run(args: &IndexArgs) -> i32 {
     match &args.command {
@@ -145,14 +150,14 @@ pub(crate) fn run(args: &IndexArgs) -> i32 {
                 "index            {}\n\
                  format version   {} (written by storyhash {})\n\
                  parameters       {} {}-grams{}, {} {} slots, seed {}, bands × rows {} × {}, threshold {}\n\
-                 batches          {} ({} updates)\n\
+                 batches          {} ({})\n\
                  articles         {}\n\
                  clusters         {} of two or more, holding {} articles; {} merged into older ones\n\
                  dates            {} … {}\n\
-                 boilerplate      {} learned lines\n\
-                 stories          {} remembered for linking (active in the last {} batches)\n\
-                 on disk          {} bytes in {} segments\n\
-                 checked          {} files, every checksum matches\n",
+                 boilerplate      {}\n\
+                 stories          {} remembered by their terms for `run` to link to (active in the last {} batches; linking is off by default for headlines)\n\
+                 on disk          {} bytes in {}\n\
+                 checked          {}, every checksum matches\n",
                 stats.path,
                 stats.format_version,
                 stats.written_by,
@@ -170,19 +175,19 @@ pub(crate) fn run(args: &IndexArgs) -> i32 {
                 p.rows,
                 p.threshold,
                 stats.batches,
-                stats.generation,
+                counted(stats.generation, "update"),
                 stats.articles,
                 stats.clusters,
                 stats.clustered_articles,
                 stats.merged_clusters,
                 stats.oldest.as_deref().unwrap_or("-"),
                 stats.newest.as_deref().unwrap_or("-"),
-                stats.learned_boilerplate_lines,
+                counted(stats.learned_boilerplate_lines as u64, "learned line"),
                 stats.stories_remembered,
                 storyhash::index::STORY_MEMORY_BATCHES,
                 stats.bytes,
-                stats.segments,
-                stats.files_verified,
+                counted(stats.segments as u64, "segment"),
+                counted(stats.files_verified as u64, "file"),
             );
             print_stdout(&text)
         }

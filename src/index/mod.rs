@@ -439,7 +439,8 @@ pub struct IndexStats {
     pub merged_clusters: usize,
     /// Learned boilerplate lines.
     pub learned_boilerplate_lines: usize,
-    /// Stories remembered for linking later nights' stories.
+    /// Stories remembered with their centroids, to which later nights' stories link by their
+    /// terms when linking is on (`--story-link-threshold`; off by default for headlines).
     pub stories_remembered: usize,
     /// Oldest and newest article dates.
     pub oldest: Option<String>,

@@ -124,6 +124,13 @@ fn export(idx: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
         .collect()
 }
 
+/// `storyhash index stats IDX`, as text.
+fn stats_text(idx: &Path) -> String {
+    let out = run(&["index", "stats", s(idx)], None);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn stats(idx: &Path) -> serde_json::Value {
     let out = run(&["index", "stats", s(idx), "--json"], None);
     ok(&out, "index stats");
@@ -773,11 +780,6 @@ fn an_index_of_format_version_1_is_read_and_continued() {
         &crate::common::repo_dir().join("tests/it/fixtures/index-v1"),
         &idx,
     );
-    let stats_text = |idx: &Path| {
-        let out = run(&["index", "stats", s(idx)], None);
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
     assert!(
         stats_text(&idx).contains("format version   1 "),
         "{}",
@@ -836,7 +838,21 @@ fn a_new_index_hashes_words_with_mum16() {
     let idx = dir.path().join("idx");
     let out = dir.path().join("o");
     ok(&night(&files[0], &out, &idx, &[]), "night 1");
+    // The text counts in the singular where there is one.
+    let first = stats_text(&idx);
+    assert!(
+        first.contains("batches          1 (1 update)\n")
+            && first.contains(" bytes in 1 segment\n")
+            && first.contains("remembered by their terms"),
+        "{first}"
+    );
     ok(&night(&files[1], &out, &idx, &[]), "night 2");
+    let second = stats_text(&idx);
+    assert!(
+        second.contains("batches          2 (2 updates)\n")
+            && second.contains(" bytes in 2 segments\n"),
+        "{second}"
+    );
     assert_eq!(
         read_json(&out.join("summary.json"))["parameters"]["token_hash"],
         "mum16"
