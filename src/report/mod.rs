@@ -199,7 +199,7 @@ fn publish_all(
     // Renaming onto a directory fails, and so does removing one: find one before anything is
     // renamed.
     let is_dir = |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-    for f in &files {
+    for f in files.iter().chain(&mark) {
         if is_dir(&f.target) {
             return Err(Error::io(
                 &f.target,
@@ -785,6 +785,10 @@ fn write_deduped(
 }
 
 /// Writes every `dedup` output into `out_dir` (created if absent). Returns the seconds spent.
+///
+/// With an index (`config.index`) and articles to add, the outputs are followed by the batch
+/// mark ([`crate::outdir::BATCH_MARK`]) that guards them against a rerun of the same batch;
+/// otherwise an earlier run's mark is removed, after the outputs.
 pub fn write_dedup(
     run: &DedupRun,
     config: &DedupConfig,

@@ -2333,6 +2333,10 @@ fn a_night_killed_while_publishing_leaves_the_earlier_outputs_guarded() {
             .unwrap();
         if killed.status.success() {
             assert_eq!(read_all(&out), expected, "step {step}: not killed");
+            // The second night's mark guards its outputs now.
+            let again = night(&files[1], &out, &idx, &["--skip-invalid", "-q"]);
+            assert_eq!(again.status.code(), Some(2), "step {step}: {again:?}");
+            assert_eq!(read_all(&out), expected, "step {step}: nothing replaced");
             break;
         }
         assert_eq!(killed.status.signal(), Some(9), "step {step}: {killed:?}");
@@ -2343,7 +2347,8 @@ fn a_night_killed_while_publishing_leaves_the_earlier_outputs_guarded() {
             "step {step}: killed before its update"
         );
         let left = read_all(&out);
-        if std::fs::read(out.join(".storyhash-batch.json")).ok() == Some(mark.clone()) {
+        let mark_now = std::fs::read(out.join(".storyhash-batch.json")).ok();
+        if mark_now.as_ref() == Some(&mark) {
             // The first night's mark guards whatever is there, its outputs or a mix.
             assert!(!left[0].is_empty(), "step {step}");
             let again = night(&files[0], &out, &idx, &["--skip-invalid", "-q"]);
@@ -2351,7 +2356,8 @@ fn a_night_killed_while_publishing_leaves_the_earlier_outputs_guarded() {
             assert_eq!(read_all(&out), left, "step {step}: nothing replaced");
             guarded += 1;
         } else {
-            // The second night's mark (or none) comes after all of its outputs.
+            // The second night's mark comes after all of its outputs.
+            assert!(mark_now.is_some(), "step {step}: no mark");
             assert_eq!(
                 left, expected,
                 "step {step}: unguarded before it was written"
@@ -2367,4 +2373,29 @@ fn a_night_killed_while_publishing_leaves_the_earlier_outputs_guarded() {
         (9, 8),
         "a kill before each step of publishing"
     );
+}
+
+/// A directory where the batch mark goes is found before any output is renamed: the run fails
+/// (exit 3, naming it) and the earlier night's outputs stay whole, as for a directory at any
+/// output's name.
+#[test]
+fn a_directory_at_the_batch_marks_name_leaves_the_earlier_outputs() {
+    let dir = tempdir();
+    let files = write_nights(dir.path());
+    let idx = dir.path().join("idx");
+    let out = dir.path().join("out");
+    ok(&night(&files[0], &out, &idx, &["-q"]), "night 1");
+    let mark = out.join(".storyhash-batch.json");
+    let deduped = std::fs::read(out.join("deduped.jsonl")).unwrap();
+    std::fs::remove_file(&mark).unwrap();
+    std::fs::create_dir(&mark).unwrap();
+    let failed = night(&files[1], &out, &idx, &["-q"]);
+    assert_eq!(failed.status.code(), Some(3), "{failed:?}");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains(".storyhash-batch.json") && stderr.contains("is a directory"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(out.join("deduped.jsonl")).unwrap(), deduped);
+    assert_eq!(stats(&idx)["batches"], 1, "the index as it was");
 }
