@@ -452,6 +452,43 @@ pub struct IndexStats {
     pub files_verified: usize,
 }
 
+/// Files a process may want open beside an index's own: standard streams, outputs, inputs.
+const OTHER_FILES: u64 = 64;
+
+/// Makes room for a reader to hold `files` of the index at `dir` open at once (four per night,
+/// so a yearly index holds over 1,400): raises this process's soft limit on open files when it
+/// is lower, as far as the hard limit allows, and otherwise says which limit to raise. With the
+/// common soft limit of 1,024, `index stats` failed with "Too many open files" after 255
+/// nights.
+fn allow_open_files(dir: &Path, files: u64) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let wanted = files + OTHER_FILES;
+        let Ok((soft, hard)) = rlimit::Resource::NOFILE.get() else {
+            return Ok(());
+        };
+        if soft >= wanted {
+            return Ok(());
+        }
+        if hard >= wanted && rlimit::Resource::NOFILE.set(wanted, hard).is_ok() {
+            return Ok(());
+        }
+        Err(Error::io(
+            dir,
+            std::io::Error::other(format!(
+                "the index has {files} files, which a reader holds open at once, and this \
+                 process may open {hard} files at most (its hard limit): raise it to {wanted} or \
+                 more (`ulimit -n`, or LimitNOFILE= for a systemd service)"
+            )),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (dir, files);
+        Ok(())
+    }
+}
+
 /// An open index. Opened for update it holds the directory's lock until dropped.
 #[derive(Debug)]
 pub struct Index {
@@ -690,6 +727,7 @@ impl Index {
                 path: dir.to_path_buf(),
                 reason: "no index here (no MANIFEST)".into(),
             })?;
+            allow_open_files(dir, manifest.files().count() as u64)?;
             let mut pinned = AHashMap::new();
             let mut missing = None;
             for f in manifest.files() {

@@ -2399,3 +2399,66 @@ fn a_directory_at_the_batch_marks_name_leaves_the_earlier_outputs() {
     assert_eq!(std::fs::read(out.join("deduped.jsonl")).unwrap(), deduped);
     assert_eq!(stats(&idx)["batches"], 1, "the index as it was");
 }
+
+/// A reader holds every file of the index open at once (four per night): it raises its soft
+/// limit on open files as far as the hard limit allows, and where the hard limit is too low it
+/// says so. With the common soft limit of 1,024, `index stats` and `index export` failed with
+/// "Too many open files" after 255 nights.
+#[test]
+fn a_reader_of_many_nights_raises_its_open_files_limit_or_says_which_to_raise() {
+    let dir = tempdir();
+    let idx = dir.path().join("idx");
+    let out = dir.path().join("out");
+    for n in 0..24u64 {
+        let lines: Vec<String> = (0..2u64)
+            .map(|k| {
+                line(
+                    &format!("n{n}-{k}"),
+                    &words(900 + 2 * n + k, 40).join(" "),
+                    1,
+                )
+            })
+            .collect();
+        let file = write(dir.path(), &format!("night{n}.jsonl"), lines.join("\n"));
+        ok(&night(&file, &out, &idx, &["-q"]), "a night");
+    }
+    let files = std::fs::read_dir(&idx).unwrap().count();
+    assert!(files > 96, "{files} files");
+    // Under `ulimit -Sn 64`: the soft limit is raised, the hard one left as it is.
+    let bin = env!("CARGO_BIN_EXE_storyhash");
+    let limited = |limit: &str, command: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit {limit} 64 && exec \"$0\" index {command} \"$1\""
+            ))
+            .arg(bin)
+            .arg(&idx)
+            .output()
+            .unwrap()
+    };
+    for command in ["stats", "export"] {
+        let out = limited("-Sn", command);
+        ok(&out, command);
+    }
+    assert!(
+        String::from_utf8_lossy(&limited("-Sn", "stats").stdout).contains("checked          "),
+        "stats checked every file"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&limited("-Sn", "export").stdout)
+            .lines()
+            .count(),
+        48
+    );
+    // Under `ulimit -n 64` (the hard limit too): an error that says which limit to raise.
+    let out = limited("-n", "stats");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("files, which a reader holds open at once")
+            && stderr.contains("may open 64 files at most")
+            && stderr.contains("ulimit -n"),
+        "{stderr}"
+    );
+}
