@@ -54,6 +54,26 @@ pub struct LshParams {
     pub expected_false_negative: f64,
 }
 
+/// "21 bands × 6 rows", "1 band × 1 row": the words for `bands` and `rows`.
+pub fn bands_by_rows(bands: usize, rows: usize) -> String {
+    let noun = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    format!(
+        "{bands} {} × {rows} {}",
+        noun(bands, "band", "bands"),
+        noun(rows, "row", "rows")
+    )
+}
+
+/// An S-curve area as the reports show it: four decimals, or two significant digits where four
+/// decimals would show zero (2.6e-5 at the defaults).
+pub fn area_text(x: f64) -> String {
+    if x == 0.0 || x >= 1e-4 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.1e}")
+    }
+}
+
 /// Probability that a pair of similarity `s` becomes a candidate with `bands × rows`.
 pub fn candidate_probability(s: f64, bands: usize, rows: usize) -> f64 {
     1.0 - (1.0 - s.powi(rows as i32)).powi(bands as i32)
@@ -487,6 +507,26 @@ pub fn candidates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn areas_show_small_values() {
+        let cases = [
+            (0.0, "0.0000"),
+            (0.01234, "0.0123"),
+            (0.0001, "0.0001"),
+            (0.0000234, "2.3e-5"),
+        ];
+        for (x, expected) in cases {
+            assert_eq!(area_text(x), expected, "{x}");
+        }
+    }
+
+    #[test]
+    fn one_band_or_row_is_singular() {
+        assert_eq!(bands_by_rows(21, 6), "21 bands × 6 rows");
+        assert_eq!(bands_by_rows(11, 1), "11 bands × 1 row");
+        assert_eq!(bands_by_rows(1, 128), "1 band × 128 rows");
+    }
 
     #[test]
     fn s_curve_values() {

@@ -137,9 +137,10 @@ fn table(report: &Report, lsh: &LshParams) -> String {
         out.push('\n');
     };
     put(format!(
-        "threshold {}, {} slots: {b} bands × {r} rows ({} slots used; {how})",
+        "threshold {}, {} slots: {} ({} slots used; {how})",
         report.threshold,
         report.num_perm,
+        storyhash::lsh::bands_by_rows(b, r),
         b * r
     ));
     put(format!(

@@ -725,7 +725,11 @@ impl Index {
         loop {
             let manifest = read_manifest(dir)?.ok_or_else(|| Error::Index {
                 path: dir.to_path_buf(),
-                reason: "no index here (no MANIFEST)".into(),
+                reason: if dir.exists() {
+                    "no index here (no MANIFEST)".into()
+                } else {
+                    "no index here (no such directory)".into()
+                },
             })?;
             allow_open_files(dir, manifest.files().count() as u64)?;
             let mut pinned = AHashMap::new();

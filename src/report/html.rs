@@ -493,15 +493,15 @@ fn overview(view: &View<'_>) -> Section {
             "Sketch",
             format!("{}, {} slots", name_of(&config.sketch), config.num_perm),
         ),
-        ("LSH", format!("{} bands × {} rows", lsh.bands, lsh.rows)),
+        ("LSH", crate::lsh::bands_by_rows(lsh.bands, lsh.rows)),
         ("Threshold", format!("{:.2}", config.cluster.threshold)),
         (
             "Expected false positives (S-curve area)",
-            format!("{:.4}", lsh.expected_false_positive),
+            crate::lsh::area_text(lsh.expected_false_positive),
         ),
         (
             "Expected false negatives (S-curve area)",
-            format!("{:.4}", lsh.expected_false_negative),
+            crate::lsh::area_text(lsh.expected_false_negative),
         ),
         ("Verification", name_of(&config.verify)),
         ("Kept copy", name_of(&config.cluster.keep)),
@@ -582,7 +582,8 @@ fn overview(view: &View<'_>) -> Section {
     let _ = write!(
         body,
         "<tr><th>Total (before writing)</th><td class=\"num\"><strong>{total:.3}</strong></td>\
-         <td class=\"muted\">{mb_per_s:.0} MB/s</td></tr></table>"
+         <td class=\"muted\">{} MB/s</td></tr></table>",
+        rate_text(mb_per_s)
     );
     let counts: [(&str, String); 6] = [
         (
@@ -2081,9 +2082,27 @@ fn word_diff(old: &str, new: &str) -> String {
     out
 }
 
+/// A throughput in MB/s: whole numbers from 10 up, one decimal below (0.4 MB/s of headlines
+/// showed as 0).
+fn rate_text(mb_per_s: f64) -> String {
+    if mb_per_s >= 10.0 {
+        format!("{mb_per_s:.0}")
+    } else {
+        format!("{mb_per_s:.1}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::shown_of;
+
+    #[test]
+    fn a_slow_rate_keeps_a_decimal() {
+        assert_eq!(rate_text(0.43), "0.4");
+        assert_eq!(rate_text(9.96), "10.0");
+        assert_eq!(rate_text(10.0), "10");
+        assert_eq!(rate_text(138.6), "139");
+    }
 
     #[test]
     fn headings_say_all_when_every_item_is_shown() {

@@ -302,7 +302,7 @@ impl<'a> Page<'a> {
                     config.num_perm
                 ),
             ),
-            ("LSH", format!("{} bands × {} rows", lsh.bands, lsh.rows)),
+            ("LSH", crate::lsh::bands_by_rows(lsh.bands, lsh.rows)),
             ("threshold", format!("{}", config.cluster.threshold)),
             (
                 "verify",
@@ -315,11 +315,11 @@ impl<'a> Page<'a> {
             ),
             (
                 "expected false positive area",
-                area(lsh.expected_false_positive),
+                crate::lsh::area_text(lsh.expected_false_positive),
             ),
             (
                 "expected false negative area",
-                area(lsh.expected_false_negative),
+                crate::lsh::area_text(lsh.expected_false_negative),
             ),
             ("keep", keep),
             (
@@ -656,15 +656,6 @@ fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
     if n == 1 { one } else { many }
 }
 
-/// An error area: four decimals, or two significant digits when that would show zero.
-fn area(x: f64) -> String {
-    if x == 0.0 || x >= 1e-4 {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.1e}")
-    }
-}
-
 /// An article as a table cell: its escaped title and id.
 fn article_cell(a: &Article, title: Option<&str>) -> String {
     let id = escape(a.id().as_str(), NAME_CHARS);
@@ -862,19 +853,6 @@ mod tests {
         ];
         for (input, max, expected) in cases {
             assert_eq!(escape(input, max), expected, "{input:?}");
-        }
-    }
-
-    #[test]
-    fn areas_show_small_values() {
-        let cases = [
-            (0.0, "0.0000"),
-            (0.01234, "0.0123"),
-            (0.0001, "0.0001"),
-            (0.0000234, "2.3e-5"),
-        ];
-        for (x, expected) in cases {
-            assert_eq!(area(x), expected, "{x}");
         }
     }
 }

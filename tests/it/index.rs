@@ -1243,6 +1243,13 @@ fn an_index_directory_is_never_confused_with_other_files() {
     assert_eq!(lost.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&lost.stderr).contains("no MANIFEST"));
     assert!(idx.join("seg-notes.md").exists());
+    // A reader given a directory that does not exist says so.
+    let nowhere = run(&["index", "stats", s(&dir.path().join("nosuch"))], None);
+    assert_eq!(nowhere.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&nowhere.stderr).contains("no index here (no such directory)"),
+        "{nowhere:?}"
+    );
 }
 
 /// A writer that reads standard input holds the lock from its start, before its input ends.
