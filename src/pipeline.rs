@@ -2064,6 +2064,16 @@ fn scan_and_sign(
             file_stats.lines += 1;
             file_stats.rejected += 1;
             if !config.skip_invalid {
+                // A batch that repeats earlier articles (a feed carrying yesterday's on) is
+                // added with --skip-invalid; the same batch run again is refused then too.
+                let reason = if reason.ends_with(ALREADY_INDEXED) {
+                    format!(
+                        "{reason}; to add a batch's new articles and reject those indexed \
+                         before, give --skip-invalid"
+                    )
+                } else {
+                    reason
+                };
                 return Err(Error::BadRecord {
                     path: input.name.clone(),
                     line: line_no,

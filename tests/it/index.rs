@@ -452,11 +452,14 @@ fn a_batch_against_an_index_with_other_parameters_or_a_known_id_is_refused() {
         "{err}"
     );
     // Night 1 again: every id is known; with --skip-invalid each is a reject with its reason.
+    // Without it, the first stops the run, and the message says what --skip-invalid does.
     let out = night(&files[0], &out_dir, &idx, &[]);
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("night1.jsonl:1: id `fam0-a` is already in the index")
+        err.contains("night1.jsonl:1: id `fam0-a` is already in the index")
+            && err.contains("give --skip-invalid"),
+        "{err}"
     );
     let out = run(
         &[
