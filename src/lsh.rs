@@ -64,8 +64,8 @@ pub fn bands_by_rows(bands: usize, rows: usize) -> String {
     )
 }
 
-/// An S-curve area as the reports show it: four decimals, or two significant digits where four
-/// decimals would show zero (2.6e-5 at the defaults).
+/// An S-curve area or a probability as `params` and the reports show it: four decimals, or two
+/// significant digits where four decimals would show zero (2.6e-5 at the defaults).
 pub fn area_text(x: f64) -> String {
     if x == 0.0 || x >= 1e-4 {
         format!("{x:.4}")

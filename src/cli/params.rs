@@ -1,8 +1,6 @@
 //! `storyhash params`: the LSH bands × rows `dedup` would use for a threshold and signature
 //! length, the expected error areas, and the S-curve as a table with a text plot.
 
-use std::fmt::Write as _;
-
 use clap::Args;
 use serde::Serialize;
 use storyhash::cluster::ClusterConfig;
@@ -137,19 +135,23 @@ fn table(report: &Report, lsh: &LshParams) -> String {
         out.push('\n');
     };
     put(format!(
-        "threshold {}, {} slots: {} ({} slots used; {how})",
+        "threshold {}, {} slots: {} ({} used; {how})",
         report.threshold,
         report.num_perm,
         storyhash::lsh::bands_by_rows(b, r),
-        b * r
+        if b * r == 1 {
+            "1 slot".to_string()
+        } else {
+            format!("{} slots", b * r)
+        }
     ));
     put(format!(
         "expected false positive area {:>9}   (∫ P(s) ds over [0, t]: pairs below the threshold that become candidates)",
-        number(lsh.expected_false_positive)
+        storyhash::lsh::area_text(lsh.expected_false_positive)
     ));
     put(format!(
         "expected false negative area {:>9}   (∫ 1 - P(s) ds over [t, 1]: pairs at or above the threshold that are missed)",
-        number(lsh.expected_false_negative)
+        storyhash::lsh::area_text(lsh.expected_false_negative)
     ));
     put(String::new());
     put(format!(
@@ -162,7 +164,7 @@ fn table(report: &Report, lsh: &LshParams) -> String {
         let mut line = format!(
             "{:>6}  {:>9}  |{bar:<BAR_WIDTH$}|",
             similarity(p.similarity),
-            number(p.probability)
+            storyhash::lsh::area_text(p.probability)
         );
         if (p.similarity - report.threshold).abs() < 1e-9 {
             line.push_str(" <- threshold");
@@ -178,18 +180,6 @@ fn similarity(s: f64) -> String {
     while text.ends_with('0') && text.len() > "0.00".len() {
         text.pop();
     }
-    text
-}
-
-/// A probability or area: four decimals, or two significant digits when that would show zero.
-fn number(x: f64) -> String {
-    let mut text = String::new();
-    if x == 0.0 || x >= 1e-4 {
-        write!(text, "{x:.4}")
-    } else {
-        write!(text, "{x:.1e}")
-    }
-    .expect("writing to a String cannot fail");
     text
 }
 
@@ -221,9 +211,9 @@ mod tests {
             (similarity(0.8), "0.80"),
             (similarity(0.825), "0.825"),
             (similarity(1.0), "1.00"),
-            (number(0.0), "0.0000"),
-            (number(0.99851), "0.9985"),
-            (number(0.0000123), "1.2e-5"),
+            (storyhash::lsh::area_text(0.0), "0.0000"),
+            (storyhash::lsh::area_text(0.99851), "0.9985"),
+            (storyhash::lsh::area_text(0.0000123), "1.2e-5"),
         ];
         for (got, expected) in cases {
             assert_eq!(got, expected);

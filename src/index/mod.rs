@@ -453,14 +453,14 @@ pub struct IndexStats {
 }
 
 /// Files a process may want open beside an index's own: standard streams, outputs, inputs.
-const OTHER_FILES: u64 = 64;
+const OTHER_FILES: u64 = 32;
 
-/// Makes room for a reader to hold `files` of the index at `dir` open at once (four per night,
-/// so a yearly index holds over 1,400): raises this process's soft limit on open files when it
-/// is lower, as far as the hard limit allows, and otherwise says which limit to raise. With the
-/// common soft limit of 1,024, `index stats` failed with "Too many open files" after 255
-/// nights.
-fn allow_open_files(dir: &Path, files: u64) -> Result<()> {
+/// Checks that this process may hold `files` of the index at `dir` open at once (`what` holds
+/// them): a reader keeps every file open (four per night, so a yearly index holds over 1,400),
+/// a night's merge of band keys one file per night. The binary raises its soft limit to the
+/// hard one when it starts; where that is still too low, the error says which limit to raise,
+/// where "Too many open files" named only the file it failed on.
+fn check_open_files(dir: &Path, files: u64, what: &str) -> Result<()> {
     #[cfg(unix)]
     {
         let wanted = files + OTHER_FILES;
@@ -470,21 +470,27 @@ fn allow_open_files(dir: &Path, files: u64) -> Result<()> {
         if soft >= wanted {
             return Ok(());
         }
-        if hard >= wanted && rlimit::Resource::NOFILE.set(wanted, hard).is_ok() {
-            return Ok(());
-        }
+        let limit = |n: u64| {
+            if n == rlimit::INFINITY {
+                "unlimited".to_string()
+            } else {
+                n.to_string()
+            }
+        };
         Err(Error::io(
             dir,
             std::io::Error::other(format!(
-                "the index has {files} files, which a reader holds open at once, and this \
-                 process may open {hard} files at most (its hard limit): raise it to {wanted} or \
-                 more (`ulimit -n`, or LimitNOFILE= for a systemd service)"
+                "{what} holds {files} of the index's files open at once, and this process may \
+                 open {} files (its soft limit; the hard limit is {}): raise the limit to {wanted} \
+                 or more (`ulimit -n`, or LimitNOFILE= for a systemd service)",
+                limit(soft),
+                limit(hard)
             )),
         ))
     }
     #[cfg(not(unix))]
     {
-        let _ = (dir, files);
+        let _ = (dir, files, what);
         Ok(())
     }
 }
@@ -731,7 +737,7 @@ impl Index {
                     "no index here (no such directory)".into()
                 },
             })?;
-            allow_open_files(dir, manifest.files().count() as u64)?;
+            check_open_files(dir, manifest.files().count() as u64, "a reader")?;
             let mut pinned = AHashMap::new();
             let mut missing = None;
             for f in manifest.files() {
@@ -897,6 +903,11 @@ impl Index {
         if segments.is_empty() {
             return Ok(out);
         }
+        check_open_files(
+            &self.dir,
+            segments.len() as u64,
+            "a night's merge of band keys",
+        )?;
         // (doc, segment, local) candidates, merged band by band against every segment.
         let mut readers: Vec<BinReader> = Vec::with_capacity(segments.len());
         for s in segments {

@@ -2085,7 +2085,8 @@ fn word_diff(old: &str, new: &str) -> String {
 /// A throughput in MB/s: whole numbers from 10 up, one decimal below (0.4 MB/s of headlines
 /// showed as 0).
 fn rate_text(mb_per_s: f64) -> String {
-    if mb_per_s >= 10.0 {
+    // 9.96 shows as 10, not 10.0.
+    if mb_per_s >= 9.95 {
         format!("{mb_per_s:.0}")
     } else {
         format!("{mb_per_s:.1}")
@@ -2099,7 +2100,8 @@ mod tests {
     #[test]
     fn a_slow_rate_keeps_a_decimal() {
         assert_eq!(rate_text(0.43), "0.4");
-        assert_eq!(rate_text(9.96), "10.0");
+        assert_eq!(rate_text(9.94), "9.9");
+        assert_eq!(rate_text(9.96), "10");
         assert_eq!(rate_text(10.0), "10");
         assert_eq!(rate_text(138.6), "139");
     }

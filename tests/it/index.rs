@@ -2410,16 +2410,17 @@ fn a_directory_at_the_batch_marks_name_leaves_the_earlier_outputs() {
     assert_eq!(stats(&idx)["batches"], 1, "the index as it was");
 }
 
-/// A reader holds every file of the index open at once (four per night): it raises its soft
-/// limit on open files as far as the hard limit allows, and where the hard limit is too low it
-/// says so. With the common soft limit of 1,024, `index stats` and `index export` failed with
-/// "Too many open files" after 255 nights.
+/// A reader holds every file of the index open at once (four per night), and a night's merge of
+/// band keys one per night. The binary raises its soft limit on open files to the hard one, and
+/// where the hard limit is too low the run says which limit to raise, before it writes
+/// anything. Under the common soft limit of 1,024, `index stats` and `index export` failed with
+/// "Too many open files" after about 240 nights, and a night after about 1,000.
 #[test]
-fn a_reader_of_many_nights_raises_its_open_files_limit_or_says_which_to_raise() {
+fn long_lived_indexes_raise_the_open_files_limit_or_say_which_to_raise() {
     let dir = tempdir();
     let idx = dir.path().join("idx");
     let out = dir.path().join("out");
-    for n in 0..24u64 {
+    let night_file = |n: u64| {
         let lines: Vec<String> = (0..2u64)
             .map(|k| {
                 line(
@@ -2429,46 +2430,56 @@ fn a_reader_of_many_nights_raises_its_open_files_limit_or_says_which_to_raise() 
                 )
             })
             .collect();
-        let file = write(dir.path(), &format!("night{n}.jsonl"), lines.join("\n"));
-        ok(&night(&file, &out, &idx, &["-q"]), "a night");
+        write(dir.path(), &format!("night{n}.jsonl"), lines.join("\n"))
+    };
+    for n in 0..24u64 {
+        ok(&night(&night_file(n), &out, &idx, &["-q"]), "a night");
     }
     let files = std::fs::read_dir(&idx).unwrap().count();
     assert!(files > 96, "{files} files");
-    // Under `ulimit -Sn 64`: the soft limit is raised, the hard one left as it is.
+    // Runs under `ulimit LIMIT 40` (dash and bash take `-Sn` for the soft limit alone, `-n` for
+    // both).
     let bin = env!("CARGO_BIN_EXE_storyhash");
-    let limited = |limit: &str, command: &str| {
+    let limited = |limit: &str, args: &[&str]| {
         std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!(
-                "ulimit {limit} 64 && exec \"$0\" index {command} \"$1\""
-            ))
+            .arg(format!("ulimit {limit} 40 && exec \"$0\" \"$@\""))
             .arg(bin)
-            .arg(&idx)
+            .args(args)
             .output()
             .unwrap()
     };
-    for command in ["stats", "export"] {
-        let out = limited("-Sn", command);
-        ok(&out, command);
-    }
+    let (idx_s, out2) = (s(&idx), dir.path().join("out2"));
+    // The soft limit alone: raised, and every run goes through.
+    ok(&limited("-Sn", &["index", "stats", idx_s]), "stats");
+    let export = limited("-Sn", &["index", "export", idx_s]);
+    ok(&export, "export");
+    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 48);
+    let n24 = night_file(24);
+    let args = ["dedup", s(&n24), "--out", s(&out2), "--index", idx_s, "-q"];
+    ok(&limited("-Sn", &args), "a night");
+    assert_eq!(stats(&idx)["batches"], 25);
+    // The hard limit too: each says what holds the files and what to raise, and the night
+    // leaves the index and its --out as they were.
+    let reader = limited("-n", &["index", "stats", idx_s]);
+    assert_eq!(reader.status.code(), Some(3), "{reader:?}");
+    let err = String::from_utf8_lossy(&reader.stderr);
     assert!(
-        String::from_utf8_lossy(&limited("-Sn", "stats").stdout).contains("checked          "),
-        "stats checked every file"
+        err.contains("a reader holds ")
+            && err.contains("may open 40 files (its soft limit; the hard limit is 40)")
+            && err.contains("ulimit -n"),
+        "{err}"
     );
-    assert_eq!(
-        String::from_utf8_lossy(&limited("-Sn", "export").stdout)
-            .lines()
-            .count(),
-        48
-    );
-    // Under `ulimit -n 64` (the hard limit too): an error that says which limit to raise.
-    let out = limited("-n", "stats");
-    assert_eq!(out.status.code(), Some(3), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let n25 = night_file(25);
+    let out3 = dir.path().join("out3");
+    let args = ["dedup", s(&n25), "--out", s(&out3), "--index", idx_s, "-q"];
+    let refused = limited("-n", &args);
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("files, which a reader holds open at once")
-            && stderr.contains("may open 64 files at most")
-            && stderr.contains("ulimit -n"),
-        "{stderr}"
+        err.contains("a night's merge of band keys holds 25 of the index's files"),
+        "{err}"
     );
+    assert_eq!(stats(&idx)["batches"], 25);
+    assert!(!out3.join("deduped.jsonl").exists());
 }

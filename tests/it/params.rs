@@ -220,6 +220,12 @@ fn params_text_shows_the_choice_and_the_curve() {
         text.starts_with("threshold 0.8, 128 slots: 16 bands × 8 rows (128 slots used; as given)"),
         "{text}"
     );
+    // One band of one row, in the singular.
+    let text = stdout_of(&["params", "--bands", "1", "--rows", "1"]);
+    assert!(
+        text.starts_with("threshold 0.8, 128 slots: 1 band × 1 row (1 slot used; as given)"),
+        "{text}"
+    );
 }
 
 #[test]
