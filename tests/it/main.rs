@@ -7,6 +7,7 @@ mod eval;
 mod index;
 mod params;
 mod quality;
+mod readme;
 mod report_html;
 mod report_md;
 mod stories;
