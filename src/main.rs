@@ -9,12 +9,12 @@ fn main() {
 }
 
 /// Raises the soft limit on open files to the hard limit, as Go's runtime does for every
-/// program: an index holds four or five files per night, which a reader (`index stats`, `index export`)
-/// keeps open at once, and a night's merge of band keys one per night. Under the common soft
-/// limit of 1,024, readers failed with "Too many open files" after 200 to 245 nights, and nights
-/// themselves after about 1,000. The library checks the limit and says which to raise where even
-/// the hard limit is too low. No child process inherits it: the binary starts none (but the
-/// test hook that kills it).
+/// program: an index holds four or five files per night, which a reader (`index stats`,
+/// `index export`) keeps open at once, and a night's merge of band keys one per night. Under
+/// the common soft limit of 1,024, readers failed with "Too many open files" after 200 to 245
+/// nights, and nights themselves after about 1,000. The library checks the limit and says
+/// which to raise where even the hard limit is too low. No child process inherits it: the
+/// binary starts none (but the test hook that kills it).
 fn raise_open_files_limit() {
     #[cfg(unix)]
     let _ = rlimit::increase_nofile_limit(u64::MAX);

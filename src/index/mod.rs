@@ -456,11 +456,11 @@ pub struct IndexStats {
 const OTHER_FILES: u64 = 32;
 
 /// Checks that this process may hold `files` of the index at `dir` open at once (`what` holds
-/// them): a reader keeps every file open (four per night, five when the night made a cluster: a
-/// yearly index holds up to 1,800),
-/// a night's merge of band keys one file per night. The binary raises its soft limit to the
-/// hard one when it starts; where that is still too low, the error says which limit to raise,
-/// where "Too many open files" named only the file it failed on.
+/// them): a reader keeps every file open (four per night, five when the night made a cluster:
+/// a yearly index holds up to 1,800), a night's merge of band keys one file per night. The
+/// binary raises its soft limit to the hard one when it starts; where that is still too low,
+/// the error says which limit to raise, where "Too many open files" named only the file it
+/// failed on.
 fn check_open_files(dir: &Path, files: u64, what: &str) -> Result<()> {
     #[cfg(unix)]
     {

@@ -2410,10 +2410,10 @@ fn a_directory_at_the_batch_marks_name_leaves_the_earlier_outputs() {
     assert_eq!(stats(&idx)["batches"], 1, "the index as it was");
 }
 
-/// A reader holds every file of the index open at once (four or five per night), and a night's merge of
-/// band keys one per night. The binary raises its soft limit on open files to the hard one, and
-/// where the hard limit is too low the run says which limit to raise, before it writes
-/// anything. Under the common soft limit of 1,024, `index stats` and `index export` failed with
+/// A reader holds every file of the index open at once (four or five per night), and a
+/// night's merge of band keys one per night. The binary raises its soft limit on open files to
+/// the hard one, and where the hard limit is too low the run says which limit to raise, before
+/// it writes anything. Under the common soft limit of 1,024, `index stats` and `index export` failed with
 /// "Too many open files" after 200 to 245 nights, and a night after about 1,000.
 #[test]
 fn long_lived_indexes_raise_the_open_files_limit_or_say_which_to_raise() {
